@@ -1,0 +1,101 @@
+/**
+ * The demo site "demo": a fashion shop whose products are the Open Bandit Dataset's items
+ * (Saito et al., arXiv:2008.07146; Apache-2.0), so the bundled default model knows them. Item
+ * features are the real ones from the data; titles, copy and prices are invented for the demo.
+ * Seeding (scripts/seed.ts) and the tests build from this one module.
+ */
+import demoCatalogue from "../../models/default/demo-catalogue.json";
+import demoVisitorsFile from "../../models/default/demo-visitors.json";
+import obdItems from "../../models/default/obd-items.json";
+import type { CatalogueItem } from "../../worker/store/catalogue";
+import type { StoredProfile } from "../../worker/store/profiles";
+
+export const DEMO_SITE = {
+  id: "demo",
+  name: "Demo fashion shop",
+  allowedOrigins: ["http://localhost:8787", "http://127.0.0.1:8787", "http://localhost:8080"],
+  consentModel: "opt-in" as const,
+  honorGpc: true,
+  tcfVendorId: null,
+  timezone: "Asia/Tokyo",
+  originUrl: null,
+};
+
+export const DEMO_SLOTS = [
+  { id: "hero", name: "Home page hero", defaultCount: 1, maxCount: 1 },
+  { id: "recommendations", name: "Recommended for you", defaultCount: 3, maxCount: 6 },
+  { id: "promo", name: "Promotion strip", defaultCount: 1, maxCount: 2 },
+];
+
+const MEN = [
+  "Merino crew-neck knit",
+  "Selvedge denim jacket",
+  "Oxford button-down shirt",
+  "Wool-blend overcoat",
+  "Slim chino trousers",
+  "Leather Chelsea boots",
+  "Quilted field vest",
+  "Heavyweight hoodie",
+  "Corduroy overshirt",
+  "Canvas low-top sneakers",
+  "Cashmere scarf",
+  "Tapered cargo pants",
+];
+const WOMEN = [
+  "Ribbed turtleneck sweater",
+  "Pleated midi skirt",
+  "Wide-leg wool trousers",
+  "Belted trench coat",
+  "Silk-blend blouse",
+  "Chunky knit cardigan",
+  "Leather ankle boots",
+  "Wrap dress",
+  "Cropped denim jacket",
+  "Mohair beanie",
+  "Pointed ballet flats",
+  "Oversized blazer",
+];
+const CTAS = ["Shop now", "See the look", "Discover", "View details"];
+
+type ObdItem = { contentId: string; campaign: string; attributes: Record<string, string | number> };
+
+/** The demo catalogue: 24 products; 8 may lead as hero, 6 may show in the promo strip. */
+export function demoItems(): CatalogueItem[] {
+  const byId = new Map((obdItems as ObdItem[]).map((item) => [item.contentId, item]));
+  let men = 0;
+  let women = 0;
+  return (demoCatalogue.contentIds as string[]).map((contentId, i) => {
+    const obd = byId.get(contentId);
+    if (!obd) throw new Error(`demo catalogue names ${contentId}, which obd-items.json lacks`);
+    const title = obd.campaign === "men" ? MEN[men++ % MEN.length] : WOMEN[women++ % WOMEN.length];
+    const slotIds = ["recommendations", ...(i % 3 === 0 ? ["hero"] : []), ...(i % 4 === 1 ? ["promo"] : [])];
+    return {
+      id: contentId,
+      slotIds,
+      render: {
+        title: title ?? contentId,
+        body: `${obd.campaign === "men" ? "Men" : "Women"} · autumn collection · from ¥${(4900 + ((i * 1700) % 21000)).toLocaleString("en-US")}`,
+        imageUrl: `/demo/img/${contentId}.svg`,
+        href: `/products/${contentId}`,
+        cta: CTAS[i % CTAS.length],
+      },
+      categories: [obd.campaign],
+      attributes: obd.attributes,
+      startsAt: null,
+      endsAt: null,
+      defaultRank: (i + 1) * 10,
+    };
+  });
+}
+
+export type DemoVisitor = { id: string; description: string; profile: Omit<StoredProfile, "v"> };
+
+/** Demo visitors with real OBD user features, under fixed pseudonymous ids. */
+export function demoVisitors(): DemoVisitor[] {
+  const file = demoVisitorsFile as unknown as { visitors: { description: string; profile: Omit<StoredProfile, "v"> }[] };
+  return file.visitors.map((visitor, i) => ({
+    id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
+    description: visitor.description,
+    profile: visitor.profile,
+  }));
+}

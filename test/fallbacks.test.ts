@@ -1,0 +1,168 @@
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { decide } from "../worker/decisions/decide";
+import { type DecideResponse, decideRequestSchema } from "../worker/decisions/schema";
+import { scorerFor, withinBudget } from "../worker/inference/model";
+import { bundledSource, modelKvKey } from "../worker/inference/registry";
+import { loadCatalogue } from "../worker/store/catalogue";
+import { readProfile } from "../worker/store/profiles";
+import { modelVersions } from "../worker/store/schema";
+import { createSite, db, decideBody, decideOk, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+
+/** The editor's order for the demo catalogue, as the page would show it without a model. */
+function expectEditorDefaults(res: DecideResponse, reason: string) {
+  expect(res.mode).toBe("default");
+  expect(res.modeReason).toBe(reason);
+  for (const slot of res.slots) {
+    expect(slot.fallback).toBe(reason);
+    expect(slot.policy).toBe("editor-default");
+    expect(slot.items.length).toBeGreaterThan(0);
+    for (const item of slot.items) {
+      expect(item.reason).toBe("default");
+      expect(item.score).toBeNull();
+    }
+  }
+}
+
+async function registerLive(version: string, sha256: string) {
+  await db.update(modelVersions).set({ status: "retired" }).where(eq(modelVersions.status, "live"));
+  await db
+    .insert(modelVersions)
+    .values({ version, sha256, manifest: { ...(bundledSource.manifest as object), version, sha256 }, status: "live", storage: "kv" });
+}
+
+describe("fallbacks: a failing dependency gives 200 with editor defaults and the reason", () => {
+  let site: string;
+  beforeAll(async () => {
+    site = await createSite("fallback-site", { snapshot: true });
+  });
+  afterEach(async () => {
+    await db.delete(modelVersions);
+  });
+
+  it("serves editor defaults when the live model's bytes are missing from KV", async () => {
+    await registerLive("missing-model", "0".repeat(64));
+    const res = await decideOk(decideBody(site));
+    expectEditorDefaults(res, "model_unavailable");
+    expect(res.modelVersion).toBeNull();
+  });
+
+  it("serves editor defaults when the model bytes do not match their sha256", async () => {
+    await registerLive("tampered-model", "1".repeat(64));
+    await env.CONFIG.put(modelKvKey("tampered-model"), new Uint8Array([1, 2, 3]));
+    expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+  });
+
+  it("serves editor defaults when the model is corrupt (right hash, not an ONNX graph)", async () => {
+    const garbage = new TextEncoder().encode("this is not an onnx model");
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", garbage))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    await registerLive("corrupt-model", digest);
+    await env.CONFIG.put(modelKvKey("corrupt-model"), garbage);
+    expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+  });
+
+  it("serves editor defaults in the editor's order when D1 fails, from the KV snapshot", async () => {
+    const ordered = await decideOk(decideBody(site));
+    expect(ordered.mode).toBe("contextual");
+    await env.DB.exec("ALTER TABLE content_items RENAME TO content_items_away");
+    try {
+      const res = await decideOk(decideBody(site));
+      expectEditorDefaults(res, "d1_unavailable");
+      // Each slot takes the editor's best-ranked items that no earlier slot showed.
+      const byRank = demoItems().sort((a, b) => a.defaultRank - b.defaultRank);
+      const shown = new Set<string>();
+      const expected = (
+        [
+          ["hero", 1],
+          ["recommendations", 3],
+          ["promo", 1],
+        ] as const
+      ).map(([slot, count]) => {
+        const picked = byRank.filter((item) => item.slotIds.includes(slot) && !shown.has(item.id)).slice(0, count);
+        for (const item of picked) shown.add(item.id);
+        return picked.map((item) => item.id);
+      });
+      expect(res.slots.map((slot) => slot.items.map((item) => item.contentId))).toEqual(expected);
+    } finally {
+      await env.DB.exec("ALTER TABLE content_items_away RENAME TO content_items");
+    }
+  });
+
+  it("serves editor defaults when the profile store (KV) fails", async () => {
+    const [a] = demoVisitors();
+    if (!a) throw new Error("a demo visitor expected");
+    const id = newVisitorId();
+    await putProfile(site, id, a.profile);
+    const failingKv = {
+      get: () => Promise.reject(new Error("KV GET failed: 503")),
+    } as unknown as KVNamespace;
+    const { catalogue } = await loadCatalogue(db, env.CONFIG, site, 0);
+    if (!catalogue) throw new Error("catalogue expected");
+    const request = decideRequestSchema.parse(decideBody(site));
+    const { response } = await decide(
+      request,
+      catalogue,
+      { id, consent: { personalization: true, measurement: true, basis: "opt-out_site" } },
+      {},
+      {
+        now: new Date(),
+        readProfile: (visitorId) => readProfile(failingKv, site, visitorId),
+        loadModel: () => scorerFor(bundledSource),
+        newDecisionId: () => crypto.randomUUID(),
+      },
+    );
+    expectEditorDefaults(response, "kv_unavailable");
+  });
+
+  it("serves editor defaults while a cold isolate's model is past the latency budget, and keeps loading it", async () => {
+    const { catalogue } = await loadCatalogue(db, env.CONFIG, site, 0);
+    if (!catalogue) throw new Error("catalogue expected");
+    const kept: Promise<unknown>[] = [];
+    const slowLoad = new Promise<Awaited<ReturnType<typeof scorerFor>>>((resolve) =>
+      setTimeout(() => resolve(scorerFor(bundledSource)), 200),
+    );
+    const request = decideRequestSchema.parse(decideBody(site));
+    const { response } = await decide(
+      request,
+      catalogue,
+      { id: null, consent: { personalization: false, measurement: false, basis: "opt-out_site" } },
+      {},
+      {
+        now: new Date(),
+        readProfile: () => Promise.resolve(null),
+        loadModel: () => withinBudget(slowLoad, 20, (p) => kept.push(p)),
+        newDecisionId: () => crypto.randomUUID(),
+      },
+    );
+    expectEditorDefaults(response, "model_loading");
+    expect(kept).toHaveLength(1);
+    await kept[0];
+    await expect(slowLoad).resolves.toMatchObject({ version: bundledSource.version });
+  });
+
+  it("answers 200 with empty slots when neither D1 nor a snapshot has the catalogue", async () => {
+    const bare = await createSite("fallback-no-snapshot");
+    await env.DB.exec("ALTER TABLE sites RENAME TO sites_away");
+    try {
+      const res = await decideOk(decideBody(bare));
+      expect(res.mode).toBe("default");
+      for (const slot of res.slots) {
+        expect(slot.fallback).toBe("catalogue_unavailable");
+        expect(slot.items).toEqual([]);
+      }
+    } finally {
+      await env.DB.exec("ALTER TABLE sites_away RENAME TO sites");
+    }
+  });
+
+  it("uses the profile again once the failing model is replaced", async () => {
+    const [a] = demoVisitors();
+    if (!a) throw new Error("a demo visitor expected");
+    const id = newVisitorId();
+    await putProfile(site, id, a.profile);
+    const res = await decideOk(decideBody(site), { cookie: await visitorCookie(id) });
+    expect(res.mode).toBe("personalized");
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import parity from "../models/default/parity.json";
+import type { CandidateFeatures, RequestContext, VisitorProfile } from "../worker/inference/encode";
+import { manifestSchema } from "../worker/inference/manifest";
+import { scorerFor } from "../worker/inference/model";
+import { bundledSource } from "../worker/inference/registry";
+
+type ParityCase = {
+  profile: VisitorProfile | null;
+  context: RequestContext;
+  items: CandidateFeatures[];
+  expected: number[];
+  expectedFp32: number[];
+};
+
+describe("the bundled default model", () => {
+  it("has a manifest that validates and whose spec matches its input width", () => {
+    const result = manifestSchema.safeParse(bundledSource.manifest);
+    expect(result.success).toBe(true);
+  });
+
+  it("scores like the training pipeline's reference, through the worker's encoder and onnxruntime-web", async () => {
+    const scorer = await scorerFor(bundledSource);
+    const cases = parity.cases as ParityCase[];
+    expect(cases.length).toBeGreaterThan(0);
+    for (const c of cases) {
+      const scores = await scorer.score(c.profile, c.context, c.items);
+      expect(scores.length).toBe(c.expected.length);
+      c.expected.forEach((want, i) => {
+        expect(Math.abs((scores[i] ?? Number.NaN) - want)).toBeLessThanOrEqual(parity.tolerance);
+      });
+    }
+  });
+});

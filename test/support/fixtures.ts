@@ -1,0 +1,89 @@
+import { env, SELF } from "cloudflare:test";
+import { DEMO_SLOTS, demoItems } from "../../scripts/seed/demo-data";
+import { sign } from "../../worker/consent/signed-id";
+import type { DecideResponse } from "../../worker/decisions/schema";
+import type { ErrorBody } from "../../worker/errors";
+import { writeCatalogueSnapshot } from "../../worker/store/catalogue";
+import { createDb } from "../../worker/store/db";
+import { writeProfile } from "../../worker/store/profiles";
+import { type ConsentModel, contentItems, sites, slots } from "../../worker/store/schema";
+
+export const db = createDb(env.DB);
+
+/** A site of the test's own, with the demo slots and the demo catalogue (real OBD item features). */
+export async function createSite(
+  id: string,
+  options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean } = {},
+): Promise<string> {
+  await db.insert(sites).values({
+    id,
+    name: `Test site ${id}`,
+    allowedOrigins: options.allowedOrigins ?? ["https://shop.example"],
+    consentModel: options.consentModel ?? "opt-out",
+    timezone: "Asia/Tokyo",
+  });
+  await db.insert(slots).values(DEMO_SLOTS.map((slot) => ({ siteId: id, ...slot })));
+  // One statement per item: D1 binds at most 100 parameters per statement.
+  const [first, ...rest] = demoItems().map((item) =>
+    db.insert(contentItems).values({
+      siteId: id,
+      id: item.id,
+      slotIds: item.slotIds,
+      render: item.render,
+      categories: item.categories,
+      attributes: item.attributes,
+      defaultRank: item.defaultRank,
+    }),
+  );
+  if (first) await db.batch([first, ...rest]);
+  if (options.snapshot) await writeCatalogueSnapshot(db, env.CONFIG, id);
+  return id;
+}
+
+export async function putProfile(
+  siteId: string,
+  visitorId: string,
+  profile: { attributes?: Record<string, string | number>; itemAffinity?: Record<string, number> },
+) {
+  await writeProfile(env.PROFILES, siteId, visitorId, { attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {} });
+}
+
+export const newVisitorId = () => crypto.randomUUID();
+
+export async function visitorCookie(visitorId: string, key = env.ID_SIGNING_KEY): Promise<string> {
+  return `ep_vid=${encodeURIComponent(await sign(visitorId, key))}`;
+}
+
+export const PAGE = { url: "https://shop.example/women/knitwear?utm_source=x", referrer: "https://www.google.com/" };
+
+export function decideBody(
+  site: string,
+  slotRequests: { id: string; count?: number }[] = [{ id: "hero" }, { id: "recommendations" }, { id: "promo" }],
+) {
+  return { site, page: PAGE, slots: slotRequests };
+}
+
+export async function postDecide(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return SELF.fetch("https://edge.example/v1/decide", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+export async function decideOk(body: unknown, headers: Record<string, string> = {}): Promise<DecideResponse> {
+  const res = await postDecide(body, headers);
+  if (res.status !== 200) throw new Error(`decide answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+export async function expectError(res: Response): Promise<ErrorBody["error"] & { status: number }> {
+  const body = (await res.json()) as ErrorBody;
+  return { status: res.status, ...body.error };
+}
+
+export const contentIds = (response: DecideResponse) => response.slots.flatMap((slot) => slot.items.map((item) => item.contentId));

@@ -1,0 +1,31 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            // Tests wait for the model (the cold-start budget has a test of its own) and read the
+            // registry and catalogue on every request, so that each test sees its own changes.
+            MODEL_LOAD_BUDGET_MS: "60000",
+            CONFIG_TTL_MS: "0",
+            ADMIN_TOKEN: "test-admin-token",
+            PRIVACY_TOKEN: "test-privacy-token",
+            ID_SIGNING_KEY: "test-id-signing-key",
+            ID_SIGNING_KEY_PREVIOUS: "test-id-signing-key-previous",
+          },
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ["./test/support/setup.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  };
+});

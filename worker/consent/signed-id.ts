@@ -1,0 +1,49 @@
+/**
+ * HMAC-SHA256 signed tokens (`<value>.<base64url signature>`) for the visitor id cookie.
+ * Verification tries the current key, then the previous one, so keys can be rotated without
+ * forgetting every visitor; `crypto.subtle.verify` compares in constant time.
+ */
+
+const encoder = new TextEncoder();
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+function toBase64Url(bytes: ArrayBuffer): string {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+export async function sign(value: string, secret: string): Promise<string> {
+  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(value));
+  return `${value}.${toBase64Url(signature)}`;
+}
+
+/** The value if some key signed it, else null. Keys that are empty strings are skipped. */
+export async function verify(token: string, secrets: readonly (string | undefined)[]): Promise<string | null> {
+  const dot = token.lastIndexOf(".");
+  if (dot <= 0) return null;
+  const value = token.slice(0, dot);
+  const signature = fromBase64Url(token.slice(dot + 1));
+  if (!signature) return null;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    if (await crypto.subtle.verify("HMAC", await hmacKey(secret), signature, encoder.encode(value))) return value;
+  }
+  return null;
+}

@@ -1,0 +1,11 @@
+/**
+ * The subject's hash: what tombstones and the audit log keep once a subject is erased. Ids are
+ * random (122 bits), so the hash cannot be walked back by enumeration.
+ */
+export async function subjectHash(subjectId: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`subject:${subjectId}`));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Random UUIDv4: 122 random bits. */
+export const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

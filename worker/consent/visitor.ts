@@ -1,0 +1,32 @@
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AppEnv } from "../app-env";
+import type { Catalogue } from "../store/catalogue";
+import { revocationStatus } from "../store/revocations";
+import { readBannerChoice, readVisitorId } from "./cookies";
+import { type ConsentState, evaluateConsent } from "./evaluate";
+import { decodeTcf } from "./tcf";
+
+/**
+ * Who is asking, as far as the decision path may know: a pseudonymous id (or none) and what
+ * consent allows. The decision path reads a profile only when `personalization` is true.
+ */
+export type Visitor = { id: string | null; consent: ConsentState };
+
+export const TCF_COOKIE = "euconsent-v2";
+
+/** Gathers every consent signal of the request and evaluates them for this site. */
+export async function resolveVisitor(c: Context<AppEnv>, site: Catalogue["site"]): Promise<Visitor> {
+  const id = await readVisitorId(c);
+  const banner = await readBannerChoice(c, site.id);
+  const tcString = getCookie(c, TCF_COOKIE);
+  const consent = evaluateConsent({
+    consentModel: site.consentModel,
+    honorGpc: site.honorGpc,
+    banner,
+    tcf: tcString ? decodeTcf(tcString, site.tcfVendorId) : null,
+    gpc: c.req.header("sec-gpc") === "1",
+    revocation: id ? await revocationStatus(c.var.db, id) : "clear",
+  });
+  return { id, consent };
+}

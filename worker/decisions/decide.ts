@@ -1,0 +1,146 @@
+import type { Visitor } from "../consent/visitor";
+import { ApiError, DependencyError, type FallbackReason } from "../errors";
+import type { DecisionEvent } from "../events/schema";
+import type { RequestContext, VisitorProfile } from "../inference/encode";
+import type { Scorer } from "../inference/model";
+import type { Catalogue } from "../store/catalogue";
+import { candidatesFor, fillSlots, type SlotRequest } from "./rank";
+import type { DecideRequest, DecideResponse, Mode } from "./schema";
+
+/** The decision's I/O, passed in so that tests and the benchmark can drive the logic directly. */
+export type DecisionDeps = {
+  now: Date;
+  readProfile: (visitorId: string) => Promise<VisitorProfile | null>;
+  loadModel: () => Promise<Scorer>;
+  newDecisionId: () => string;
+};
+
+export type Decision = { response: DecideResponse; event: DecisionEvent };
+
+/** Checks requested slots against the site's: unknown ids and counts beyond the slot's max are 400s. */
+export function resolveSlots(request: DecideRequest, catalogue: Catalogue): SlotRequest[] {
+  return request.slots.map((wanted, i) => {
+    const slot = catalogue.slots.find((s) => s.id === wanted.id);
+    if (!slot) throw new ApiError(400, "unknown_slot", `site "${catalogue.site.id}" has no slot "${wanted.id}"`, `slots.${i}.id`);
+    const count = wanted.count ?? slot.defaultCount;
+    if (count > slot.maxCount) {
+      throw new ApiError(
+        400,
+        "invalid_count",
+        `slot "${slot.id}" shows at most ${slot.maxCount} items, ${count} requested`,
+        `slots.${i}.count`,
+      );
+    }
+    return { id: slot.id, count };
+  });
+}
+
+/** Loads the profile if consent allows; a profile store failure becomes a fallback reason. */
+async function profileFor(visitor: Visitor, deps: DecisionDeps): Promise<VisitorProfile | null> {
+  if (!visitor.id || !visitor.consent.personalization) return null;
+  return deps.readProfile(visitor.id);
+}
+
+async function modelScores(
+  deps: DecisionDeps,
+  profile: VisitorProfile | null,
+  context: RequestContext,
+  candidates: Catalogue["items"],
+): Promise<{ scorer: Scorer; scores: Map<string, number> }> {
+  const scorer = await deps.loadModel();
+  let raw: Float32Array;
+  try {
+    raw = await scorer.score(
+      profile,
+      context,
+      candidates.map((item) => ({ contentId: item.id, attributes: item.attributes })),
+    );
+  } catch (cause) {
+    throw new DependencyError("model_unavailable", { cause });
+  }
+  return { scorer, scores: new Map(candidates.map((item, i) => [item.id, raw[i] ?? 0])) };
+}
+
+/**
+ * One page view's decision. `degraded` is set when the catalogue itself came from a fallback
+ * source: then no profile is read and no model runs, and the editor's order serves.
+ */
+export async function decide(
+  request: DecideRequest,
+  catalogue: Catalogue,
+  visitor: Visitor,
+  context: RequestContext,
+  deps: DecisionDeps,
+  degraded?: FallbackReason,
+): Promise<Decision> {
+  const slots = resolveSlots(request, catalogue);
+  const now = deps.now.getTime();
+  const candidates = candidatesFor(slots, catalogue.items, now);
+
+  let fallback: FallbackReason | undefined = degraded;
+  let profile: VisitorProfile | null = null;
+  let scored: Awaited<ReturnType<typeof modelScores>> | null = null;
+  if (!fallback) {
+    try {
+      profile = await profileFor(visitor, deps);
+      scored = await modelScores(deps, profile, context, candidates);
+    } catch (err) {
+      if (!(err instanceof DependencyError)) throw err;
+      fallback = err.reason;
+      profile = null;
+    }
+  }
+
+  const mode: Mode = !scored ? "default" : profile ? "personalized" : "contextual";
+  const modeReason =
+    fallback ??
+    (!visitor.id
+      ? "no_visitor_id"
+      : !visitor.consent.personalization
+        ? visitor.consent.basis
+        : profile
+          ? visitor.consent.basis
+          : "no_profile");
+  const policy = scored ? "model" : "editor-default";
+  const filled = fillSlots(slots, catalogue.items, now, scored?.scores ?? null).map((slot) => ({
+    ...slot,
+    policy,
+    ...(fallback ? { fallback } : {}),
+  })) as DecideResponse["slots"];
+
+  const response: DecideResponse = {
+    decisionId: deps.newDecisionId(),
+    modelVersion: scored?.scorer.version ?? null,
+    mode,
+    modeReason,
+    slots: filled,
+  };
+  const event: DecisionEvent = {
+    type: "decision",
+    decisionId: response.decisionId,
+    siteId: catalogue.site.id,
+    ts: now,
+    visitorId: visitor.consent.measurement ? visitor.id : null,
+    mode,
+    modelVersion: response.modelVersion,
+    context,
+    slots: filled.map((slot) => ({
+      slot: slot.slot,
+      policy: slot.policy,
+      ...(slot.fallback ? { fallback: slot.fallback } : {}),
+      items: slot.items.map(({ contentId, rank, score }) => ({ contentId, rank, score, propensity: 1 })),
+    })),
+  };
+  return { response, event };
+}
+
+/** The answer when even the catalogue is unreachable: empty slots, so the page keeps its own content. */
+export function catalogueUnavailable(request: DecideRequest, decisionId: string): DecideResponse {
+  return {
+    decisionId,
+    modelVersion: null,
+    mode: "default",
+    modeReason: "catalogue_unavailable",
+    slots: request.slots.map((s) => ({ slot: s.id, policy: "editor-default", items: [], fallback: "catalogue_unavailable" })),
+  };
+}

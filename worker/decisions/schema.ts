@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { fallbackReasons } from "../errors";
+
+/**
+ * Request and response of the decision API, shared by the worker, the script tag, scripts and
+ * tests. Limits are deliberate: a page has few slots and a slot shows few items.
+ */
+export const MAX_SLOTS_PER_REQUEST = 20;
+export const MAX_ITEMS_PER_SLOT = 50;
+export const MAX_DECIDE_BODY_BYTES = 16 * 1024;
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and - only");
+
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), "must be an absolute http(s) URL");
+
+export const decideRequestSchema = z.object({
+  site: identifier,
+  page: z.object({
+    url: httpUrl,
+    referrer: z.union([httpUrl, z.literal("")]).optional(),
+    category: z.string().max(64).optional(),
+  }),
+  slots: z
+    .array(
+      z.object({
+        id: identifier,
+        count: z.number().int().min(1).max(MAX_ITEMS_PER_SLOT).optional(),
+      }),
+    )
+    .min(1)
+    .max(MAX_SLOTS_PER_REQUEST)
+    .refine((slots) => new Set(slots.map((s) => s.id)).size === slots.length, "each slot may be requested once"),
+});
+export type DecideRequest = z.infer<typeof decideRequestSchema>;
+
+export const modes = ["personalized", "contextual", "default"] as const;
+export type Mode = (typeof modes)[number];
+
+export const itemReasons = ["model", "default"] as const;
+export type ItemReason = (typeof itemReasons)[number];
+
+export const decidedItemSchema = z.object({
+  contentId: z.string(),
+  rank: z.number().int().min(1),
+  score: z.number().nullable(),
+  reason: z.enum(itemReasons),
+  title: z.string(),
+  body: z.string().optional(),
+  imageUrl: z.string().optional(),
+  href: z.string().optional(),
+  cta: z.string().optional(),
+});
+export type DecidedItem = z.infer<typeof decidedItemSchema>;
+
+export const decidedSlotSchema = z.object({
+  slot: z.string(),
+  policy: z.enum(["model", "editor-default"]),
+  items: z.array(decidedItemSchema),
+  fallback: z.enum(fallbackReasons).optional(),
+});
+export type DecidedSlot = z.infer<typeof decidedSlotSchema>;
+
+export const decideResponseSchema = z.object({
+  decisionId: z.string(),
+  modelVersion: z.string().nullable(),
+  mode: z.enum(modes),
+  /** Why this mode: consent and data available, or the fallback that forced it. */
+  modeReason: z.string(),
+  slots: z.array(decidedSlotSchema),
+});
+export type DecideResponse = z.infer<typeof decideResponseSchema>;
+
+/**
+ * The query form for the script tag: `?site=demo&slots=hero,recommendations:3&url=..&ref=..&category=..`.
+ * Parsed into the same shape as the POST body so that one schema validates both.
+ */
+export function decideRequestFromQuery(query: Record<string, string>): unknown {
+  const slots = (query.slots ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((part) => {
+      const [id, count] = part.split(":");
+      return count === undefined ? { id } : { id, count: /^\d+$/.test(count) ? Number(count) : count };
+    });
+  return {
+    site: query.site,
+    page: {
+      url: query.url,
+      ...(query.ref !== undefined ? { referrer: query.ref } : {}),
+      ...(query.category !== undefined ? { category: query.category } : {}),
+    },
+    slots,
+  };
+}

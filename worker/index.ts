@@ -1,0 +1,33 @@
+import { Hono } from "hono";
+import type { AppEnv } from "./app-env";
+import { errorResponse } from "./errors";
+import { consumeEvents } from "./events/consumer";
+import { withDb } from "./middleware/db";
+import { retryPendingErasures } from "./privacy/erasure";
+import { consentRoutes } from "./routes/consent";
+import { decideRoutes } from "./routes/decide";
+import { healthRoutes } from "./routes/health";
+import { privacyRoutes } from "./routes/privacy";
+import { refreshAllSnapshots } from "./store/catalogue";
+import { createDb } from "./store/db";
+
+const app = new Hono<AppEnv>()
+  .use(withDb)
+  .route("/health", healthRoutes)
+  .route("/v1/decide", decideRoutes)
+  .route("/v1/consent", consentRoutes)
+  .route("/v1/privacy", privacyRoutes)
+  .notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))
+  .onError((err, c) => errorResponse(c, err));
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env) => consumeEvents(batch, env),
+  /** Keeps the KV catalogue snapshots fresh and finishes erasures that did not complete. */
+  scheduled: async (_controller, env) => {
+    const db = createDb(env.DB);
+    await Promise.allSettled([refreshAllSnapshots(db, env.CONFIG), retryPendingErasures(db, env.PROFILES)]);
+  },
+} satisfies ExportedHandler<Env>;
+
+export type App = typeof app;

@@ -1,0 +1,108 @@
+import type { FeatureSpec, ModelManifest } from "./manifest";
+
+/** What the encoder reads. Plain data: the decision path fills it from KV, D1 and the request. */
+export type VisitorProfile = {
+  attributes: Record<string, string | number>;
+  /** Per-content maps (e.g. `itemAffinity`), keyed by content id. */
+  [perItem: string]: Record<string, string | number>;
+};
+
+export type RequestContext = {
+  country?: string;
+  hour?: number;
+  dayOfWeek?: number;
+  device?: string;
+  pageCategory?: string;
+  referrerClass?: string;
+};
+
+export type CandidateFeatures = {
+  contentId: string;
+  attributes: Record<string, string | number>;
+};
+
+type Value = string | number | undefined;
+
+function lookup(
+  spec: { source: "user" | "context" | "item"; key: string },
+  profile: VisitorProfile | null,
+  context: RequestContext,
+  item: CandidateFeatures,
+): Value {
+  switch (spec.source) {
+    case "user":
+      return profile?.attributes[spec.key];
+    case "context":
+      return (context as Record<string, Value>)[spec.key];
+    case "item":
+      return spec.key === "contentId" ? item.contentId : item.attributes[spec.key];
+  }
+}
+
+function toNumber(v: Value): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = typeof v === "number" ? v : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Writes one spec's block into `row` at `offset`; returns the next offset. */
+function encodeOne(
+  spec: FeatureSpec,
+  profile: VisitorProfile | null,
+  context: RequestContext,
+  item: CandidateFeatures,
+  row: Float32Array,
+  offset: number,
+  vocabIndex: Map<string, number> | undefined,
+): number {
+  switch (spec.kind) {
+    case "categorical": {
+      const raw = spec.serving ?? lookup(spec, profile, context, item);
+      const index = raw === undefined ? undefined : vocabIndex?.get(String(raw));
+      row[offset + (index ?? spec.vocabulary.length)] = 1;
+      return offset + spec.vocabulary.length + 1;
+    }
+    case "numeric": {
+      const x = spec.serving ?? toNumber(lookup(spec, profile, context, item)) ?? spec.default;
+      row[offset] = x === undefined ? 0 : (x - spec.mean) / spec.std;
+      return offset + 1;
+    }
+    case "cyclic": {
+      const x = toNumber(lookup(spec, profile, context, item));
+      if (x !== undefined) {
+        const angle = (2 * Math.PI * x) / spec.period;
+        row[offset] = Math.sin(angle);
+        row[offset + 1] = Math.cos(angle);
+      }
+      return offset + 2;
+    }
+    case "user_item": {
+      const x = toNumber(profile?.[spec.key]?.[item.contentId]) ?? spec.default;
+      row[offset] = (x - spec.mean) / spec.std;
+      return offset + 1;
+    }
+  }
+}
+
+/**
+ * Builds encoders per manifest once (vocabulary lookups as maps), then encodes a whole decision's
+ * candidates into one [N, dims] batch for a single `session.run`.
+ */
+export function createEncoder(manifest: ModelManifest) {
+  const vocabIndexes = manifest.features.map((spec) =>
+    spec.kind === "categorical" ? new Map(spec.vocabulary.map((v, i) => [v, i])) : undefined,
+  );
+  const dims = manifest.input.dims;
+
+  return function encodeBatch(profile: VisitorProfile | null, context: RequestContext, items: readonly CandidateFeatures[]): Float32Array {
+    const batch = new Float32Array(items.length * dims);
+    items.forEach((item, r) => {
+      const row = batch.subarray(r * dims, (r + 1) * dims);
+      let offset = 0;
+      manifest.features.forEach((spec, i) => {
+        offset = encodeOne(spec, profile, context, item, row, offset, vocabIndexes[i]);
+      });
+    });
+    return batch;
+  };
+}

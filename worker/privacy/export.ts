@@ -1,0 +1,40 @@
+import { eq } from "drizzle-orm";
+import { subjectHash } from "../consent/subject";
+import type { Database } from "../store/db";
+import { profileKey } from "../store/profiles";
+import { consentLedger, privacyRequests, revocations, sites } from "../store/schema";
+
+/** Everything stored about a subject, from every store, as one JSON document. */
+export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string) {
+  const hash = await subjectHash(subjectId);
+  const [allSites, ledger, revocation, requests] = await Promise.all([
+    db.select({ id: sites.id }).from(sites),
+    db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
+    db.select().from(revocations).where(eq(revocations.subjectHash, hash)),
+    db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, hash)),
+  ]);
+  const profileEntries = await Promise.all(
+    allSites.map(async (site) => [site.id, await profiles.get(profileKey(site.id, subjectId), "json")] as const),
+  );
+  return {
+    subjectId,
+    exportedAt: new Date().toISOString(),
+    profiles: Object.fromEntries(profileEntries.filter(([, profile]) => profile !== null)),
+    consentLedger: ledger.map(({ siteId, personalization, measurement, source, policyVersion, createdAt }) => ({
+      siteId,
+      personalization,
+      measurement,
+      source,
+      policyVersion,
+      at: createdAt.toISOString(),
+    })),
+    revocation: revocation[0] ? { reason: revocation[0].reason, at: revocation[0].createdAt.toISOString() } : null,
+    privacyRequests: requests.map((r) => ({
+      requestId: r.id,
+      kind: r.kind,
+      status: r.status,
+      createdAt: r.createdAt.toISOString(),
+      completedAt: r.completedAt?.toISOString() ?? null,
+    })),
+  };
+}

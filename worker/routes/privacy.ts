@@ -1,0 +1,40 @@
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { revocationRequestSchema } from "../consent/schema";
+import { subjectHash, VISITOR_ID } from "../consent/subject";
+import { ApiError } from "../errors";
+import { requireRole } from "../middleware/auth";
+import { revokeSubject } from "../privacy/erasure";
+import { exportSubject } from "../privacy/export";
+import { auditLog, privacyRequests } from "../store/schema";
+import { jsonBody, limitBody, parseWith } from "./validate";
+
+/** The privacy team's endpoints: bearer `PRIVACY_TOKEN` only; every action is audited. */
+export const privacyRoutes = new Hono<AppEnv>()
+  .use(requireRole("privacy"))
+  .post("/revocations", limitBody(4096), async (c) => {
+    const { subjectId, reason } = parseWith(revocationRequestSchema, await jsonBody(c));
+    const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, { subjectId, reason, role: "privacy" });
+    return c.json({ requestId }, 202);
+  })
+  .get("/requests/:id", async (c) => {
+    const id = c.req.param("id");
+    const [request] = await c.var.db.select().from(privacyRequests).where(eq(privacyRequests.id, id)).limit(1);
+    if (!request) throw new ApiError(404, "unknown_request", `no privacy request "${id}"`, "id");
+    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.request.read", target: id });
+    return c.json({
+      requestId: request.id,
+      kind: request.kind,
+      status: request.status,
+      createdAt: request.createdAt.toISOString(),
+      completedAt: request.completedAt?.toISOString() ?? null,
+    });
+  })
+  .get("/subjects/:id/export", async (c) => {
+    const subjectId = c.req.param("id");
+    if (!VISITOR_ID.test(subjectId)) throw new ApiError(400, "invalid_request", "id: must be a visitor id (UUID v4)", "id");
+    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.subject.export", target: await subjectHash(subjectId) });
+    c.header("Cache-Control", "no-store");
+    return c.json(await exportSubject(c.var.db, c.env.PROFILES, subjectId));
+  });

@@ -1,0 +1,110 @@
+import { and, eq } from "drizzle-orm";
+import { DependencyError } from "../errors";
+import type { Database } from "./db";
+import { contentItems, type RenderFields, type Site, type Slot, sites, slots } from "./schema";
+import { TtlCache } from "./ttl-cache";
+
+/** Everything the decision path needs about one site, as plain JSON-safe data. */
+export type Catalogue = {
+  site: Pick<Site, "id" | "name" | "allowedOrigins" | "consentModel" | "honorGpc" | "tcfVendorId" | "timezone" | "originUrl">;
+  slots: Pick<Slot, "id" | "name" | "defaultCount" | "maxCount">[];
+  items: CatalogueItem[];
+};
+
+export type CatalogueItem = {
+  id: string;
+  slotIds: string[];
+  render: RenderFields;
+  categories: string[];
+  attributes: Record<string, string | number>;
+  startsAt: number | null;
+  endsAt: number | null;
+  defaultRank: number;
+};
+
+/** KV key of the snapshot that serves when D1 cannot be read. */
+export const catalogueSnapshotKey = (siteId: string) => `catalogue:${siteId}`;
+
+export async function readCatalogueFromD1(db: Database, siteId: string): Promise<Catalogue | null> {
+  const [site] = await db.select().from(sites).where(eq(sites.id, siteId)).limit(1);
+  if (!site) return null;
+  const [slotRows, itemRows] = await Promise.all([
+    db.select().from(slots).where(eq(slots.siteId, siteId)),
+    db
+      .select()
+      .from(contentItems)
+      .where(and(eq(contentItems.siteId, siteId), eq(contentItems.status, "active"))),
+  ]);
+  return {
+    site: {
+      id: site.id,
+      name: site.name,
+      allowedOrigins: site.allowedOrigins,
+      consentModel: site.consentModel,
+      honorGpc: site.honorGpc,
+      tcfVendorId: site.tcfVendorId,
+      timezone: site.timezone,
+      originUrl: site.originUrl,
+    },
+    slots: slotRows.map(({ id, name, defaultCount, maxCount }) => ({ id, name, defaultCount, maxCount })),
+    items: itemRows.map((row) => ({
+      id: row.id,
+      slotIds: row.slotIds,
+      render: row.render,
+      categories: row.categories,
+      attributes: row.attributes,
+      startsAt: row.startsAt?.getTime() ?? null,
+      endsAt: row.endsAt?.getTime() ?? null,
+      defaultRank: row.defaultRank,
+    })),
+  };
+}
+
+const cache = new TtlCache<string, Catalogue | null>();
+
+/**
+ * The site's catalogue, cached in the isolate for `ttlMs`. When D1 fails, the last copy this
+ * isolate saw or else the KV snapshot still answers, marked `degraded` so that the decision
+ * serves editor defaults and says why; with neither, `catalogue_unavailable`.
+ */
+export async function loadCatalogue(
+  db: Database,
+  configKv: KVNamespace,
+  siteId: string,
+  ttlMs: number,
+): Promise<{ catalogue: Catalogue | null; degraded?: "d1_unavailable" }> {
+  try {
+    return { catalogue: await cache.get(siteId, ttlMs, () => readCatalogueFromD1(db, siteId)) };
+  } catch (d1Error) {
+    const stale = cache.stale(siteId);
+    if (stale !== undefined) return { catalogue: stale, degraded: "d1_unavailable" };
+    let snapshot: Catalogue | null = null;
+    try {
+      snapshot = await configKv.get<Catalogue>(catalogueSnapshotKey(siteId), "json");
+    } catch {
+      // Both stores are down: fall through.
+    }
+    if (snapshot) return { catalogue: snapshot, degraded: "d1_unavailable" };
+    throw new DependencyError("catalogue_unavailable", { cause: d1Error });
+  }
+}
+
+/** Writes the snapshot used when D1 is unreachable (from seeding and the scheduled refresh). */
+export async function writeCatalogueSnapshot(db: Database, configKv: KVNamespace, siteId: string): Promise<boolean> {
+  const catalogue = await readCatalogueFromD1(db, siteId);
+  if (!catalogue) return false;
+  await configKv.put(catalogueSnapshotKey(siteId), JSON.stringify(catalogue));
+  return true;
+}
+
+export async function refreshAllSnapshots(db: Database, configKv: KVNamespace): Promise<number> {
+  const all = await db.select({ id: sites.id }).from(sites);
+  let written = 0;
+  for (const { id } of all) if (await writeCatalogueSnapshot(db, configKv, id)) written++;
+  return written;
+}
+
+/** Forgets this isolate's cached catalogues (after admin edits in this isolate, and in tests). */
+export function forgetCatalogues(): void {
+  cache.clear();
+}

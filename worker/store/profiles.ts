@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { DependencyError } from "../errors";
+import type { VisitorProfile } from "../inference/encode";
+
+/**
+ * Visitor profiles in KV, one key per site and visitor. Written by the event consumer (and by
+ * seeding/feature export); read here only after consent allowed it (see decisions/decide.ts).
+ */
+export const profileKey = (siteId: string, visitorId: string) => `profile:${siteId}:${visitorId}`;
+
+const scalar = z.union([z.string(), z.number()]);
+export const storedProfileSchema = z.object({
+  v: z.literal(1),
+  attributes: z.record(z.string(), scalar).default({}),
+  itemAffinity: z.record(z.string(), z.number()).default({}),
+  updatedAt: z.number().optional(),
+});
+export type StoredProfile = z.infer<typeof storedProfileSchema>;
+
+export async function readProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<VisitorProfile | null> {
+  let text: string | null;
+  try {
+    text = await kv.get(profileKey(siteId, visitorId), "text");
+  } catch (cause) {
+    throw new DependencyError("kv_unavailable", { cause });
+  }
+  if (text === null) return null;
+  const parsed = storedProfileSchema.safeParse(parseJsonOrNull(text));
+  // A profile we cannot read is treated as none rather than guessed at.
+  if (!parsed.success) return null;
+  return { attributes: parsed.data.attributes, itemAffinity: parsed.data.itemAffinity };
+}
+
+export async function writeProfile(kv: KVNamespace, siteId: string, visitorId: string, profile: Omit<StoredProfile, "v">): Promise<void> {
+  const stored: StoredProfile = { v: 1, ...profile, updatedAt: profile.updatedAt ?? Date.now() };
+  await kv.put(profileKey(siteId, visitorId), JSON.stringify(stored));
+}
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,169 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * The D1 schema: the source of row types. Migrations in `migrations/` are generated from it by
+ * `npm run db:generate` (drizzle-kit) and applied by `wrangler d1 migrations apply`.
+ */
+
+const timestampDefaultNow = (column: string) =>
+  integer(column, { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
+
+export const consentModels = ["opt-in", "opt-out"] as const;
+export type ConsentModel = (typeof consentModels)[number];
+
+/** A tenant: one website (or app) whose slots the engine fills. */
+export const sites = sqliteTable("sites", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** Exact origins (scheme://host[:port]) allowed to call the browser-facing endpoints. */
+  allowedOrigins: text("allowed_origins", { mode: "json" }).$type<string[]>().notNull(),
+  consentModel: text("consent_model", { enum: consentModels }).notNull().default("opt-in"),
+  honorGpc: integer("honor_gpc", { mode: "boolean" }).notNull().default(true),
+  /** IAB TCF vendor id whose consent is also required, when the site configures one. */
+  tcfVendorId: integer("tcf_vendor_id"),
+  /** IANA zone used for the local hour when the request carries none. */
+  timezone: text("timezone").notNull().default("UTC"),
+  /** Origin that the edge-rewriting route fetches pages from (null: rewriting off). */
+  originUrl: text("origin_url"),
+  createdAt: timestampDefaultNow("created_at"),
+});
+
+/** A place on a page that shows content, e.g. `hero` or `recommendations`. */
+export const slots = sqliteTable(
+  "slots",
+  {
+    siteId: text("site_id")
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    defaultCount: integer("default_count").notNull().default(1),
+    maxCount: integer("max_count").notNull().default(10),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.id] })],
+);
+
+export const contentStatuses = ["active", "paused", "archived"] as const;
+
+/** Render fields shown by the script tag and the edge rewriter. */
+export type RenderFields = {
+  title: string;
+  body?: string;
+  imageUrl?: string;
+  href?: string;
+  cta?: string;
+};
+
+/** One piece of content that can fill a slot. */
+export const contentItems = sqliteTable(
+  "content_items",
+  {
+    siteId: text("site_id")
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    id: text("id").notNull(),
+    status: text("status", { enum: contentStatuses }).notNull().default("active"),
+    /** Slots this item may appear in. */
+    slotIds: text("slot_ids", { mode: "json" }).$type<string[]>().notNull(),
+    render: text("render", { mode: "json" }).$type<RenderFields>().notNull(),
+    categories: text("categories", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** Attributes the model reads as item features (see the model manifest's feature spec). */
+    attributes: text("attributes", { mode: "json" }).$type<Record<string, string | number>>().notNull().default(sql`'{}'`),
+    /** Schedule window (null: open-ended). */
+    startsAt: integer("starts_at", { mode: "timestamp_ms" }),
+    endsAt: integer("ends_at", { mode: "timestamp_ms" }),
+    /** The editor's ranking, used whenever the model cannot be (lower comes first). */
+    defaultRank: integer("default_rank").notNull().default(1000),
+    updatedAt: timestampDefaultNow("updated_at"),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.id] }), index("content_items_site_status").on(t.siteId, t.status)],
+);
+
+export const modelStatuses = ["shadow", "canary", "live", "retired"] as const;
+export type ModelStatus = (typeof modelStatuses)[number];
+
+/** The model registry. The bytes live in KV (`model:<version>`) or in the bundle. */
+export const modelVersions = sqliteTable("model_versions", {
+  version: text("version").primaryKey(),
+  sha256: text("sha256").notNull(),
+  /** The manifest as pushed (validated by worker/inference/manifest.ts on push and on load). */
+  manifest: text("manifest", { mode: "json" }).$type<unknown>().notNull(),
+  status: text("status", { enum: modelStatuses }).notNull(),
+  /** Share of traffic for a canary, 0..1. */
+  trafficShare: real("traffic_share").notNull().default(0),
+  storage: text("storage", { enum: ["bundled", "kv"] }).notNull(),
+  createdAt: timestampDefaultNow("created_at"),
+  updatedAt: timestampDefaultNow("updated_at"),
+});
+
+export type Site = typeof sites.$inferSelect;
+export type Slot = typeof slots.$inferSelect;
+export type ContentItem = typeof contentItems.$inferSelect;
+export type ModelVersion = typeof modelVersions.$inferSelect;
+
+// ---- Consent, privacy and audit -------------------------------------------------------------
+
+export const consentSources = ["banner", "tcf", "gpc", "revocation"] as const;
+export type ConsentSource = (typeof consentSources)[number];
+
+/**
+ * Proof of consent: what a regulator asks for, and nothing more (no IP address, no user agent).
+ * Rows name the pseudonymous subject; erasure deletes them, except the revocation itself, which
+ * is kept under the subject's hash only.
+ */
+export const consentLedger = sqliteTable(
+  "consent_ledger",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    siteId: text("site_id"),
+    subjectId: text("subject_id"),
+    subjectHash: text("subject_hash").notNull(),
+    personalization: integer("personalization", { mode: "boolean" }).notNull(),
+    measurement: integer("measurement", { mode: "boolean" }).notNull(),
+    source: text("source", { enum: consentSources }).notNull(),
+    policyVersion: text("policy_version"),
+    createdAt: timestampDefaultNow("created_at"),
+  },
+  (t) => [index("consent_ledger_subject").on(t.subjectId), index("consent_ledger_hash").on(t.subjectHash)],
+);
+
+/** The tombstone: a revoked subject, by hash of the pseudonymous id (the id itself is erased). */
+export const revocations = sqliteTable("revocations", {
+  subjectHash: text("subject_hash").primaryKey(),
+  requestId: text("request_id").notNull(),
+  reason: text("reason"),
+  createdAt: timestampDefaultNow("created_at"),
+});
+
+export const privacyRequestStatuses = ["pending", "completed"] as const;
+
+/** The erasure outbox: one row per subject, retried until every store is clean. */
+export const privacyRequests = sqliteTable(
+  "privacy_requests",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["erasure"] }).notNull(),
+    /** Needed to find the subject's data; cleared when the erasure completes. */
+    subjectId: text("subject_id"),
+    subjectHash: text("subject_hash").notNull(),
+    status: text("status", { enum: privacyRequestStatuses }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    createdAt: timestampDefaultNow("created_at"),
+    completedAt: integer("completed_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("privacy_requests_status").on(t.status)],
+);
+
+export const tokenRoles = ["admin", "privacy"] as const;
+export type TokenRole = (typeof tokenRoles)[number];
+
+/** Append-only: every privacy and admin action, by token role (never by token). */
+export const auditLog = sqliteTable("audit_log", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  role: text("role", { enum: tokenRoles }).notNull(),
+  action: text("action").notNull(),
+  target: text("target"),
+  createdAt: timestampDefaultNow("created_at"),
+});
