@@ -9,7 +9,8 @@
  * it by length and content, not identity.
  */
 
-import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+// A relative path: wrangler's module collector does not resolve package subpaths of wasm modules.
+import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import * as ort from "onnxruntime-web/wasm";
 
 const SENTINEL = new TextEncoder().encode("edge-personalizer:precompiled-ort-wasm");
