@@ -158,10 +158,10 @@ reorder items within the top 5, as strong L2 on {t['data']['clicks']} clicks all
 - `model.onnx`: each weight matrix is an int8 initializer with one float scale per output
   channel (symmetric, zero point 0), fed through `DequantizeLinear(axis=1)` in front of its
   `MatMul`; biases stay fp32. Ops: DequantizeLinear, MatMul, Add, Relu, Sigmoid; opset 13.
-  Both graphs pass `onnx.checker` (full check). `scripts/train.sh` then re-encodes every
-  `parity.json` case with an independent JavaScript encoder and runs `model.onnx` with
-  onnxruntime-web 1.30 (`scripts/train/check_ort.mjs`), failing if any score is off by more
-  than the fixture tolerance.
+  Both graphs pass `onnx.checker` (full check). `scripts/train.sh` then runs the worker's parity
+  test (`test/parity.test.ts`): every `parity.json` case is encoded by the worker's own encoder
+  and scored by onnxruntime-web 1.30 inside workerd, failing if any score is off by more than
+  the fixture tolerance.
 - Size: fp32 graph {q['fp32Bytes']:,} bytes, int8 graph {q['int8Bytes']:,} bytes, ratio **{q['ratio']}×**.
 - Score parity on the {pa['testRows']:,} test rows (int8 numpy emulation vs torch fp32): max abs
   error {pa['maxAbsScoreErrorInt8VsTorchFp32']:.2e}, mean {pa['meanAbsScoreErrorInt8VsTorchFp32']:.2e}
