@@ -9,9 +9,9 @@
  * it by length and content, not identity.
  */
 
+import * as ort from "onnxruntime-web/wasm";
 // A relative path: wrangler's module collector does not resolve package subpaths of wasm modules.
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
-import * as ort from "onnxruntime-web/wasm";
 
 const SENTINEL = new TextEncoder().encode("edge-personalizer:precompiled-ort-wasm");
 
