@@ -12,7 +12,7 @@ import { modelVersions } from "../worker/store/schema";
 import { createSite, db, decideBody, decideOk, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 
 /** The editor's order for the demo catalogue, as the page would show it without a model. */
-function expectEditorDefaults(res: DecideResponse, reason: string) {
+function expectEditorDefaults(res: Omit<DecideResponse, "eventToken">, reason: string) {
   expect(res.mode).toBe("default");
   expect(res.modeReason).toBe(reason);
   for (const slot of res.slots) {

@@ -6,6 +6,7 @@ import { withDb } from "./middleware/db";
 import { retryPendingErasures } from "./privacy/erasure";
 import { consentRoutes } from "./routes/consent";
 import { decideRoutes } from "./routes/decide";
+import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { privacyRoutes } from "./routes/privacy";
 import { refreshAllSnapshots } from "./store/catalogue";
@@ -15,6 +16,7 @@ const app = new Hono<AppEnv>()
   .use(withDb)
   .route("/health", healthRoutes)
   .route("/v1/decide", decideRoutes)
+  .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)
   .route("/v1/privacy", privacyRoutes)
   .notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))

@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
-import { sign, verify } from "./signed-id";
+import { base64UrlToText, sign, textToBase64Url, verify } from "./signed-id";
 import { VISITOR_ID } from "./subject";
 
 /**
@@ -58,15 +58,12 @@ export function clearVisitorId(c: Ctx): void {
 
 export type BannerChoice = { site: string; personalization: boolean; measurement: boolean; policyVersion: string | null; at: number };
 
-const toBase64Url = (text: string) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-const fromBase64Url = (text: string) => atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-
 /** The banner's choice for this site, if the visitor made one here. */
 export async function readBannerChoice(c: Ctx, siteId: string): Promise<BannerChoice | null> {
   const value = await readSigned(c, CONSENT_COOKIE);
   if (!value) return null;
   try {
-    const choice = JSON.parse(fromBase64Url(value)) as BannerChoice;
+    const choice = JSON.parse(base64UrlToText(value) ?? "null") as BannerChoice;
     return choice.site === siteId && typeof choice.personalization === "boolean" && typeof choice.measurement === "boolean" ? choice : null;
   } catch {
     return null;
@@ -74,5 +71,5 @@ export async function readBannerChoice(c: Ctx, siteId: string): Promise<BannerCh
 }
 
 export async function setBannerChoice(c: Ctx, choice: BannerChoice): Promise<void> {
-  setCookie(c, cookieName(c, CONSENT_COOKIE), await sign(toBase64Url(JSON.stringify(choice)), c.env.ID_SIGNING_KEY), options(c));
+  setCookie(c, cookieName(c, CONSENT_COOKIE), await sign(textToBase64Url(JSON.stringify(choice)), c.env.ID_SIGNING_KEY), options(c));
 }

@@ -16,7 +16,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function toBase64Url(bytes: ArrayBuffer): string {
+function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
   return btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
@@ -25,8 +25,12 @@ function toBase64Url(bytes: ArrayBuffer): string {
 
 function fromBase64Url(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
 }
 
 export async function sign(value: string, secret: string): Promise<string> {
@@ -46,4 +50,12 @@ export async function verify(token: string, secrets: readonly (string | undefine
     if (await crypto.subtle.verify("HMAC", await hmacKey(secret), signature, encoder.encode(value))) return value;
   }
   return null;
+}
+
+/** UTF-8 text as base64url (no dots), for signed JSON payloads. */
+export const textToBase64Url = (text: string) => toBase64Url(encoder.encode(text));
+
+export function base64UrlToText(encoded: string): string | null {
+  const bytes = fromBase64Url(encoded);
+  return bytes ? new TextDecoder().decode(bytes) : null;
 }

@@ -1,6 +1,7 @@
 import type { Visitor } from "../consent/visitor";
 import { ApiError, DependencyError, type FallbackReason } from "../errors";
 import type { DecisionEvent } from "../events/schema";
+import { EVENT_TOKEN_TTL_MS, type EventGrant } from "../events/token";
 import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
 import type { Catalogue } from "../store/catalogue";
@@ -15,7 +16,8 @@ export type DecisionDeps = {
   newDecisionId: () => string;
 };
 
-export type Decision = { response: DecideResponse; event: DecisionEvent };
+/** The answer (without its event token), the event to log, and what the event token will grant. */
+export type Decision = { response: Omit<DecideResponse, "eventToken">; event: DecisionEvent; grant: EventGrant };
 
 /** Checks requested slots against the site's: unknown ids and counts beyond the slot's max are 400s. */
 export function resolveSlots(request: DecideRequest, catalogue: Catalogue): SlotRequest[] {
@@ -108,19 +110,24 @@ export async function decide(
     ...(fallback ? { fallback } : {}),
   })) as DecideResponse["slots"];
 
-  const response: DecideResponse = {
+  const response: Decision["response"] = {
     decisionId: deps.newDecisionId(),
     modelVersion: scored?.scorer.version ?? null,
     mode,
     modeReason,
     slots: filled,
   };
+  const measured = visitor.consent.measurement ? visitor.id : null;
+  const bot = context.device === "bot";
   const event: DecisionEvent = {
     type: "decision",
     decisionId: response.decisionId,
     siteId: catalogue.site.id,
     ts: now,
-    visitorId: visitor.consent.measurement ? visitor.id : null,
+    visitorId: measured,
+    measurement: visitor.consent.measurement,
+    personalization: visitor.consent.personalization,
+    bot,
     mode,
     modelVersion: response.modelVersion,
     context,
@@ -131,11 +138,22 @@ export async function decide(
       items: slot.items.map(({ contentId, rank, score }) => ({ contentId, rank, score, propensity: 1 })),
     })),
   };
-  return { response, event };
+  const grant: EventGrant = {
+    d: response.decisionId,
+    s: catalogue.site.id,
+    v: measured,
+    m: visitor.consent.measurement,
+    p: visitor.consent.personalization,
+    mv: response.modelVersion ?? "",
+    i: filled.flatMap((slot) => slot.items.map((item): [string, string, string] => [slot.slot, item.contentId, slot.policy])),
+    b: bot,
+    e: now + EVENT_TOKEN_TTL_MS,
+  };
+  return { response, event, grant };
 }
 
 /** The answer when even the catalogue is unreachable: empty slots, so the page keeps its own content. */
-export function catalogueUnavailable(request: DecideRequest, decisionId: string): DecideResponse {
+export function catalogueUnavailable(request: DecideRequest, decisionId: string): Decision["response"] {
   return {
     decisionId,
     modelVersion: null,

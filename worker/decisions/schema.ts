@@ -74,6 +74,8 @@ export const decideResponseSchema = z.object({
   /** Why this mode: consent and data available, or the fallback that forced it. */
   modeReason: z.string(),
   slots: z.array(decidedSlotSchema),
+  /** Sent back with every event about this decision (worker/events/token.ts). */
+  eventToken: z.string(),
 });
 export type DecideResponse = z.infer<typeof decideResponseSchema>;
 

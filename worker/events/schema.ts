@@ -1,17 +1,55 @@
 import { z } from "zod";
 import { modes } from "../decisions/schema";
+import { interactionTypes } from "../store/schema";
 
 /**
- * The decision event: what was shown, to whom (pseudonymously, and only with measurement
- * consent), in which context and by which model. The event pipeline consumes it from the queue.
- * No IP address, user agent or URL is ever part of it.
+ * Everything that travels as an event: what the browser reports (`POST /v1/events`) and what the
+ * edge puts on the queue. No IP address, user agent or URL is ever part of either.
  */
+
+export const MAX_EVENTS_PER_REQUEST = 100;
+export const MAX_EVENTS_BODY_BYTES = 256 * 1024;
+
+/** What the script tag (or any client) reports, with the decision's `eventToken`. */
+export const clientEventSchema = z.object({
+  eventId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and - only"),
+  type: z.enum(interactionTypes),
+  decisionId: z.string().uuid(),
+  slot: z.string().min(1).max(64),
+  contentId: z.string().min(1).max(128),
+  ts: z.number().int().positive(),
+  value: z.number().finite().min(0).max(1e9).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as EUR")
+    .optional(),
+  eventToken: z.string().min(1).max(8192),
+});
+export type ClientEvent = z.infer<typeof clientEventSchema>;
+
+export const eventsRequestSchema = z.object({
+  events: z.array(clientEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST),
+});
+
+/** Consent and traffic facts that the edge attaches from the verified token. */
+const provenance = {
+  siteId: z.string(),
+  visitorId: z.string().nullable(),
+  measurement: z.boolean(),
+  personalization: z.boolean(),
+  bot: z.boolean(),
+};
+
+/** The decision as logged: shown items with score and the probability each was chosen with. */
 export const decisionEventSchema = z.object({
   type: z.literal("decision"),
   decisionId: z.string(),
-  siteId: z.string(),
   ts: z.number().int(),
-  visitorId: z.string().nullable(),
+  ...provenance,
   mode: z.enum(modes),
   modelVersion: z.string().nullable(),
   context: z.object({
@@ -41,8 +79,25 @@ export const decisionEventSchema = z.object({
 });
 export type DecisionEvent = z.infer<typeof decisionEventSchema>;
 
+/** An impression, click, conversion or dismissal, verified and enriched at the edge. */
+export const interactionEventSchema = z.object({
+  type: z.literal("interaction"),
+  ...provenance,
+  eventId: z.string(),
+  kind: z.enum(interactionTypes),
+  decisionId: z.string(),
+  slot: z.string(),
+  contentId: z.string(),
+  policy: z.string(),
+  modelVersion: z.string(),
+  ts: z.number().int(),
+  value: z.number().optional(),
+  currency: z.string().optional(),
+});
+export type InteractionEvent = z.infer<typeof interactionEventSchema>;
+
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
 
-export const queueMessageSchema = z.discriminatedUnion("type", [decisionEventSchema, erasureMessageSchema]);
+export const queueMessageSchema = z.discriminatedUnion("type", [decisionEventSchema, interactionEventSchema, erasureMessageSchema]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;

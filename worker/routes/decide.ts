@@ -6,11 +6,19 @@ import { storageAllowed } from "../consent/evaluate";
 import { resolveVisitor } from "../consent/visitor";
 import { buildContext } from "../decisions/context";
 import { catalogueUnavailable, decide } from "../decisions/decide";
-import { type DecideRequest, decideRequestFromQuery, decideRequestSchema, MAX_DECIDE_BODY_BYTES } from "../decisions/schema";
+import {
+  type DecideRequest,
+  type DecideResponse,
+  decideRequestFromQuery,
+  decideRequestSchema,
+  MAX_DECIDE_BODY_BYTES,
+} from "../decisions/schema";
 import { ApiError, DependencyError } from "../errors";
 import type { DecisionEvent } from "../events/schema";
+import { issueEventToken } from "../events/token";
 import { scorerFor, withinBudget } from "../inference/model";
 import { servingModelSource } from "../inference/registry";
+import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
 import { loadCatalogue } from "../store/catalogue";
 import { readProfile } from "../store/profiles";
@@ -32,7 +40,7 @@ async function answer(c: Context<AppEnv>, request: DecideRequest): Promise<Respo
   try {
     loaded = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl);
   } catch (err) {
-    if (err instanceof DependencyError) return c.json(catalogueUnavailable(request, crypto.randomUUID()));
+    if (err instanceof DependencyError) return c.json({ ...catalogueUnavailable(request, crypto.randomUUID()), eventToken: "" });
     throw err;
   }
   const { catalogue, degraded } = loaded;
@@ -53,7 +61,7 @@ async function answer(c: Context<AppEnv>, request: DecideRequest): Promise<Respo
     page: request.page,
   });
   const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 250);
-  const { response, event } = await decide(
+  const { response, event, grant } = await decide(
     request,
     catalogue,
     visitor,
@@ -68,10 +76,11 @@ async function answer(c: Context<AppEnv>, request: DecideRequest): Promise<Respo
     degraded,
   );
   emit(c, event);
-  return c.json(response);
+  return c.json({ ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) } satisfies DecideResponse);
 }
 
 export const decideRoutes = new Hono<AppEnv>()
   .use(siteCors)
+  .use(rateLimit("DECIDE_RATE_LIMITER"))
   .get("/", (c) => answer(c, parseWith(decideRequestSchema, decideRequestFromQuery(c.req.query()))))
   .post("/", limitBody(MAX_DECIDE_BODY_BYTES), async (c) => answer(c, parseWith(decideRequestSchema, await jsonBody(c))));

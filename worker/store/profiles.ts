@@ -13,11 +13,15 @@ export const storedProfileSchema = z.object({
   v: z.literal(1),
   attributes: z.record(z.string(), scalar).default({}),
   itemAffinity: z.record(z.string(), z.number()).default({}),
+  counts: z.object({ impressions: z.number(), clicks: z.number(), conversions: z.number() }).optional(),
+  /** The last event ids applied (worker/events/features.ts), for idempotent updates. */
+  seen: z.array(z.string()).optional(),
   updatedAt: z.number().optional(),
 });
 export type StoredProfile = z.infer<typeof storedProfileSchema>;
 
-export async function readProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<VisitorProfile | null> {
+/** The stored profile as written; one we cannot read is treated as none rather than guessed at. */
+export async function readStoredProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<StoredProfile | null> {
   let text: string | null;
   try {
     text = await kv.get(profileKey(siteId, visitorId), "text");
@@ -26,9 +30,13 @@ export async function readProfile(kv: KVNamespace, siteId: string, visitorId: st
   }
   if (text === null) return null;
   const parsed = storedProfileSchema.safeParse(parseJsonOrNull(text));
-  // A profile we cannot read is treated as none rather than guessed at.
-  if (!parsed.success) return null;
-  return { attributes: parsed.data.attributes, itemAffinity: parsed.data.itemAffinity };
+  return parsed.success ? parsed.data : null;
+}
+
+/** The features the model reads. */
+export async function readProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<VisitorProfile | null> {
+  const stored = await readStoredProfile(kv, siteId, visitorId);
+  return stored ? { attributes: stored.attributes, itemAffinity: stored.itemAffinity } : null;
 }
 
 export async function writeProfile(kv: KVNamespace, siteId: string, visitorId: string, profile: Omit<StoredProfile, "v">): Promise<void> {

@@ -167,3 +167,65 @@ export const auditLog = sqliteTable("audit_log", {
   target: text("target"),
   createdAt: timestampDefaultNow("created_at"),
 });
+
+// ---- Event pipeline --------------------------------------------------------------------------
+
+/** One row per decision, as logged for evaluation and retraining (no IP, UA or URL). */
+export const decisions = sqliteTable(
+  "decisions",
+  {
+    id: text("id").primaryKey(),
+    siteId: text("site_id").notNull(),
+    visitorId: text("visitor_id"),
+    ts: integer("ts", { mode: "timestamp_ms" }).notNull(),
+    mode: text("mode").notNull(),
+    modelVersion: text("model_version"),
+    /** The context features used, and every slot's shown items with score and propensity. */
+    context: text("context", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    slots: text("slots", { mode: "json" }).$type<unknown[]>().notNull(),
+  },
+  (t) => [index("decisions_visitor").on(t.visitorId), index("decisions_site_ts").on(t.siteId, t.ts)],
+);
+
+export const interactionTypes = ["impression", "click", "conversion", "dismiss"] as const;
+export type InteractionType = (typeof interactionTypes)[number];
+
+/** Raw interactions; `event_id` makes every write idempotent. */
+export const events = sqliteTable(
+  "events",
+  {
+    eventId: text("event_id").primaryKey(),
+    siteId: text("site_id").notNull(),
+    decisionId: text("decision_id").notNull(),
+    visitorId: text("visitor_id"),
+    type: text("type", { enum: interactionTypes }).notNull(),
+    slot: text("slot").notNull(),
+    contentId: text("content_id").notNull(),
+    policy: text("policy").notNull(),
+    modelVersion: text("model_version").notNull(),
+    ts: integer("ts", { mode: "timestamp_ms" }).notNull(),
+    day: text("day").notNull(),
+    value: real("value"),
+    currency: text("currency"),
+  },
+  (t) => [index("events_visitor").on(t.visitorId), index("events_decision").on(t.decisionId)],
+);
+
+/** Daily roll-ups per site × slot × content × policy × model version. */
+export const rollups = sqliteTable(
+  "rollups",
+  {
+    siteId: text("site_id").notNull(),
+    day: text("day").notNull(),
+    slot: text("slot").notNull(),
+    contentId: text("content_id").notNull(),
+    policy: text("policy").notNull(),
+    modelVersion: text("model_version").notNull(),
+    impressions: integer("impressions").notNull().default(0),
+    clicks: integer("clicks").notNull().default(0),
+    conversions: integer("conversions").notNull().default(0),
+    dismissals: integer("dismissals").notNull().default(0),
+    value: real("value").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.day, t.slot, t.contentId, t.policy, t.modelVersion] })],
+);

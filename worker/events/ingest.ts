@@ -1,0 +1,83 @@
+import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../store/db";
+import { decisions, events, rollups } from "../store/schema";
+import type { DecisionEvent, InteractionEvent } from "./schema";
+
+/**
+ * Idempotent writes to D1. The raw event insert is ignored when its `event_id` exists, and the
+ * roll-up increment that follows it in the same transaction only applies when that insert
+ * changed a row (`changes() = 1`), so a redelivered event counts once.
+ */
+const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10);
+
+function decisionStatements(db: Database, e: DecisionEvent): BatchItem<"sqlite">[] {
+  return [
+    db
+      .insert(decisions)
+      .values({
+        id: e.decisionId,
+        siteId: e.siteId,
+        visitorId: e.visitorId,
+        ts: new Date(e.ts),
+        mode: e.mode,
+        modelVersion: e.modelVersion,
+        context: e.context,
+        slots: e.slots,
+      })
+      .onConflictDoNothing(),
+  ];
+}
+
+function interactionStatements(db: Database, e: InteractionEvent): BatchItem<"sqlite">[] {
+  const day = dayOf(e.ts);
+  const n = (kind: InteractionEvent["kind"]) => (e.kind === kind ? 1 : 0);
+  const value = e.kind === "conversion" ? (e.value ?? 0) : 0;
+  return [
+    db
+      .insert(events)
+      .values({
+        eventId: e.eventId,
+        siteId: e.siteId,
+        decisionId: e.decisionId,
+        visitorId: e.visitorId,
+        type: e.kind,
+        slot: e.slot,
+        contentId: e.contentId,
+        policy: e.policy,
+        modelVersion: e.modelVersion,
+        ts: new Date(e.ts),
+        day,
+        value: e.value ?? null,
+        currency: e.currency ?? null,
+      })
+      .onConflictDoNothing(),
+    db
+      .insert(rollups)
+      .select(
+        sql`SELECT ${e.siteId}, ${day}, ${e.slot}, ${e.contentId}, ${e.policy}, ${e.modelVersion},
+                   ${n("impression")}, ${n("click")}, ${n("conversion")}, ${n("dismiss")}, ${value}
+            WHERE changes() = 1`,
+      )
+      .onConflictDoUpdate({
+        target: [rollups.siteId, rollups.day, rollups.slot, rollups.contentId, rollups.policy, rollups.modelVersion],
+        set: {
+          impressions: sql`${rollups.impressions} + excluded.impressions`,
+          clicks: sql`${rollups.clicks} + excluded.clicks`,
+          conversions: sql`${rollups.conversions} + excluded.conversions`,
+          dismissals: sql`${rollups.dismissals} + excluded.dismissals`,
+          value: sql`${rollups.value} + excluded.value`,
+        },
+      }),
+  ];
+}
+
+export function statementsFor(db: Database, e: DecisionEvent | InteractionEvent): BatchItem<"sqlite">[] {
+  return e.type === "decision" ? decisionStatements(db, e) : interactionStatements(db, e);
+}
+
+/** Writes many events in one transaction. */
+export async function writeEvents(db: Database, list: readonly (DecisionEvent | InteractionEvent)[]): Promise<void> {
+  const [first, ...rest] = list.flatMap((e) => statementsFor(db, e));
+  if (first) await db.batch([first, ...rest]);
+}
