@@ -5,6 +5,7 @@ import { decideResponseSchema } from "../worker/decisions/schema";
 import { profileKey } from "../worker/store/profiles";
 import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 
+const BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}` };
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
@@ -17,7 +18,7 @@ const profile = () => {
 async function modeFor(site: string, id: string) {
   const res = await SELF.fetch("https://edge.example/v1/decide", {
     method: "POST",
-    headers: { "content-type": "application/json", cookie: await visitorCookie(id) },
+    headers: { "content-type": "application/json", cookie: await visitorCookie(id), "user-agent": BROWSER },
     body: JSON.stringify(decideBody(site)),
   });
   return decideResponseSchema.parse(await res.json());
@@ -51,6 +52,14 @@ async function waitForCompletion(requestId: string): Promise<{ status: string; c
   }
 }
 
+async function waitFor(check: () => Promise<boolean>) {
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the queue consumer");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Every row of every table, as text: where a subject's id would show if anything kept it. */
 async function allRowsText(): Promise<string> {
   const tables = await env.DB.prepare(
@@ -78,7 +87,32 @@ describe("revocation and erasure", () => {
       await putProfile(siteB, id, profile());
       await consentGrant(siteA, id);
     }
-    expect((await modeFor(siteA, subject)).mode).toBe("personalized");
+    const decided = await modeFor(siteA, subject);
+    expect(decided.mode).toBe("personalized");
+    // A logged decision and a click for the subject, through the real queue, before revoking.
+    const shown = decided.slots[0]?.items[0];
+    const click = {
+      eventId: crypto.randomUUID(),
+      type: "click",
+      decisionId: decided.decisionId,
+      slot: decided.slots[0]?.slot,
+      contentId: shown?.contentId,
+      ts: Date.now(),
+      eventToken: decided.eventToken,
+    };
+    expect(
+      (
+        await SELF.fetch("https://edge.example/v1/events", {
+          method: "POST",
+          headers: { "content-type": "application/json", "user-agent": BROWSER },
+          body: JSON.stringify({ events: [click] }),
+        })
+      ).status,
+    ).toBe(202);
+    await waitFor(async () => {
+      const rows = await allRowsText();
+      return rows.includes(click.eventId) && rows.includes(decided.decisionId);
+    });
 
     const res = await revoke(subject);
     expect(res.status).toBe(202);

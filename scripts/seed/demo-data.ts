@@ -8,7 +8,9 @@ import demoCatalogue from "../../models/default/demo-catalogue.json";
 import demoVisitorsFile from "../../models/default/demo-visitors.json";
 import obdItems from "../../models/default/obd-items.json";
 import type { CatalogueItem } from "../../worker/store/catalogue";
+import type { Database } from "../../worker/store/db";
 import type { StoredProfile } from "../../worker/store/profiles";
+import { type ConsentModel, contentItems, sites, slots } from "../../worker/store/schema";
 
 export const DEMO_SITE = {
   id: "demo",
@@ -98,4 +100,29 @@ export function demoVisitors(): DemoVisitor[] {
     description: visitor.description,
     profile: visitor.profile,
   }));
+}
+
+/**
+ * Inserts a site with the demo slots and catalogue through drizzle (tests and the benchmark;
+ * `npm run seed` writes the same rows through wrangler).
+ */
+export async function insertDemoSite(
+  db: Database,
+  site: { id: string; name: string; consentModel: ConsentModel; allowedOrigins: string[] },
+): Promise<void> {
+  await db.insert(sites).values({ ...site, honorGpc: DEMO_SITE.honorGpc, timezone: DEMO_SITE.timezone });
+  await db.insert(slots).values(DEMO_SLOTS.map((slot) => ({ siteId: site.id, ...slot })));
+  // One statement per item: D1 binds at most 100 parameters per statement.
+  const [first, ...rest] = demoItems().map((item) =>
+    db.insert(contentItems).values({
+      siteId: site.id,
+      id: item.id,
+      slotIds: item.slotIds,
+      render: item.render,
+      categories: item.categories,
+      attributes: item.attributes,
+      defaultRank: item.defaultRank,
+    }),
+  );
+  if (first) await db.batch([first, ...rest]);
 }

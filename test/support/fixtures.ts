@@ -1,12 +1,12 @@
 import { env, SELF } from "cloudflare:test";
-import { DEMO_SLOTS, demoItems } from "../../scripts/seed/demo-data";
+import { insertDemoSite } from "../../scripts/seed/demo-data";
 import { sign } from "../../worker/consent/signed-id";
 import type { DecideResponse } from "../../worker/decisions/schema";
 import type { ErrorBody } from "../../worker/errors";
 import { writeCatalogueSnapshot } from "../../worker/store/catalogue";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
-import { type ConsentModel, contentItems, sites, slots } from "../../worker/store/schema";
+import type { ConsentModel } from "../../worker/store/schema";
 
 export const db = createDb(env.DB);
 
@@ -15,27 +15,12 @@ export async function createSite(
   id: string,
   options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean } = {},
 ): Promise<string> {
-  await db.insert(sites).values({
+  await insertDemoSite(db, {
     id,
     name: `Test site ${id}`,
     allowedOrigins: options.allowedOrigins ?? ["https://shop.example"],
     consentModel: options.consentModel ?? "opt-out",
-    timezone: "Asia/Tokyo",
   });
-  await db.insert(slots).values(DEMO_SLOTS.map((slot) => ({ siteId: id, ...slot })));
-  // One statement per item: D1 binds at most 100 parameters per statement.
-  const [first, ...rest] = demoItems().map((item) =>
-    db.insert(contentItems).values({
-      siteId: id,
-      id: item.id,
-      slotIds: item.slotIds,
-      render: item.render,
-      categories: item.categories,
-      attributes: item.attributes,
-      defaultRank: item.defaultRank,
-    }),
-  );
-  if (first) await db.batch([first, ...rest]);
   if (options.snapshot) await writeCatalogueSnapshot(db, env.CONFIG, id);
   return id;
 }

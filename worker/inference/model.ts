@@ -44,7 +44,7 @@ export async function loadScorer(source: ModelSource): Promise<Scorer> {
   const encode = createEncoder(manifest);
   const dims = manifest.input.dims;
   return {
-    version: manifest.version,
+    version: source.version,
     manifest,
     async score(profile, context, items) {
       if (items.length === 0) return new Float32Array(0);
@@ -82,6 +82,22 @@ export function scorerFor(source: ModelSource): Promise<Scorer> {
 /** Whether a version is loaded and ready in this isolate (for /health). */
 export function isLoaded(source: Pick<ModelSource, "version" | "sha256">): boolean {
   return scorers.get(keyOf(source))?.ready ?? false;
+}
+
+/**
+ * The model for this request, within the cold-start budget. workerd's clock does not advance
+ * during pure computation, and ORT's start-up (300-500 ms on a fresh isolate) is computation, so a
+ * timer cannot cut it short: with a budget of 0 (the default) a cold isolate answers at once with
+ * editor defaults (`model_loading`) and starts the load after the response; later requests are
+ * served by the model. A positive budget waits for the load, bounded only at I/O boundaries.
+ */
+export function modelWithinBudget(source: ModelSource, budgetMs: number, keepAlive: (p: Promise<unknown>) => void): Promise<Scorer> {
+  if (budgetMs <= 0 && !isLoaded(source)) {
+    const afterResponse = new Promise((resolve) => setTimeout(resolve, 0)).then(() => scorerFor(source).catch(() => undefined));
+    keepAlive(afterResponse);
+    return Promise.reject(new DependencyError("model_loading"));
+  }
+  return withinBudget(scorerFor(source), budgetMs, keepAlive);
 }
 
 /**

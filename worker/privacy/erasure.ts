@@ -3,7 +3,7 @@ import { subjectHash } from "../consent/subject";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
 import { rememberRevoked } from "../store/revocations";
-import { auditLog, consentLedger, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { auditLog, consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
 
 /**
  * Revocation and erasure. The revocation (a tombstone under the subject's hash) is written to D1
@@ -42,7 +42,11 @@ export async function revokeSubject(
   return { requestId, created: true };
 }
 
-/** Deletes everything stored about the request's subject; idempotent, safe to run again. */
+/**
+ * Deletes everything stored about the request's subject: KV profiles on every site, consent
+ * ledger rows, logged decisions and events. Idempotent, safe to run again. Roll-ups hold no
+ * identifier and stay.
+ */
 export async function runErasure(db: Database, profiles: KVNamespace, requestId: string): Promise<"completed" | "not_found"> {
   const [request] = await db.select().from(privacyRequests).where(eq(privacyRequests.id, requestId)).limit(1);
   if (!request) return "not_found";
@@ -53,6 +57,8 @@ export async function runErasure(db: Database, profiles: KVNamespace, requestId:
     await Promise.all(allSites.map((site) => profiles.delete(profileKey(site.id, subjectId))));
     await db.batch([
       db.delete(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
+      db.delete(events).where(eq(events.visitorId, subjectId)),
+      db.delete(decisions).where(eq(decisions.visitorId, subjectId)),
       db
         .update(privacyRequests)
         .set({ status: "completed", completedAt: new Date(), subjectId: null, lastError: null })

@@ -2,16 +2,18 @@ import { eq } from "drizzle-orm";
 import { subjectHash } from "../consent/subject";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
-import { consentLedger, privacyRequests, revocations, sites } from "../store/schema";
+import { consentLedger, decisions, events, privacyRequests, revocations, sites } from "../store/schema";
 
 /** Everything stored about a subject, from every store, as one JSON document. */
 export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string) {
   const hash = await subjectHash(subjectId);
-  const [allSites, ledger, revocation, requests] = await Promise.all([
+  const [allSites, ledger, revocation, requests, decisionRows, eventRows] = await Promise.all([
     db.select({ id: sites.id }).from(sites),
     db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
     db.select().from(revocations).where(eq(revocations.subjectHash, hash)),
     db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, hash)),
+    db.select().from(decisions).where(eq(decisions.visitorId, subjectId)),
+    db.select().from(events).where(eq(events.visitorId, subjectId)),
   ]);
   const profileEntries = await Promise.all(
     allSites.map(async (site) => [site.id, await profiles.get(profileKey(site.id, subjectId), "json")] as const),
@@ -27,6 +29,26 @@ export async function exportSubject(db: Database, profiles: KVNamespace, subject
       source,
       policyVersion,
       at: createdAt.toISOString(),
+    })),
+    decisions: decisionRows.map(({ id, siteId, ts, mode, modelVersion, context, slots }) => ({
+      decisionId: id,
+      siteId,
+      at: ts.toISOString(),
+      mode,
+      modelVersion,
+      context,
+      slots,
+    })),
+    events: eventRows.map(({ eventId, siteId, decisionId, type, slot, contentId, ts, value, currency }) => ({
+      eventId,
+      siteId,
+      decisionId,
+      type,
+      slot,
+      contentId,
+      at: ts.toISOString(),
+      value,
+      currency,
     })),
     revocation: revocation[0] ? { reason: revocation[0].reason, at: revocation[0].createdAt.toISOString() } : null,
     privacyRequests: requests.map((r) => ({

@@ -16,7 +16,7 @@ import {
 import { ApiError, DependencyError } from "../errors";
 import type { DecisionEvent } from "../events/schema";
 import { issueEventToken } from "../events/token";
-import { scorerFor, withinBudget } from "../inference/model";
+import { modelWithinBudget } from "../inference/model";
 import { servingModelSource } from "../inference/registry";
 import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
@@ -60,7 +60,7 @@ async function answer(c: Context<AppEnv>, request: DecideRequest): Promise<Respo
     userAgent: c.req.header("user-agent"),
     page: request.page,
   });
-  const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 250);
+  const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
   const { response, event, grant } = await decide(
     request,
     catalogue,
@@ -70,7 +70,7 @@ async function answer(c: Context<AppEnv>, request: DecideRequest): Promise<Respo
       now,
       readProfile: (visitorId) => readProfile(c.env.PROFILES, catalogue.site.id, visitorId),
       loadModel: async () =>
-        withinBudget(scorerFor(await servingModelSource(c.var.db, c.env.CONFIG, ttl)), budgetMs, (p) => c.executionCtx.waitUntil(p)),
+        modelWithinBudget(await servingModelSource(c.var.db, c.env.CONFIG, ttl), budgetMs, (p) => c.executionCtx.waitUntil(p)),
       newDecisionId: () => crypto.randomUUID(),
     },
     degraded,

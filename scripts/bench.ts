@@ -1,0 +1,297 @@
+/**
+ * Benchmarks the production bundle on workerd: `npm run bench -- [--duration S] [--connections N] [--quick] [--json]`.
+ *
+ * 1. builds the bundle as `wrangler deploy` would and measures its upload size;
+ * 2. seeds D1/KV state, then times a fresh workerd process to its first decision (and first model decision);
+ * 3. loads `/health/live` (the baseline) and `/v1/decide` with autocannon on workerd's own socket
+ *    (the `wrangler dev` proxy would cap every route at its own limit);
+ * 4. times one batched `score()` of 1/50/200 candidates inside workerd through a harness worker.
+ *
+ * Targets are informational: the script exits 0 unless something is broken. With `--json`, the
+ * last line of stdout is one JSON object of the figures.
+ */
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { join } from "node:path";
+import { type BenchOptions, parseBenchArgs } from "./bench/args";
+import { type Bundle, buildBundle } from "./bench/bundle";
+import { type ColdStart, measureColdStart } from "./bench/cold";
+import { inferMicrosPerRun } from "./bench/infer";
+import { type DecisionTally, decisionTally, type LoadResult, loadTest } from "./bench/load";
+import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
+import { DECIDE_BODY, DECIDE_PATH, decideHeaders, HELLO_PATH } from "./bench/requests";
+import { type BenchVisitor, seedBenchState } from "./bench/seed-state";
+import { round } from "./bench/stats";
+import {
+  type LogSink,
+  type Miniflare,
+  miniflareOptions,
+  readWranglerConfig,
+  startWorkerd,
+  stderrLogSink,
+  stopAllWorkerd,
+  stopWorkerd,
+  type WranglerConfig,
+} from "./bench/workerd";
+
+const OUT = "bench-out";
+const MiB = 1024 * 1024;
+const TARGETS = { ratio: 0.5, decideP99Ms: 25, inferUsPer50: 150, bundleGzipBytes: 10 * MiB, freePlanGzipBytes: 3 * MiB };
+/** Cloudflare sets `request.cf`; locally it is fixed so that every decision sees the same context. */
+const BENCH_CF = { country: "JP", timezone: "Asia/Tokyo", colo: "NRT" };
+
+/**
+ * Runs a phase and reports what share of the machine's CPU other processes took meanwhile: the load
+ * generator and workerd share these CPUs, so anything else running lowers every figure.
+ */
+async function observed<T>(phase: () => Promise<T>): Promise<{ result: T; foreignCpu: number | undefined }> {
+  const before = cpuSnapshot();
+  const result = await phase();
+  return { result, foreignCpu: foreignCpuShare(before, cpuSnapshot()) };
+}
+
+const FOREIGN_CPU_WARNING = 0.1;
+
+function warnIfBusy(phase: string, foreignCpu: number | undefined): void {
+  if (foreignCpu !== undefined && foreignCpu > FOREIGN_CPU_WARNING) {
+    say(`WARNING: other processes used ${(foreignCpu * 100).toFixed(0)}% of the CPUs during ${phase}: its figures are low and noisy`);
+  }
+}
+
+/** Runs `use` with a workerd that is stopped afterwards, whatever happens. */
+async function withWorkerd<T>(mf: Miniflare, use: (mf: Miniflare) => Promise<T>): Promise<T> {
+  try {
+    return await use(mf);
+  } finally {
+    await stopWorkerd(mf);
+  }
+}
+
+const say = (line: string) => console.log(line);
+const percentOrNull = (share: number | undefined) => (share === undefined ? null : round(share * 100, 1));
+const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const label = (name: string) => name.padEnd(18);
+
+/** Throwaway secrets for this run; the visitor cookie is signed with the same ID_SIGNING_KEY. */
+function benchSecrets(): Record<string, string> {
+  const secret = () => randomBytes(32).toString("hex");
+  return { ADMIN_TOKEN: secret(), PRIVACY_TOKEN: secret(), ID_SIGNING_KEY: secret(), ID_SIGNING_KEY_PREVIOUS: "" };
+}
+
+/** The production bundle, and the harness worker built with the same wrangler.toml rules. */
+function buildBundles(config: WranglerConfig): { app: Bundle; infer: Bundle } {
+  const app = buildBundle(config.main, join(OUT, "bundle"));
+  const infer = buildBundle("scripts/bench/infer-worker.ts", join(OUT, "infer"));
+  return { app, infer };
+}
+
+function reportBundle(bundle: Bundle): void {
+  const gzip = bundle.gzipBytes;
+  say(
+    `${label("bundle")}${mb(bundle.rawBytes)} raw, ${mb(gzip)} gzip = ${(gzip / MiB).toFixed(2)} MiB (wrangler: ${bundle.wranglerGzipKiB ?? "?"} KiB)` +
+      `   ${verdict(gzip <= TARGETS.bundleGzipBytes)} ≤ 10 MiB paid, ${verdict(gzip <= TARGETS.freePlanGzipBytes)} ≤ 3 MiB free`,
+  );
+}
+
+/** Seeds D1 and KV in a throwaway workerd whose state directory the measured one then reuses. */
+async function seedState(app: Bundle, config: WranglerConfig, secrets: Record<string, string>, stateDir: string, logs: LogSink) {
+  rmSync(stateDir, { recursive: true, force: true });
+  const mf = startWorkerd(miniflareOptions({ bundle: app, config, secrets, stateDir, cf: BENCH_CF, logs }));
+  return withWorkerd(mf, (seeding) => seedBenchState(seeding, secrets.ID_SIGNING_KEY as string));
+}
+
+function reportCold(cold: ColdStart): void {
+  const fallback = cold.first.fallbacks.length > 0 ? `, fallback ${cold.first.fallbacks.join("+")}` : "";
+  say(
+    `${label("cold start")}${round(cold.coldStartMs)} ms to the first decision = ${round(cold.readyMs)} ms workerd start + ` +
+      `${round(cold.firstRequestMs)} ms first request (${cold.first.mode}: ${cold.first.modeReason}${fallback})`,
+  );
+  say(`${label("")}${round(cold.coldModelMs)} ms to the first model decision (${cold.attempts} request${cold.attempts === 1 ? "" : "s"})`);
+}
+
+type Load = {
+  hello: LoadResult;
+  decide: LoadResult;
+  decideTally: DecisionTally;
+  anon: LoadResult;
+  anonTally: DecisionTally;
+  foreignCpu: number | undefined;
+};
+
+/**
+ * Three routes, one after another on the same warm workerd: the hello baseline, decide for the
+ * identified visitor (KV profile and D1 revocation check per request) and decide for an anonymous
+ * visitor (the model on context only, no per-request storage), which separates the model's cost
+ * from the local storage simulators'.
+ */
+async function runLoad(url: URL, visitor: BenchVisitor, options: BenchOptions): Promise<Load> {
+  const timing = { warmupS: options.warmupS, durationS: options.durationS };
+  const connections = options.connections;
+  const decideSpec = (cookie?: string) => ({
+    url: new URL(DECIDE_PATH, url).href,
+    connections,
+    method: "POST" as const,
+    headers: decideHeaders(cookie),
+    body: DECIDE_BODY,
+  });
+  const decideTally = decisionTally("personalized");
+  const anonTally = decisionTally("contextual");
+  const { result, foreignCpu } = await observed(async () => ({
+    hello: await loadTest({ url: new URL(HELLO_PATH, url).href, connections }, timing),
+    decide: await loadTest(decideSpec(visitor.cookie), timing, decideTally.verify),
+    anon: await loadTest(decideSpec(), timing, anonTally.verify),
+  }));
+  return { ...result, decideTally, anonTally, foreignCpu };
+}
+
+function loadLine(name: string, r: LoadResult): string {
+  return `${label(name)}${round(r.rps)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
+}
+
+function checkLine(r: LoadResult, tally: DecisionTally): string {
+  const ok = r.requests - r.mismatches;
+  const warning =
+    r.mismatches > 0 || r.non2xx > 0 || r.errors > 0 ? `   WARNING: not every answer was a 2xx ${tally.expectedMode} model decision` : "";
+  return `${label("")}${ok}/${r.requests} ${tally.expectedMode} by the model; modes ${JSON.stringify(tally.modes)}, reasons ${JSON.stringify(tally.reasons)}${warning}`;
+}
+
+function reportLoad({ hello, decide, decideTally, anon, anonTally, foreignCpu }: Load): void {
+  warnIfBusy("the load tests", foreignCpu);
+  say(loadLine("hello", hello));
+  say(`${loadLine("decide", decide)}   ${verdict(decide.p99Ms <= TARGETS.decideP99Ms)} p99 ≤ ${TARGETS.decideP99Ms} ms`);
+  say(checkLine(decide, decideTally));
+  const ratio = decide.rps / hello.rps;
+  say(`${label("ratio")}decide/hello = ${ratio.toFixed(2)}   ${verdict(ratio >= TARGETS.ratio)} ≥ ${TARGETS.ratio}`);
+  say(loadLine("decide anonymous", anon));
+  say(checkLine(anon, anonTally));
+  say(
+    `${label("")}anonymous/hello = ${(anon.rps / hello.rps).toFixed(2)} (no KV profile read, no D1 revocation query; the queue send remains)`,
+  );
+}
+
+type Infer = { per1: number; per50: number; per200: number; foreignCpu: number | undefined };
+
+/** µs per score() for batches of 1, 50 and 200 candidates, in a workerd running the harness worker alone. */
+async function runInfer(infer: Bundle, config: WranglerConfig, options: BenchOptions, logs: LogSink): Promise<Infer> {
+  const mf = startWorkerd(miniflareOptions({ bundle: infer, config, secrets: {}, logs }));
+  return withWorkerd(mf, async (harness) => {
+    const url = await harness.ready;
+    const measure = (batch: number) => inferMicrosPerRun(url, batch, options.inferRuns, options.inferRepeats);
+    const { result, foreignCpu } = await observed(async () => ({
+      per50: await measure(50),
+      per1: await measure(1),
+      per200: await measure(200),
+    }));
+    return { ...result, foreignCpu };
+  });
+}
+
+function figures(options: BenchOptions, bundle: Bundle, cold: ColdStart, load: Load, infer: Infer) {
+  const { hello, decide, anon } = load;
+  const ratio = decide.rps / hello.rps;
+  return {
+    decideRps: round(decide.rps),
+    helloRps: round(hello.rps),
+    ratio: round(ratio, 3),
+    decideP50Ms: round(decide.p50Ms, 2),
+    decideP99Ms: round(decide.p99Ms, 2),
+    helloP50Ms: round(hello.p50Ms, 2),
+    helloP99Ms: round(hello.p99Ms, 2),
+    decideAnonRps: round(anon.rps),
+    decideAnonP50Ms: round(anon.p50Ms, 2),
+    decideAnonP99Ms: round(anon.p99Ms, 2),
+    anonRatio: round(anon.rps / hello.rps, 3),
+    coldStartMs: round(cold.coldStartMs),
+    coldReadyMs: round(cold.readyMs),
+    coldFirstRequestMs: round(cold.firstRequestMs),
+    coldModelMs: round(cold.coldModelMs),
+    coldFirstMode: cold.first.mode,
+    coldFirstFallbacks: cold.first.fallbacks,
+    bundleGzipBytes: bundle.gzipBytes,
+    bundleRawBytes: bundle.rawBytes,
+    inferUsPer1: round(infer.per1, 1),
+    inferUsPer50: round(infer.per50, 1),
+    inferUsPer200: round(infer.per200, 1),
+    decideRequests: decide.requests,
+    decideNon2xx: decide.non2xx,
+    decideErrors: decide.errors,
+    decideNotPersonalized: decide.mismatches,
+    decideModes: load.decideTally.modes,
+    decideAnonNon2xx: anon.non2xx,
+    decideAnonNotContextual: anon.mismatches,
+    helloNon2xx: hello.non2xx,
+    connections: options.connections,
+    durationS: options.durationS,
+    quick: options.quick,
+    node: process.version,
+    cpus: availableParallelism(),
+    /** Share of all CPUs that other processes used while this run measured: high means low, noisy figures. */
+    foreignCpuPct: { load: percentOrNull(load.foreignCpu), infer: percentOrNull(infer.foreignCpu) },
+    pass: {
+      ratio: ratio >= TARGETS.ratio,
+      decideP99Ms: decide.p99Ms <= TARGETS.decideP99Ms,
+      inferUsPer50: infer.per50 <= TARGETS.inferUsPer50,
+      bundleGzipBytes: bundle.gzipBytes <= TARGETS.bundleGzipBytes,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchArgs(process.argv.slice(2));
+  say(
+    `edge-personalizer bench: node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}), ` +
+      `${options.connections} connections, ${options.durationS} s per route after ${options.warmupS} s warm-up${options.quick ? " (quick)" : ""}`,
+  );
+
+  const config = await readWranglerConfig();
+  const bundles = buildBundles(config);
+  reportBundle(bundles.app);
+
+  const secrets = benchSecrets();
+  const logs = stderrLogSink("workerd");
+  const stateDir = join(OUT, "state");
+  const visitor = await seedState(bundles.app, config, secrets, stateDir, logs);
+
+  const cold = await measureColdStart(
+    miniflareOptions({ bundle: bundles.app, config, secrets, stateDir, cf: BENCH_CF, logs }),
+    visitor.cookie,
+  );
+  reportCold(cold);
+  const load = await withWorkerd(cold.mf, () => runLoad(cold.url, visitor, options));
+  reportLoad(load);
+
+  const infer = await runInfer(bundles.infer, config, options, logs);
+  warnIfBusy("the infer timing", infer.foreignCpu);
+  say(
+    `${label("infer")}score() of 1 / 50 / 200 candidates: ${round(infer.per1)} / ${round(infer.per50)} / ${round(infer.per200)} µs per call` +
+      `   ${verdict(infer.per50 <= TARGETS.inferUsPer50)} 50 ≤ ${TARGETS.inferUsPer50} µs`,
+  );
+  if (logs.errors > 0) say(`${label("runtime")}${logs.errors} warning/error lines from workerd (see stderr)`);
+  if (options.json) say(JSON.stringify(figures(options, bundles.app, cold, load, infer)));
+}
+
+/** An error and its causes, each cut short: drizzle puts whole queries and their parameters in messages. */
+function describe(err: unknown, depth = 0): string {
+  if (!(err instanceof Error)) return String(err).slice(0, 4000);
+  const text = (err.stack ?? err.message).slice(0, 4000);
+  return err.cause !== undefined && depth < 3 ? `${text}\ncaused by: ${describe(err.cause, depth + 1)}` : text;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping workerd\n`);
+    void stopAllWorkerd().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  // autocannon and undici can keep sockets open for a while after the last run; nothing is left to wait for.
+  () => process.exit(0),
+  async (err: unknown) => {
+    process.stderr.write(`bench failed: ${describe(err)}\n`);
+    await stopAllWorkerd();
+    process.exit(1);
+  },
+);

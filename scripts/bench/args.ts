@@ -1,0 +1,55 @@
+import { parseArgs } from "node:util";
+
+export type BenchOptions = {
+  /** Seconds of measured load per route. */
+  durationS: number;
+  /** Seconds of unmeasured load per route first (JIT, caches, the model session). */
+  warmupS: number;
+  connections: number;
+  /** Sequential `score()` calls per timed infer request, and how often each is repeated. */
+  inferRuns: number;
+  inferRepeats: number;
+  json: boolean;
+  quick: boolean;
+};
+
+const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--quick] [--json]
+  --duration S     seconds of load per route (default 10; 2 with --quick)
+  --connections N  concurrent connections (default 16)
+  --quick          smoke run: short load, fewer infer iterations
+  --json           end stdout with one line of JSON figures`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"\n${USAGE}`);
+  return n;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      duration: { type: "string" },
+      connections: { type: "string" },
+      quick: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  return {
+    durationS: positiveInt("duration", values.duration, quick ? 2 : 10),
+    warmupS: quick ? 1 : 2,
+    connections: positiveInt("connections", values.connections, 16),
+    inferRuns: quick ? 500 : 2000,
+    inferRepeats: quick ? 3 : 5,
+    json: values.json ?? false,
+    quick,
+  };
+}
