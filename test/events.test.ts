@@ -1,63 +1,15 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
-import { type DecideResponse, decideResponseSchema } from "../worker/decisions/schema";
+import type { DecideResponse } from "../worker/decisions/schema";
 import type { InteractionEvent } from "../worker/events/schema";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
+import { readStoredProfile } from "../worker/store/profiles";
+import { createSite, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
-
-import { readStoredProfile } from "../worker/store/profiles";
-import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
-
-const BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15";
-
-async function decideAs(site: string, cookie: string): Promise<DecideResponse> {
-  const res = await SELF.fetch("https://edge.example/v1/decide", {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "user-agent": BROWSER },
-    body: JSON.stringify(decideBody(site)),
-  });
-  expect(res.status).toBe(200);
-  return decideResponseSchema.parse(await res.json());
-}
-
-type Shown = { slot: string; contentId: string };
-const shownIn = (d: DecideResponse): Shown[] => d.slots.flatMap((s) => s.items.map((i) => ({ slot: s.slot, contentId: i.contentId })));
-
-function event(d: DecideResponse, shown: Shown, type: InteractionEvent["kind"], eventId = crypto.randomUUID()) {
-  return {
-    eventId,
-    type,
-    decisionId: d.decisionId,
-    slot: shown.slot,
-    contentId: shown.contentId,
-    ts: Date.now(),
-    eventToken: d.eventToken,
-  };
-}
-
-function postEvents(events: unknown[], headers: Record<string, string> = {}, contentType = "application/json") {
-  return SELF.fetch("https://edge.example/v1/events", {
-    method: "POST",
-    headers: { "content-type": contentType, "user-agent": BROWSER, ...headers },
-    body: JSON.stringify({ events }),
-  });
-}
-
-async function countFor(decisionId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE decision_id = ?").bind(decisionId).first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the queue consumer");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function rollupsFor(site: string) {
   const { results } = await env.DB.prepare(

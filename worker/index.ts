@@ -4,6 +4,7 @@ import { errorResponse } from "./errors";
 import { consumeEvents } from "./events/consumer";
 import { withDb } from "./middleware/db";
 import { retryPendingErasures } from "./privacy/erasure";
+import { adminRoutes } from "./routes/admin";
 import { consentRoutes } from "./routes/consent";
 import { decideRoutes } from "./routes/decide";
 import { eventRoutes } from "./routes/events";
@@ -19,6 +20,7 @@ const app = new Hono<AppEnv>()
   .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)
   .route("/v1/privacy", privacyRoutes)
+  .route("/v1/admin", adminRoutes)
   .notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))
   .onError((err, c) => errorResponse(c, err));
 

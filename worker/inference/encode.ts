@@ -1,4 +1,4 @@
-import type { FeatureSpec, ModelManifest } from "./manifest";
+import { type FeatureSpec, featureWidth, type ModelManifest } from "./manifest";
 
 /** What the encoder reads. Plain data: the decision path fills it from KV, D1 and the request. */
 export type VisitorProfile = {
@@ -45,7 +45,7 @@ function toNumber(v: Value): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Writes one spec's block into `row` at `offset`; returns the next offset. */
+/** Writes one spec's block into `row` at `offset`. */
 function encodeOne(
   spec: FeatureSpec,
   profile: VisitorProfile | null,
@@ -54,18 +54,18 @@ function encodeOne(
   row: Float32Array,
   offset: number,
   vocabIndex: Map<string, number> | undefined,
-): number {
+): void {
   switch (spec.kind) {
     case "categorical": {
       const raw = spec.serving ?? lookup(spec, profile, context, item);
       const index = raw === undefined ? undefined : vocabIndex?.get(String(raw));
       row[offset + (index ?? spec.vocabulary.length)] = 1;
-      return offset + spec.vocabulary.length + 1;
+      return;
     }
     case "numeric": {
       const x = spec.serving ?? toNumber(lookup(spec, profile, context, item)) ?? spec.default;
       row[offset] = x === undefined ? 0 : (x - spec.mean) / spec.std;
-      return offset + 1;
+      return;
     }
     case "cyclic": {
       const x = toNumber(lookup(spec, profile, context, item));
@@ -74,35 +74,51 @@ function encodeOne(
         row[offset] = Math.sin(angle);
         row[offset + 1] = Math.cos(angle);
       }
-      return offset + 2;
+      return;
     }
     case "user_item": {
       const x = toNumber(profile?.[spec.key]?.[item.contentId]) ?? spec.default;
       row[offset] = (x - spec.mean) / spec.std;
-      return offset + 1;
+      return;
     }
   }
 }
 
+/** Item-side specs change from row to row; the others are the same for the whole decision. */
+const perItem = (spec: FeatureSpec) => spec.kind === "user_item" || ("source" in spec && spec.source === "item");
+
 /**
- * Builds encoders per manifest once (vocabulary lookups as maps), then encodes a whole decision's
- * candidates into one [N, dims] batch for a single `session.run`.
+ * Builds encoders per manifest once (vocabulary lookups as maps, column offsets), then encodes a
+ * whole decision's candidates into one [N, dims] batch for a single `session.run`. The visitor and
+ * context columns are encoded once per batch and copied into each row.
  */
 export function createEncoder(manifest: ModelManifest) {
-  const vocabIndexes = manifest.features.map((spec) =>
-    spec.kind === "categorical" ? new Map(spec.vocabulary.map((v, i) => [v, i])) : undefined,
-  );
   const dims = manifest.input.dims;
+  let offset = 0;
+  const layout = manifest.features.map((spec) => {
+    const entry = {
+      spec,
+      offset,
+      vocabIndex: spec.kind === "categorical" ? new Map(spec.vocabulary.map((v, i) => [v, i])) : undefined,
+    };
+    offset += featureWidth(spec);
+    return entry;
+  });
+  const shared = layout.filter(({ spec }) => !perItem(spec));
+  const itemSide = layout.filter(({ spec }) => perItem(spec));
 
   return function encodeBatch(profile: VisitorProfile | null, context: RequestContext, items: readonly CandidateFeatures[]): Float32Array {
     const batch = new Float32Array(items.length * dims);
+    if (items.length === 0) return batch;
+    const base = new Float32Array(dims);
+    for (const { spec, offset, vocabIndex } of shared) encodeOne(spec, profile, context, NO_ITEM, base, offset, vocabIndex);
     items.forEach((item, r) => {
       const row = batch.subarray(r * dims, (r + 1) * dims);
-      let offset = 0;
-      manifest.features.forEach((spec, i) => {
-        offset = encodeOne(spec, profile, context, item, row, offset, vocabIndexes[i]);
-      });
+      row.set(base);
+      for (const { spec, offset, vocabIndex } of itemSide) encodeOne(spec, profile, context, item, row, offset, vocabIndex);
     });
     return batch;
   };
 }
+
+const NO_ITEM: CandidateFeatures = { contentId: "", attributes: {} };

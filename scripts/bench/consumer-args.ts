@@ -1,0 +1,43 @@
+import { parseArgs } from "node:util";
+
+export type ConsumerBenchOptions = {
+  /** Interaction events sent through POST /v1/events. */
+  events: number;
+  /** Seconds from the first send until every event must be in D1. */
+  timeoutS: number;
+  json: boolean;
+};
+
+const USAGE = `usage: npm run bench:consumer -- [--events N] [--timeout S] [--json]
+  --events N    interaction events to send, 100 per request (default 20000)
+  --timeout S   give up when they are not all in D1 this many seconds after the first send (default 300)
+  --json        end stdout with one line of JSON figures`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"\n${USAGE}`);
+  return n;
+}
+
+export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      events: { type: "string" },
+      timeout: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return {
+    events: positiveInt("events", values.events, 20_000),
+    timeoutS: positiveInt("timeout", values.timeout, 300),
+    json: values.json ?? false,
+  };
+}

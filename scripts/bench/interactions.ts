@@ -1,0 +1,98 @@
+import type { DecideResponse } from "../../worker/decisions/schema";
+import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from "../../worker/events/schema";
+import { checkEventToken, type EventGrant } from "../../worker/events/token";
+import { decideHeaders, postDecide } from "./requests";
+
+export const EVENTS_PATH = "/v1/events";
+/** One click per this many events, the rest impressions: both roll-up columns are exercised. */
+const CLICK_EVERY = 10;
+
+/** A decision whose token lets events through to D1: the consumer drops unmeasured and bot events. */
+export type MeasuredDecision = { decisionId: string; eventToken: string; mode: DecideResponse["mode"]; shown: [string, string][] };
+
+/**
+ * Asks /v1/decide for the bench visitor and checks its event token the way /v1/events will. An
+ * event the consumer would acknowledge without writing never reaches D1, so the count would never
+ * reach N: better to say why now than to time out later.
+ */
+export async function measuredDecision(base: URL, cookie: string, signingKey: string): Promise<MeasuredDecision> {
+  const answer = await postDecide(base, cookie);
+  if (!answer.body) throw new Error(`/v1/decide answered ${answer.status}: ${answer.text.slice(0, 500)}`);
+  const { decisionId, eventToken, mode } = answer.body;
+  const check = await checkEventToken(eventToken, [signingKey], Date.now());
+  if (!check.ok) throw new Error(`/v1/decide's event token does not verify (${check.reason})`);
+  const problem = grantProblem(check.grant);
+  if (problem) throw new Error(`the bench visitor's events would not be written: ${problem}`);
+  return { decisionId, eventToken, mode, shown: check.grant.i.map(([slot, contentId]) => [slot, contentId]) };
+}
+
+function grantProblem(grant: EventGrant): string | undefined {
+  if (!grant.m) return "no measurement consent";
+  if (grant.b) return "classified as a bot";
+  if (!grant.v) return "no visitor id";
+  if (grant.i.length === 0) return "the decision showed nothing";
+  return undefined;
+}
+
+export type Sent = { impressions: number; clicks: number };
+/** Request bodies, serialized before the clock starts so that the client's JSON work is not timed. */
+export type Plan = { requests: { body: string; events: number }[]; events: number; sent: Sent };
+
+/** `total` events about `decision`, cycling over what it showed, `perRequest` to a request body. */
+export function planInteractions(decision: MeasuredDecision, total: number, runId: string, perRequest = MAX_EVENTS_PER_REQUEST): Plan {
+  const sent: Sent = { impressions: 0, clicks: 0 };
+  const requests: Plan["requests"] = [];
+  const ts = Date.now();
+  for (let start = 0; start < total; start += perRequest) {
+    const events: ClientEvent[] = [];
+    for (let i = start; i < Math.min(total, start + perRequest); i++) {
+      const [slot, contentId] = decision.shown[i % decision.shown.length] as [string, string];
+      const type = i % CLICK_EVERY === CLICK_EVERY - 1 ? "click" : "impression";
+      sent[type === "click" ? "clicks" : "impressions"]++;
+      events.push({
+        eventId: `${runId}-${i}`,
+        type,
+        decisionId: decision.decisionId,
+        slot,
+        contentId,
+        ts,
+        eventToken: decision.eventToken,
+      });
+    }
+    const body = JSON.stringify({ events });
+    if (body.length > MAX_EVENTS_BODY_BYTES)
+      throw new Error(`an events body is ${body.length} bytes, over the ${MAX_EVENTS_BODY_BYTES} limit`);
+    requests.push({ body, events: events.length });
+  }
+  return { requests, events: total, sent };
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Posts one body; anything but a 202 that accepted every event is an error (the run would not add up). */
+async function postEvents(url: URL, headers: Record<string, string>, body: string, expected: number): Promise<void> {
+  const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const text = await res.text();
+  if (res.status !== 202) throw new Error(`${EVENTS_PATH} answered ${res.status}: ${text.slice(0, 500)}`);
+  const { accepted } = JSON.parse(text) as { accepted: number };
+  if (accepted !== expected) throw new Error(`${EVENTS_PATH} accepted ${accepted} of ${expected} events`);
+}
+
+/**
+ * Sends every body with `concurrency` requests in flight, as a browser-like client with the
+ * visitor's cookie (an empty user agent would count as a bot, whose events are dropped).
+ * Resolves with `performance.now()` when the last one was accepted; stops at `deadline`.
+ */
+export async function enqueueAll(base: URL, cookie: string, plan: Plan, concurrency: number, deadline: number): Promise<number> {
+  const url = new URL(EVENTS_PATH, base);
+  const headers = decideHeaders(cookie);
+  const pending = [...plan.requests];
+  const sender = async () => {
+    for (let request = pending.shift(); request; request = pending.shift()) {
+      if (performance.now() > deadline) throw new Error(`enqueueing did not finish in time (${pending.length} requests left)`);
+      await postEvents(url, headers, request.body, request.events);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, plan.requests.length) }, sender));
+  return performance.now();
+}
