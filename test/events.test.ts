@@ -241,3 +241,29 @@ describe("the consumer", () => {
     expect(row?.impressions).toBe(20);
   });
 });
+
+describe("abuse controls", () => {
+  it("keeps traffic that identifies itself as a bot out of the logs", async () => {
+    const site = await createSite("events-bots", { consentModel: "opt-out" });
+    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const human = await decideAs(site, await visitorCookie(newVisitorId()));
+    const bot = { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" };
+    expect((await postEvents([event(d, shownIn(d)[0] as Shown, "click")], bot)).status).toBe(202);
+    expect((await postEvents([event(human, shownIn(human)[0] as Shown, "click")])).status).toBe(202);
+    await waitUntil(async () => (await countFor(human.decisionId)) === 1);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await countFor(d.decisionId)).toBe(0);
+  });
+
+  it("answers 429 past the per-client limit", async () => {
+    const client = { "cf-connecting-ip": "198.51.100.9" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 601; i++) {
+      const res = await SELF.fetch("https://edge.example/v1/events", { method: "POST", headers: client, body: "{}" });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    expect(statuses.slice(0, 600).every((s) => s === 400)).toBe(true);
+    expect(statuses[600]).toBe(429);
+  });
+});

@@ -9,6 +9,8 @@ export type AppEnv = {
     db: Database;
     /** Set once the request's site is known, for CORS. */
     site?: Catalogue["site"];
+    /** The verified visitor id of this request, once read (worker/consent/cookies.ts). */
+    visitorId?: string | null;
     /** The role of an authenticated admin or privacy request (worker/middleware/auth.ts). */
     role?: TokenRole;
   };

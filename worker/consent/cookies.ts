@@ -43,9 +43,14 @@ async function readSigned(c: Ctx, base: string): Promise<string | null> {
   return verify(token, signingKeys(c));
 }
 
+/** The verified visitor id, read once per request (rate limiting and consent both need it). */
 export async function readVisitorId(c: Ctx): Promise<string | null> {
-  const id = await readSigned(c, VISITOR_COOKIE);
-  return id && VISITOR_ID.test(id) ? id : null;
+  const known = c.get("visitorId");
+  if (known !== undefined) return known;
+  const token = await readSigned(c, VISITOR_COOKIE);
+  const id = token && VISITOR_ID.test(token) ? token : null;
+  c.set("visitorId", id);
+  return id;
 }
 
 export async function setVisitorId(c: Ctx, id: string): Promise<void> {
