@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { positiveInt } from "./cli";
 
 export type BenchOptions = {
   /** Seconds of measured load per route. */
@@ -19,13 +20,6 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--quick
   --quick          smoke run: short load, fewer infer iterations
   --json           end stdout with one line of JSON figures`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"\n${USAGE}`);
-  return n;
-}
-
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -44,9 +38,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   }
   const quick = values.quick ?? false;
   return {
-    durationS: positiveInt("duration", values.duration, quick ? 2 : 10),
+    durationS: positiveInt("duration", values.duration, quick ? 2 : 10, USAGE),
     warmupS: quick ? 1 : 2,
-    connections: positiveInt("connections", values.connections, 16),
+    connections: positiveInt("connections", values.connections, 16, USAGE),
     inferRuns: quick ? 500 : 2000,
     inferRepeats: quick ? 3 : 5,
     json: values.json ?? false,

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { positiveInt } from "./cli";
 
 export type ConsumerBenchOptions = {
   /** Interaction events sent through POST /v1/events. */
@@ -12,13 +13,6 @@ const USAGE = `usage: npm run bench:consumer -- [--events N] [--timeout S] [--js
   --events N    interaction events to send, 100 per request (default 20000)
   --timeout S   give up when they are not all in D1 this many seconds after the first send (default 300)
   --json        end stdout with one line of JSON figures`;
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"\n${USAGE}`);
-  return n;
-}
 
 export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOptions {
   const { values } = parseArgs({
@@ -36,8 +30,8 @@ export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOp
     process.exit(0);
   }
   return {
-    events: positiveInt("events", values.events, 20_000),
-    timeoutS: positiveInt("timeout", values.timeout, 300),
+    events: positiveInt("events", values.events, 20_000, USAGE),
+    timeoutS: positiveInt("timeout", values.timeout, 300, USAGE),
     json: values.json ?? false,
   };
 }
