@@ -22,7 +22,7 @@ const sqlJson = (value: unknown) => sqlText(JSON.stringify(value));
 function demoSql(): string {
   const s = DEMO_SITE;
   const lines = [
-    `INSERT OR REPLACE INTO sites (id, name, allowed_origins, consent_model, honor_gpc, tcf_vendor_id, timezone, origin_url) VALUES (${sqlText(s.id)}, ${sqlText(s.name)}, ${sqlJson(s.allowedOrigins)}, ${sqlText(s.consentModel)}, ${s.honorGpc ? 1 : 0}, NULL, ${sqlText(s.timezone)}, NULL);`,
+    `INSERT OR REPLACE INTO sites (id, name, allowed_origins, consent_model, honor_gpc, tcf_vendor_id, timezone, origin_url) VALUES (${sqlText(s.id)}, ${sqlText(s.name)}, ${sqlJson(s.allowedOrigins)}, ${sqlText(s.consentModel)}, ${s.honorGpc ? 1 : 0}, NULL, ${sqlText(s.timezone)}, ${sqlText(s.originUrl)});`,
     `DELETE FROM content_items WHERE site_id = ${sqlText(s.id)};`,
     ...DEMO_SLOTS.map(
       (slot) =>

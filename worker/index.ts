@@ -7,6 +7,8 @@ import { retryPendingErasures } from "./privacy/erasure";
 import { adminRoutes } from "./routes/admin";
 import { consentRoutes } from "./routes/consent";
 import { decideRoutes } from "./routes/decide";
+import { demoRoutes } from "./routes/demo";
+import { edgeRoutes } from "./routes/edge";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { privacyRoutes } from "./routes/privacy";
@@ -21,6 +23,8 @@ const app = new Hono<AppEnv>()
   .route("/v1/consent", consentRoutes)
   .route("/v1/privacy", privacyRoutes)
   .route("/v1/admin", adminRoutes)
+  .route("/edge", edgeRoutes)
+  .route("/demo", demoRoutes)
   .notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))
   .onError((err, c) => errorResponse(c, err));
 

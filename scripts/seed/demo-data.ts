@@ -20,7 +20,8 @@ export const DEMO_SITE = {
   honorGpc: true,
   tcfVendorId: null,
   timezone: "Asia/Tokyo",
-  originUrl: null,
+  /** The bundled demo origin that /edge/demo/ rewrites (worker/routes/demo.ts). */
+  originUrl: "bundled:demo",
 };
 
 export const DEMO_SLOTS = [
@@ -108,7 +109,7 @@ export function demoVisitors(): DemoVisitor[] {
  */
 export async function insertDemoSite(
   db: Database,
-  site: { id: string; name: string; consentModel: ConsentModel; allowedOrigins: string[] },
+  site: { id: string; name: string; consentModel: ConsentModel; allowedOrigins: string[]; originUrl?: string | null },
 ): Promise<void> {
   await db.insert(sites).values({ ...site, honorGpc: DEMO_SITE.honorGpc, timezone: DEMO_SITE.timezone });
   await db.insert(slots).values(DEMO_SLOTS.map((slot) => ({ siteId: site.id, ...slot })));

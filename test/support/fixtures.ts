@@ -13,13 +13,14 @@ export const db = createDb(env.DB);
 /** A site of the test's own, with the demo slots and the demo catalogue (real OBD item features). */
 export async function createSite(
   id: string,
-  options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean } = {},
+  options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean; originUrl?: string } = {},
 ): Promise<string> {
   await insertDemoSite(db, {
     id,
     name: `Test site ${id}`,
     allowedOrigins: options.allowedOrigins ?? ["https://shop.example"],
     consentModel: options.consentModel ?? "opt-out",
+    originUrl: options.originUrl ?? null,
   });
   if (options.snapshot) await writeCatalogueSnapshot(db, env.CONFIG, id);
   return id;

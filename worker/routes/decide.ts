@@ -1,82 +1,15 @@
-import type { Context } from "hono";
-import { Hono } from "hono";
-import { type AppEnv, numericVar } from "../app-env";
-import { setVisitorId } from "../consent/cookies";
-import { storageAllowed } from "../consent/evaluate";
-import { resolveVisitor } from "../consent/visitor";
-import { buildContext } from "../decisions/context";
-import { catalogueUnavailable, decide } from "../decisions/decide";
-import {
-  type DecideRequest,
-  type DecideResponse,
-  decideRequestFromQuery,
-  decideRequestSchema,
-  MAX_DECIDE_BODY_BYTES,
-} from "../decisions/schema";
-import { ApiError, DependencyError } from "../errors";
-import type { DecisionEvent } from "../events/schema";
-import { issueEventToken } from "../events/token";
-import { modelWithinBudget } from "../inference/model";
-import { servingModelSource } from "../inference/registry";
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { decisionForRequest } from "../decisions/for-request";
+import { type DecideRequest, decideRequestFromQuery, decideRequestSchema, MAX_DECIDE_BODY_BYTES } from "../decisions/schema";
 import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
-import { loadCatalogue } from "../store/catalogue";
-import { readProfile } from "../store/profiles";
 import { jsonBody, limitBody, parseWith } from "./validate";
 
-/** Queues the decision event after the answer; a queue failure never reaches the visitor. */
-function emit(c: Context<AppEnv>, event: DecisionEvent) {
-  c.executionCtx.waitUntil(
-    c.env.EVENTS.send(event, { contentType: "json" }).catch((err: unknown) => {
-      console.error("decision event not queued", err instanceof Error ? err.message : "unknown");
-    }),
-  );
-}
-
 async function answer(c: Context<AppEnv>, request: DecideRequest): Promise<Response> {
-  const ttl = numericVar(c.env.CONFIG_TTL_MS, 30_000);
+  const response = await decisionForRequest(c, request);
   c.header("Cache-Control", "private, no-store");
-  let loaded: Awaited<ReturnType<typeof loadCatalogue>>;
-  try {
-    loaded = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl);
-  } catch (err) {
-    if (err instanceof DependencyError) return c.json({ ...catalogueUnavailable(request, crypto.randomUUID()), eventToken: "" });
-    throw err;
-  }
-  const { catalogue, degraded } = loaded;
-  if (!catalogue) throw new ApiError(404, "unknown_site", `no site "${request.site}"`, "site");
-  c.set("site", catalogue.site);
-
-  const visitor = await resolveVisitor(c, catalogue.site);
-  if (!visitor.id && storageAllowed(visitor.consent)) {
-    // Storage is allowed (an opt-out site, or consent given): the visitor gets an id from now on.
-    await setVisitorId(c, crypto.randomUUID());
-  }
-  const now = new Date();
-  const context = buildContext({
-    now,
-    cf: c.req.raw.cf as { country?: unknown; timezone?: unknown } | undefined,
-    siteTimezone: catalogue.site.timezone,
-    userAgent: c.req.header("user-agent"),
-    page: request.page,
-  });
-  const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
-  const { response, event, grant } = await decide(
-    request,
-    catalogue,
-    visitor,
-    context,
-    {
-      now,
-      readProfile: (visitorId) => readProfile(c.env.PROFILES, catalogue.site.id, visitorId),
-      loadModel: async () =>
-        modelWithinBudget(await servingModelSource(c.var.db, c.env.CONFIG, ttl), budgetMs, (p) => c.executionCtx.waitUntil(p)),
-      newDecisionId: () => crypto.randomUUID(),
-    },
-    degraded,
-  );
-  emit(c, event);
-  return c.json({ ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) } satisfies DecideResponse);
+  return c.json(response);
 }
 
 export const decideRoutes = new Hono<AppEnv>()

@@ -1,0 +1,74 @@
+import type { Context } from "hono";
+import { type AppEnv, numericVar } from "../app-env";
+import { setVisitorId } from "../consent/cookies";
+import { storageAllowed } from "../consent/evaluate";
+import { resolveVisitor } from "../consent/visitor";
+import { ApiError, DependencyError } from "../errors";
+import type { DecisionEvent } from "../events/schema";
+import { issueEventToken } from "../events/token";
+import { modelWithinBudget } from "../inference/model";
+import { servingModelSource } from "../inference/registry";
+import { loadCatalogue } from "../store/catalogue";
+import { readProfile } from "../store/profiles";
+import { buildContext } from "./context";
+import { catalogueUnavailable, decide } from "./decide";
+import type { DecideRequest, DecideResponse } from "./schema";
+
+/**
+ * The decision for one HTTP request: wires the request (cookies, consent signals, `cf`), the
+ * stores and the model into `decide()`, gives a consenting new visitor an id, and queues the
+ * decision event. Used by the decision API and by the edge-rewriting route.
+ */
+/** Queues the decision event after the answer; a queue failure never reaches the visitor. */
+function emit(c: Context<AppEnv>, event: DecisionEvent) {
+  c.executionCtx.waitUntil(
+    c.env.EVENTS.send(event, { contentType: "json" }).catch((err: unknown) => {
+      console.error("decision event not queued", err instanceof Error ? err.message : "unknown");
+    }),
+  );
+}
+
+export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequest): Promise<DecideResponse> {
+  const ttl = numericVar(c.env.CONFIG_TTL_MS, 30_000);
+  let loaded: Awaited<ReturnType<typeof loadCatalogue>>;
+  try {
+    loaded = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl);
+  } catch (err) {
+    if (err instanceof DependencyError) return { ...catalogueUnavailable(request, crypto.randomUUID()), eventToken: "" };
+    throw err;
+  }
+  const { catalogue, degraded } = loaded;
+  if (!catalogue) throw new ApiError(404, "unknown_site", `no site "${request.site}"`, "site");
+  c.set("site", catalogue.site);
+
+  const visitor = await resolveVisitor(c, catalogue.site);
+  if (!visitor.id && storageAllowed(visitor.consent)) {
+    // Storage is allowed (an opt-out site, or consent given): the visitor gets an id from now on.
+    await setVisitorId(c, crypto.randomUUID());
+  }
+  const now = new Date();
+  const context = buildContext({
+    now,
+    cf: c.req.raw.cf as { country?: unknown; timezone?: unknown } | undefined,
+    siteTimezone: catalogue.site.timezone,
+    userAgent: c.req.header("user-agent"),
+    page: request.page,
+  });
+  const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
+  const { response, event, grant } = await decide(
+    request,
+    catalogue,
+    visitor,
+    context,
+    {
+      now,
+      readProfile: (visitorId) => readProfile(c.env.PROFILES, catalogue.site.id, visitorId),
+      loadModel: async () =>
+        modelWithinBudget(await servingModelSource(c.var.db, c.env.CONFIG, ttl), budgetMs, (p) => c.executionCtx.waitUntil(p)),
+      newDecisionId: () => crypto.randomUUID(),
+    },
+    degraded,
+  );
+  emit(c, event);
+  return { ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) };
+}

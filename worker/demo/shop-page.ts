@@ -1,0 +1,65 @@
+/**
+ * The bundled demo origin: a realistic shop page whose slots hold the page's own default content
+ * (what a visitor sees when nothing personalizes it), a large page that streams slowly (to prove
+ * that rewriting streams), and a non-HTML asset (to prove byte-for-byte pass-through).
+ */
+const STYLE = `
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #222; background: #faf8f5; }
+  header, footer { padding: 16px 32px; background: #1f2a36; color: #fff; }
+  main { max-width: 1100px; margin: 0 auto; padding: 24px 32px; }
+  [data-slot="hero"] { display: block; min-height: 320px; margin-bottom: 24px; background: #efe8dd; }
+  [data-slot="recommendations"] { display: grid; grid-template-columns: repeat(3, 1fr); gap: 16px; min-height: 300px; }
+  [data-slot="promo"] { display: block; min-height: 80px; margin-top: 24px; background: #fff3d6; }
+  .ep-item, .default { padding: 12px; background: #fff; border-radius: 8px; }
+  .ep-link { color: inherit; text-decoration: none; display: grid; gap: 4px; }
+  .ep-image { width: 100%; height: auto; aspect-ratio: 4 / 3; background: #ddd; }
+  .ep-title { font-weight: 600; } .ep-cta { color: #a0522d; }
+`;
+
+export function shopPage(title = "Demo fashion shop"): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><strong>Demo fashion shop</strong> · Women · Men · Sale</header>
+<main>
+<section data-slot="hero" data-count="1"><div class="default"><h1>The autumn collection</h1><p>Wool, denim and leather for the cold days ahead.</p></div></section>
+<h2>Recommended for you</h2>
+<section data-slot="recommendations" data-count="3">
+<div class="default">Knitwear</div><div class="default">Outerwear</div><div class="default">Shoes</div>
+</section>
+<aside data-slot="promo" data-count="1"><div class="default">Free shipping on orders over ¥10,000</div></aside>
+</main>
+<footer>Demo content for edge-personalizer. Product data: Open Bandit Dataset (Saito et al., arXiv:2008.07146).</footer>
+</body>
+</html>`;
+}
+
+/** A page of `chunks` filler paragraphs after the slots, produced one every `delayMs`. */
+export function slowLargePage(chunks: number, delayMs: number): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const [head, tail] = shopPage("Large demo page").split("</main>") as [string, string];
+  let sent = 0;
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(encoder.encode(head));
+    },
+    async pull(controller) {
+      if (sent === chunks) {
+        controller.enqueue(encoder.encode(`<p id="end">produced at ${Date.now()}</p></main>${tail}`));
+        controller.close();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      controller.enqueue(encoder.encode(`<p class="filler" data-at="${Date.now()}">${"Lorem ipsum dolor sit amet. ".repeat(40)}</p>\n`));
+      sent++;
+    },
+  });
+}
+
+export const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#1f2a36"/><text x="32" y="40" font-size="24" text-anchor="middle" fill="#fff">EP</text></svg>`;

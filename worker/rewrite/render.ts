@@ -1,0 +1,30 @@
+import type { DecidedItem } from "../decisions/schema";
+
+/**
+ * Server-side rendering of decided items: every catalogue field is text, escaped; URLs are kept
+ * only when they are http(s) or site-relative, so neither content nor URLs can inject script.
+ */
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
+
+export function safeUrl(url: string | undefined): string | null {
+  if (!url) return null;
+  if (/^\/(?!\/)/.test(url)) return url;
+  if (!URL.canParse(url)) return null;
+  return /^https?:$/.test(new URL(url).protocol) ? url : null;
+}
+
+export function renderItem(item: DecidedItem): string {
+  const href = safeUrl(item.href);
+  const image = safeUrl(item.imageUrl);
+  const parts = [
+    image
+      ? `<img class="ep-image" src="${escapeHtml(image)}" alt="${escapeHtml(item.title)}" loading="lazy" width="320" height="240">`
+      : "",
+    `<span class="ep-title">${escapeHtml(item.title)}</span>`,
+    item.body ? `<span class="ep-body">${escapeHtml(item.body)}</span>` : "",
+    item.cta ? `<span class="ep-cta">${escapeHtml(item.cta)}</span>` : "",
+  ].join("");
+  const inner = href ? `<a class="ep-link" href="${escapeHtml(href)}">${parts}</a>` : parts;
+  return `<div class="ep-item" data-content-id="${escapeHtml(item.contentId)}" data-rank="${item.rank}">${inner}</div>`;
+}

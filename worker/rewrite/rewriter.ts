@@ -1,0 +1,29 @@
+import type { DecideResponse } from "../decisions/schema";
+import { renderItem } from "./render";
+
+/**
+ * Fills `[data-slot]` elements while the page streams through HTMLRewriter, from one decision
+ * made before the body flows. Every handler catches its own errors and leaves the element as the
+ * origin sent it: an exception inside HTMLRewriter would truncate the page. Without a decision
+ * the page passes through untouched.
+ */
+export function slotRewriter(answer: DecideResponse | null): HTMLRewriter {
+  const rewriter = new HTMLRewriter();
+  if (!answer) return rewriter;
+  return rewriter.on("[data-slot]", {
+    element(element) {
+      try {
+        const slot = answer.slots.find((s) => s.slot === element.getAttribute("data-slot"));
+        if (!slot || slot.items.length === 0) return;
+        const wanted = Number(element.getAttribute("data-count") ?? slot.items.length);
+        const items = slot.items.slice(0, Number.isInteger(wanted) && wanted > 0 ? wanted : slot.items.length);
+        element.setInnerContent(items.map(renderItem).join(""), { html: true });
+        element.setAttribute("data-decision-id", answer.decisionId);
+        element.setAttribute("data-event-token", answer.eventToken);
+        element.setAttribute("data-filled", "edge");
+      } catch {
+        // Leave the origin's default content in place.
+      }
+    },
+  });
+}

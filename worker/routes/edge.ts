@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import { type AppEnv, numericVar } from "../app-env";
+import { decisionForRequest } from "../decisions/for-request";
+import { ApiError } from "../errors";
+import { fetchFromOrigin } from "../rewrite/origin";
+import { slotRewriter } from "../rewrite/rewriter";
+import { loadCatalogue } from "../store/catalogue";
+
+const isHtml = (res: Response) => (res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html");
+
+/**
+ * The CDN route: `/edge/<site>/<path>` fetches `<path>` from the site's origin and fills its
+ * `[data-slot]` elements with HTMLRewriter while the page streams (the body is never buffered).
+ * The site's slots are decided once, when the origin answers with HTML. Non-HTML and non-2xx answers
+ * pass through byte for byte; a failed decision leaves the origin's page untouched.
+ * TODO(#5): inject the script tag for impression tracking once /v1/tag.js exists; host-based
+ * mounting (the site's own host in front of its origin) next to this path-based one.
+ */
+export const edgeRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:site/*", async (c) => {
+  const siteId = c.req.param("site");
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, numericVar(c.env.CONFIG_TTL_MS, 30_000)).catch(() => ({
+    catalogue: null,
+  }));
+  if (!catalogue?.site.originUrl) throw new ApiError(404, "unknown_site", `no site "${siteId}" with an origin to rewrite`, "site");
+  const url = new URL(c.req.url);
+  const pagePath = url.pathname.slice(`/edge/${siteId}`.length) || "/";
+  const path = `${pagePath}${url.search}`;
+
+  let origin: Response;
+  try {
+    origin = await fetchFromOrigin(catalogue.site.originUrl, path, c.req.raw);
+  } catch {
+    throw new ApiError(502, "origin_unavailable", "the site's origin could not be reached");
+  }
+  if (!origin.ok || !isHtml(origin) || c.req.method === "HEAD") return origin;
+
+  // Decided only once the origin answers with HTML, so that no decision is logged for assets.
+  // Set-Cookie from the decision (a new visitor's id) must be known before the headers go out.
+  const answer = await decisionForRequest(c, {
+    site: siteId,
+    page: { url: `${url.origin}${pagePath}`, ...(c.req.header("referer") ? { referrer: c.req.header("referer") } : {}) },
+    slots: catalogue.slots.map((slot) => ({ id: slot.id })),
+  }).catch(() => null);
+
+  const headers = new Headers(origin.headers);
+  headers.delete("content-length");
+  headers.set("cache-control", "private, max-age=0");
+  headers.append("vary", "Cookie, Sec-GPC");
+  for (const cookie of c.res.headers.getSetCookie()) headers.append("set-cookie", cookie);
+  return slotRewriter(answer).transform(new Response(origin.body, { status: origin.status, headers }));
+});
