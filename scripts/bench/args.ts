@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { positiveInt } from "./cli";
+import { parseFlags, positiveInt } from "./cli";
 
 export type BenchOptions = {
   /** Seconds of measured load per route. */
@@ -21,29 +20,19 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--quick
   --json           end stdout with one line of JSON figures`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      duration: { type: "string" },
-      connections: { type: "string" },
-      quick: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const quick = values.quick ?? false;
+  const values = parseFlags(
+    argv,
+    { duration: { type: "string" }, connections: { type: "string" }, quick: { type: "boolean", default: false } },
+    USAGE,
+  );
+  const quick = values.quick === true;
   return {
     durationS: positiveInt("duration", values.duration, quick ? 2 : 10, USAGE),
     warmupS: quick ? 1 : 2,
     connections: positiveInt("connections", values.connections, 16, USAGE),
     inferRuns: quick ? 500 : 2000,
     inferRepeats: quick ? 3 : 5,
-    json: values.json ?? false,
+    json: values.json === true,
     quick,
   };
 }

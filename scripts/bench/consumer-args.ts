@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { positiveInt } from "./cli";
+import { parseFlags, positiveInt } from "./cli";
 
 export type ConsumerBenchOptions = {
   /** Interaction events sent through POST /v1/events. */
@@ -15,23 +14,10 @@ const USAGE = `usage: npm run bench:consumer -- [--events N] [--timeout S] [--js
   --json        end stdout with one line of JSON figures`;
 
 export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      events: { type: "string" },
-      timeout: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const values = parseFlags(argv, { events: { type: "string" }, timeout: { type: "string" } }, USAGE);
   return {
     events: positiveInt("events", values.events, 20_000, USAGE),
     timeoutS: positiveInt("timeout", values.timeout, 300, USAGE),
-    json: values.json ?? false,
+    json: values.json === true,
   };
 }
