@@ -1,13 +1,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
+import type { z } from "zod";
 
 /** The one error shape on the wire: `{ error: { code, message, field? } }`. */
-export const errorBodySchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
-});
-export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type ErrorBody = { error: { code: string; message: string; field?: string } };
 
 /** A client error that names the problem (and the field, when there is one). */
 export class ApiError extends Error {
@@ -44,9 +41,9 @@ export const fallbackReasons = ["d1_unavailable", "catalogue_unavailable", "kv_u
 export type FallbackReason = (typeof fallbackReasons)[number];
 
 /** Turns a zod failure into an ApiError naming the first bad field. */
-export function fromZodError(error: z.ZodError, prefix = ""): ApiError {
+export function fromZodError(error: z.ZodError): ApiError {
   const issue = error.issues[0];
-  const field = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join(".");
+  const field = (issue?.path ?? []).map(String).join(".");
   return new ApiError(400, "invalid_request", issue ? `${field || "body"}: ${issue.message}` : "invalid request", field || undefined);
 }
 

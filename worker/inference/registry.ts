@@ -42,8 +42,3 @@ export async function servingModelSource(db: Database, configKv: KVNamespace, tt
     };
   });
 }
-
-/** Forgets the cached registry answer (after a promote or rollback in this isolate). */
-export function forgetServingModel(): void {
-  liveCache.clear();
-}

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { sites } from "../store/schema";
@@ -10,7 +11,7 @@ import { TtlCache } from "../store/ttl-cache";
  */
 const knownOrigins = new TtlCache<"all", Set<string>>();
 
-async function anySiteAllows(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0], origin: string): Promise<boolean> {
+async function anySiteAllows(c: Context<AppEnv>, origin: string): Promise<boolean> {
   try {
     const all = await knownOrigins.get("all", 30_000, async () => {
       const rows = await c.var.db.select({ origins: sites.allowedOrigins }).from(sites);

@@ -103,8 +103,3 @@ export async function refreshAllSnapshots(db: Database, configKv: KVNamespace): 
   for (const { id } of all) if (await writeCatalogueSnapshot(db, configKv, id)) written++;
   return written;
 }
-
-/** Forgets this isolate's cached catalogues (after admin edits in this isolate, and in tests). */
-export function forgetCatalogues(): void {
-  cache.clear();
-}

@@ -24,8 +24,4 @@ export class TtlCache<K, V> {
   stale(key: K): V | undefined {
     return this.entries.get(key)?.value;
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
