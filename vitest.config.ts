@@ -4,28 +4,38 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            // Tests wait for the model (the cold-start budget has a test of its own) and read the
-            // registry and catalogue on every request, so that each test sees its own changes.
-            MODEL_LOAD_BUDGET_MS: "60000",
-            CONFIG_TTL_MS: "0",
-            ADMIN_TOKEN: "test-admin-token",
-            PRIVACY_TOKEN: "test-privacy-token",
-            ID_SIGNING_KEY: "test-id-signing-key",
-            ID_SIGNING_KEY_PREVIOUS: "test-id-signing-key-previous",
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  // Tests wait for the model (the cold-start policy has tests of its own) and read the
+                  // registry and catalogue on every request, so that each test sees its own changes.
+                  MODEL_LOAD_BUDGET_MS: "60000",
+                  CONFIG_TTL_MS: "0",
+                  ADMIN_TOKEN: "test-admin-token",
+                  PRIVACY_TOKEN: "test-privacy-token",
+                  ID_SIGNING_KEY: "test-id-signing-key",
+                  ID_SIGNING_KEY_PREVIOUS: "test-id-signing-key-previous",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workerd",
+            include: ["test/**/*.test.ts"],
+            setupFiles: ["./test/support/setup.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
           },
         },
-      }),
-    ],
-    test: {
-      setupFiles: ["./test/support/setup.ts"],
-      testTimeout: 60_000,
-      hookTimeout: 60_000,
+        // Node starts workerd and Debian's Chromium itself (test/browser/harness.ts).
+        "./vitest.browser.config.ts",
+      ],
     },
   };
 });

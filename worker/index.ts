@@ -12,12 +12,14 @@ import { edgeRoutes } from "./routes/edge";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { privacyRoutes } from "./routes/privacy";
+import { tagRoutes } from "./routes/tag";
 import { refreshAllSnapshots } from "./store/catalogue";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
   .use(withDb)
   .route("/health", healthRoutes)
+  .route("/v1", tagRoutes)
   .route("/v1/decide", decideRoutes)
   .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)

@@ -4,7 +4,7 @@ import { basename, extname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 
 /** The Miniflare module types that `wrangler deploy --dry-run` output needs (see wrangler.toml's rules). */
-export type ModuleType = "ESModule" | "CompiledWasm" | "Data";
+export type ModuleType = "ESModule" | "CompiledWasm" | "Data" | "Text";
 export type BundleModule = { type: ModuleType; path: string };
 
 export type Bundle = {
@@ -19,6 +19,8 @@ export type Bundle = {
 
 /** By extension, as wrangler.toml's rules classify them; ".js" chunks are ES modules in a modules-format worker. */
 const TYPE_BY_EXTENSION: Record<string, ModuleType> = { ".js": "ESModule", ".mjs": "ESModule", ".wasm": "CompiledWasm", ".onnx": "Data" };
+/** The script tag's source is a Text module (wrangler.toml's rule for files ending in .tag.js), not a chunk. */
+const typeOf = (name: string): ModuleType | undefined => (name.endsWith(".tag.js") ? "Text" : TYPE_BY_EXTENSION[extname(name)]);
 /** Written next to the modules but never uploaded: left out of the size. */
 const NOT_UPLOADED = (name: string) => name === "README.md" || name.endsWith(".map");
 
@@ -40,7 +42,7 @@ function listModules(dir: string, entry: string): BundleModule[] {
   const names = readdirSync(dir).filter((name) => !NOT_UPLOADED(name));
   if (!names.includes(entry)) throw new Error(`${dir} has no ${entry}`);
   const modules = names.map((name) => {
-    const type = TYPE_BY_EXTENSION[extname(name)];
+    const type = typeOf(name);
     if (!type) throw new Error(`${join(dir, name)}: no module type for "${extname(name)}" (add it to TYPE_BY_EXTENSION)`);
     return { type, path: join(dir, name) };
   });

@@ -79,7 +79,7 @@ export function demoItems(): CatalogueItem[] {
         title: title ?? contentId,
         body: `${obd.campaign === "men" ? "Men" : "Women"} · autumn collection · from ¥${(4900 + ((i * 1700) % 21000)).toLocaleString("en-US")}`,
         imageUrl: `/demo/img/${contentId}.svg`,
-        href: `/products/${contentId}`,
+        href: `/demo/products/${contentId}`,
         cta: CTAS[i % CTAS.length],
       },
       categories: [obd.campaign],

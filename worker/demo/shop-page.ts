@@ -12,7 +12,9 @@ const STYLE = `
   [data-slot="promo"] { display: block; min-height: 80px; margin-top: 24px; background: #fff3d6; }
   .ep-item, .default { padding: 12px; background: #fff; border-radius: 8px; }
   .ep-link { color: inherit; text-decoration: none; display: grid; gap: 4px; }
-  .ep-image { width: 100%; height: auto; aspect-ratio: 4 / 3; background: #ddd; }
+  .ep-image { width: 100%; max-width: 360px; height: auto; aspect-ratio: 4 / 3; background: #ddd; }
+  [data-slot="hero"] .ep-link { grid-template-columns: 360px 1fr; align-items: center; column-gap: 24px; }
+  [data-slot="hero"] .ep-image { grid-row: span 3; }
   .ep-title { font-weight: 600; } .ep-cta { color: #a0522d; }
 `;
 
@@ -63,3 +65,14 @@ export function slowLargePage(chunks: number, delayMs: number): ReadableStream<U
 }
 
 export const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#1f2a36"/><text x="32" y="40" font-size="24" text-anchor="middle" fill="#fff">EP</text></svg>`;
+
+/** A placeholder product image: a colour derived from the id, and the id as a label. */
+export function productImage(id: string): string {
+  let hue = 0;
+  for (const ch of id) hue = (hue * 31 + ch.charCodeAt(0)) % 360;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240"><rect width="320" height="240" fill="hsl(${hue} 45% 72%)"/><text x="160" y="128" font-family="sans-serif" font-size="28" text-anchor="middle" fill="#1f2a36">${id}</text></svg>`;
+}
+
+export function productPage(id: string): string {
+  return shopPage(`Product ${id}`).replace(/<main>[\s\S]*<\/main>/, `<main><h1>Product ${id}</h1><p>A demo product page.</p></main>`);
+}

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { LOGO_SVG, shopPage, slowLargePage } from "../demo/shop-page";
+import { LOGO_SVG, productImage, productPage, shopPage, slowLargePage } from "../demo/shop-page";
+import { tagVersion } from "../tag/version";
 
 /** The bundled demo origin that the demo site's edge route fetches in-process (`bundled:demo`). */
 export const demoOrigin = new Hono()
@@ -12,5 +13,17 @@ export const demoOrigin = new Hono()
   })
   .get("/logo.svg", (c) => c.body(LOGO_SVG, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=3600" }));
 
-/** Demo pages: the shop through the edge-rewriting route. TODO(#5): `/demo/tag` once the script tag exists. */
-export const demoRoutes = new Hono<AppEnv>().route("/origin", demoOrigin).get("/edge", (c) => c.redirect("/edge/demo/"));
+/** Demo pages: the shop with the script tag, and the shop through the edge-rewriting route. */
+export const demoRoutes = new Hono<AppEnv>()
+  .route("/origin", demoOrigin)
+  .get("/edge", (c) => c.redirect("/edge/demo/"))
+  .get("/img/:file{[A-Za-z0-9_-]+\\.svg}", (c) => {
+    const id = c.req.param("file").replace(/\.svg$/, "");
+    return c.body(productImage(id), 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" });
+  })
+  .get("/products/:id{[A-Za-z0-9_-]+}", (c) => c.html(productPage(c.req.param("id"))))
+  .get("/tag", async (c) => {
+    const site = /^[A-Za-z0-9_-]{1,64}$/.test(c.req.query("site") ?? "") ? (c.req.query("site") as string) : "demo";
+    const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${site}" async></script>`;
+    return c.html(shopPage("Demo fashion shop (script tag)").replace("</head>", `${tag}\n</head>`));
+  });
