@@ -38,7 +38,9 @@ describe("edge rewriting of an origin page", () => {
     expect(res.headers.get("cache-control")).toBe("private, max-age=0");
     expect(res.headers.get("vary")).toMatch(/Cookie/);
     expect(res.headers.getSetCookie().filter((c) => c.startsWith("ep_vid="))).toHaveLength(1);
-    const slots = await slotsOf(await res.text());
+    const html = await res.text();
+    expect(html).toMatch(new RegExp(`<script src="/v1/tag\\.js\\?v=[0-9a-f]{12}" data-site="${site}" async></script>\\s*</head>`));
+    const slots = await slotsOf(html);
     expect(slots.map((s) => [s.id, s.items.length])).toEqual([
       ["hero", 1],
       ["recommendations", 3],

@@ -54,7 +54,15 @@ export async function startStack(): Promise<Stack> {
   const d1 = (await mf.getD1Database("DB")) as unknown as D1Database;
   // The demo origin, for the edge-rewriting route.
   await d1.prepare("UPDATE sites SET origin_url = 'bundled:demo' WHERE id = 'bench'").run();
-  await fetch(new URL("/health", url));
+  // Wait until the model serves, so that no test meets a cold isolate's editor defaults.
+  await waitFor(async () => {
+    const res = await fetch(new URL("/v1/decide", url), {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": DESKTOP_UA },
+      body: JSON.stringify({ site: "bench", page: { url: "https://shop.example/" }, slots: [{ id: "hero" }] }),
+    });
+    return res.ok && ((await res.json()) as { mode: string }).mode !== "default";
+  }, 60_000);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

@@ -27,7 +27,8 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     page.on("pageerror", (err) => errors.push(err.message));
     // In-page code is written as strings: it runs in the browser, not in this Node process.
     await page.addInitScript(CLS_OBSERVER);
-    await page.goto(new URL(`/demo/tag?site=${BENCH_SITE}`, stack.url).href);
+    // A generous anti-flicker timeout: the suite shares two cores with everything else.
+    await page.goto(new URL(`/demo/tag?site=${BENCH_SITE}&timeout=5000`, stack.url).href);
     await page.waitForSelector('[data-slot="promo"][data-decision-id]', { timeout: 10_000 });
     const slots = await page.evaluate<SlotState[]>(SLOT_STATE);
     expect(slots.map((s) => [s.slot, s.items])).toEqual([
@@ -71,6 +72,29 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     expect(await page.locator("[data-slot] .default").count()).toBeGreaterThan(0);
     expect(await page.locator("[data-slot][data-decision-id]").count()).toBe(0);
     expect(await page.evaluate<string>("getComputedStyle(document.querySelector('[data-slot=\"hero\"]')).visibility")).toBe("visible");
+    await context.close();
+  });
+
+  it("tracks the slots that the edge filled, without deciding again", async () => {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 1280, height: 2000 } });
+    const page = await context.newPage();
+    const decides: string[] = [];
+    page.on("request", (req) => {
+      if (req.url().includes("/v1/decide")) decides.push(req.url());
+    });
+    await page.goto(new URL(`/edge/${BENCH_SITE}/`, stack.url).href);
+    const decisionId = (await page.getAttribute('[data-slot="hero"]', "data-decision-id")) ?? "";
+    const shown = await page.getAttribute('[data-slot="hero"] .ep-item', "data-content-id");
+    await page.waitForTimeout(1300);
+    await page.evaluate("window.edgePersonalizer.flush()");
+    await waitFor(async () => {
+      const row = await stack.d1
+        .prepare("SELECT count(*) AS n FROM events WHERE decision_id = ? AND type = 'impression' AND content_id = ?")
+        .bind(decisionId, shown)
+        .first<{ n: number }>();
+      return (row?.n ?? 0) > 0;
+    });
+    expect(decides).toEqual([]);
     await context.close();
   });
 

@@ -7,23 +7,31 @@ import { renderItem } from "./render";
  * origin sent it: an exception inside HTMLRewriter would truncate the page. Without a decision
  * the page passes through untouched.
  */
-export function slotRewriter(answer: DecideResponse | null): HTMLRewriter {
+export function slotRewriter(answer: DecideResponse | null, tagScript: string): HTMLRewriter {
   const rewriter = new HTMLRewriter();
   if (!answer) return rewriter;
-  return rewriter.on("[data-slot]", {
-    element(element) {
-      try {
-        const slot = answer.slots.find((s) => s.slot === element.getAttribute("data-slot"));
-        if (!slot || slot.items.length === 0) return;
-        const wanted = Number(element.getAttribute("data-count") ?? slot.items.length);
-        const items = slot.items.slice(0, Number.isInteger(wanted) && wanted > 0 ? wanted : slot.items.length);
-        element.setInnerContent(items.map(renderItem).join(""), { html: true });
-        element.setAttribute("data-decision-id", answer.decisionId);
-        element.setAttribute("data-event-token", answer.eventToken);
-        element.setAttribute("data-filled", "edge");
-      } catch {
-        // Leave the origin's default content in place.
-      }
-    },
-  });
+  return rewriter
+    .on("head", {
+      element(head) {
+        // The tag reports impressions and clicks for the slots filled here (it does not decide again).
+        head.append(tagScript, { html: true });
+      },
+    })
+    .on("[data-slot]", {
+      element(element) {
+        try {
+          const slot = answer.slots.find((s) => s.slot === element.getAttribute("data-slot"));
+          if (!slot || slot.items.length === 0) return;
+          const wanted = Number(element.getAttribute("data-count") ?? slot.items.length);
+          const items = slot.items.slice(0, Number.isInteger(wanted) && wanted > 0 ? wanted : slot.items.length);
+          element.setInnerContent(items.map(renderItem).join(""), { html: true });
+          element.setAttribute("data-decision-id", answer.decisionId);
+          element.setAttribute("data-event-token", answer.eventToken);
+          element.setAttribute("data-filled", "edge");
+          element.setAttribute("data-ep-done", "");
+        } catch {
+          // Leave the origin's default content in place.
+        }
+      },
+    });
 }

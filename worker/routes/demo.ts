@@ -24,6 +24,7 @@ export const demoRoutes = new Hono<AppEnv>()
   .get("/products/:id{[A-Za-z0-9_-]+}", (c) => c.html(productPage(c.req.param("id"))))
   .get("/tag", async (c) => {
     const site = /^[A-Za-z0-9_-]{1,64}$/.test(c.req.query("site") ?? "") ? (c.req.query("site") as string) : "demo";
-    const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${site}" async></script>`;
+    const timeout = /^\d{2,5}$/.test(c.req.query("timeout") ?? "") ? ` data-timeout="${c.req.query("timeout")}"` : "";
+    const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${site}"${timeout} async></script>`;
     return c.html(shopPage("Demo fashion shop (script tag)").replace("</head>", `${tag}\n</head>`));
   });

@@ -3,8 +3,10 @@ import { type AppEnv, numericVar } from "../app-env";
 import { decisionForRequest } from "../decisions/for-request";
 import { ApiError } from "../errors";
 import { fetchFromOrigin } from "../rewrite/origin";
+import { escapeHtml } from "../rewrite/render";
 import { slotRewriter } from "../rewrite/rewriter";
 import { loadCatalogue } from "../store/catalogue";
+import { tagVersion } from "../tag/version";
 
 const isHtml = (res: Response) => (res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html");
 
@@ -13,8 +15,8 @@ const isHtml = (res: Response) => (res.headers.get("content-type") ?? "").toLowe
  * `[data-slot]` elements with HTMLRewriter while the page streams (the body is never buffered).
  * The site's slots are decided once, when the origin answers with HTML. Non-HTML and non-2xx answers
  * pass through byte for byte; a failed decision leaves the origin's page untouched.
- * TODO(#5): inject the script tag for impression tracking once /v1/tag.js exists; host-based
- * mounting (the site's own host in front of its origin) next to this path-based one.
+ * The script tag is added to the head to report impressions and clicks of the filled slots.
+ * TODO(#5): host-based mounting (the site's own host in front of its origin) next to this path.
  */
 export const edgeRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:site/*", async (c) => {
   const siteId = c.req.param("site");
@@ -47,5 +49,6 @@ export const edgeRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:site/*", asy
   headers.set("cache-control", "private, max-age=0");
   headers.append("vary", "Cookie, Sec-GPC");
   for (const cookie of c.res.headers.getSetCookie()) headers.append("set-cookie", cookie);
-  return slotRewriter(answer).transform(new Response(origin.body, { status: origin.status, headers }));
+  const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${escapeHtml(siteId)}" async></script>`;
+  return slotRewriter(answer, tag).transform(new Response(origin.body, { status: origin.status, headers }));
 });

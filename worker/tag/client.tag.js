@@ -237,6 +237,8 @@
 
   // One decide request for the slots of the parsed page, then one per batch of slots added later.
   function start() {
+    // Slots filled at the edge: only tracked here, never decided again.
+    for (const slot of document.querySelectorAll("[data-slot][data-decision-id][data-ep-done]")) observe(slot);
     const initial = slotsOnPage();
     initial.forEach((s) => {
       s.setAttribute("data-ep-pending", "");
