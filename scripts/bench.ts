@@ -11,16 +11,17 @@
  * last line of stdout is one JSON object of the figures.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { type BenchOptions, parseBenchArgs } from "./bench/args";
 import { type Bundle, buildBundle } from "./bench/bundle";
 import { type ColdStart, measureColdStart } from "./bench/cold";
 import { inferMicrosPerRun } from "./bench/infer";
 import { type DecisionTally, decisionTally, type LoadResult, loadTest } from "./bench/load";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
-import { DECIDE_BODY, DECIDE_PATH, decideHeaders, HELLO_PATH } from "./bench/requests";
+import { DECIDE_BODY, DECIDE_PATH, decideHeaders, EDGE_PAGE_PATH, HELLO_PATH, ORIGIN_PAGE_PATH } from "./bench/requests";
 import { type BenchVisitor, seedBenchState } from "./bench/seed-state";
 import { round } from "./bench/stats";
 import {
@@ -36,6 +37,7 @@ import {
 } from "./bench/workerd";
 
 const OUT = "bench-out";
+const TAG_SOURCE = "worker/tag/client.tag.js";
 const MiB = 1024 * 1024;
 const TARGETS = { ratio: 0.5, decideP99Ms: 25, inferUsPer50: 150, bundleGzipBytes: 10 * MiB, freePlanGzipBytes: 3 * MiB };
 /** Cloudflare sets `request.cf`; locally it is fixed so that every decision sees the same context. */
@@ -117,6 +119,8 @@ type Load = {
   decideTally: DecisionTally;
   anon: LoadResult;
   anonTally: DecisionTally;
+  passThrough: LoadResult;
+  rewrite: LoadResult;
   foreignCpu: number | undefined;
 };
 
@@ -142,6 +146,9 @@ async function runLoad(url: URL, visitor: BenchVisitor, options: BenchOptions): 
     hello: await loadTest({ url: new URL(HELLO_PATH, url).href, connections }, timing),
     decide: await loadTest(decideSpec(visitor.cookie), timing, decideTally.verify),
     anon: await loadTest(decideSpec(), timing, anonTally.verify),
+    // The edge-rewriting route against the same origin page served plainly, in the same run.
+    passThrough: await loadTest({ url: new URL(ORIGIN_PAGE_PATH, url).href, connections }, timing),
+    rewrite: await loadTest({ url: new URL(EDGE_PAGE_PATH, url).href, connections, headers: decideHeaders() }, timing),
   }));
   return { ...result, decideTally, anonTally, foreignCpu };
 }
@@ -157,7 +164,7 @@ function checkLine(r: LoadResult, tally: DecisionTally): string {
   return `${label("")}${ok}/${r.requests} ${tally.expectedMode} by the model; modes ${JSON.stringify(tally.modes)}, reasons ${JSON.stringify(tally.reasons)}${warning}`;
 }
 
-function reportLoad({ hello, decide, decideTally, anon, anonTally, foreignCpu }: Load): void {
+function reportLoad({ hello, decide, decideTally, anon, anonTally, passThrough, rewrite, foreignCpu }: Load): void {
   warnIfBusy("the load tests", foreignCpu);
   say(loadLine("hello", hello));
   say(`${loadLine("decide", decide)}   ${verdict(decide.p99Ms <= TARGETS.decideP99Ms)} p99 ≤ ${TARGETS.decideP99Ms} ms`);
@@ -168,6 +175,11 @@ function reportLoad({ hello, decide, decideTally, anon, anonTally, foreignCpu }:
   say(checkLine(anon, anonTally));
   say(
     `${label("")}anonymous/hello = ${(anon.rps / hello.rps).toFixed(2)} (no KV profile read, no D1 revocation query; the queue send remains)`,
+  );
+  say(loadLine("origin page", passThrough));
+  say(loadLine("edge rewrite", rewrite));
+  say(
+    `${label("")}rewrite/pass-through = ${(rewrite.rps / passThrough.rps).toFixed(2)} (one decision per page, slots filled while streaming)`,
   );
 }
 
@@ -189,7 +201,7 @@ async function runInfer(infer: Bundle, config: WranglerConfig, options: BenchOpt
 }
 
 function figures(options: BenchOptions, bundle: Bundle, cold: ColdStart, load: Load, infer: Infer) {
-  const { hello, decide, anon } = load;
+  const { hello, decide, anon, passThrough, rewrite } = load;
   const ratio = decide.rps / hello.rps;
   return {
     decideRps: round(decide.rps),
@@ -210,6 +222,10 @@ function figures(options: BenchOptions, bundle: Bundle, cold: ColdStart, load: L
     coldFirstMode: cold.first.mode,
     coldFirstFallbacks: cold.first.fallbacks,
     bundleGzipBytes: bundle.gzipBytes,
+    tagGzipBytes: gzipSync(readFileSync(TAG_SOURCE), { level: 9 }).byteLength,
+    passThroughRps: round(passThrough.rps),
+    rewriteRps: round(rewrite.rps),
+    rewriteRatio: round(rewrite.rps / passThrough.rps, 3),
     bundleRawBytes: bundle.rawBytes,
     inferUsPer1: round(infer.per1, 1),
     inferUsPer50: round(infer.per50, 1),

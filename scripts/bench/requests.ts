@@ -4,6 +4,9 @@ import { BENCH_SITE } from "./seed-state";
 /** The trivial route: no I/O, the "hello" baseline of what workerd + Hono cost. */
 export const HELLO_PATH = "/health/live";
 export const DECIDE_PATH = "/v1/decide";
+/** The demo origin's shop page, served plainly, and the same page through the edge-rewriting route. */
+export const ORIGIN_PAGE_PATH = "/demo/origin";
+export const EDGE_PAGE_PATH = "/edge/bench/";
 
 /** Three slots over the 24-item demo catalogue: one batched model run of ~24 candidates. */
 export const DECIDE_BODY = JSON.stringify({

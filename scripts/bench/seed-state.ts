@@ -29,7 +29,13 @@ export async function applyMigrations(d1: D1Database, dir = "migrations"): Promi
 /** Site, slots, the demo catalogue and the bundled model as the live registry entry (as `npm run seed` does). */
 async function seedCatalogue(d1: D1Database): Promise<void> {
   const db = createDb(d1);
-  await insertDemoSite(db, { id: BENCH_SITE, name: "Benchmark site", allowedOrigins: ["https://shop.example"], consentModel: "opt-out" });
+  await insertDemoSite(db, {
+    id: BENCH_SITE,
+    name: "Benchmark site",
+    allowedOrigins: ["https://shop.example"],
+    consentModel: "opt-out",
+    originUrl: "bundled:demo",
+  });
   await db.insert(modelVersions).values({
     version: bundledManifest.version,
     sha256: bundledManifest.sha256,
