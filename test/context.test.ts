@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildContext, deviceClass, localTime, pageCategory, referrerClass } from "../worker/decisions/context";
+import { withoutPathPrefix } from "../worker/path-prefix";
 
 describe("request context", () => {
   it("classifies devices from the user agent, bots included", () => {
@@ -44,5 +45,15 @@ describe("request context", () => {
       page: { url: "https://shop.example/men/coats?id=42", referrer: "https://www.bing.com/search?q=x" },
     });
     expect(context).toEqual({ country: "JP", hour: 12, dayOfWeek: 3, device: "mobile", pageCategory: "men", referrerClass: "search" });
+  });
+});
+
+describe("mounting under a path prefix", () => {
+  it("routes /p13n/v1/decide as /v1/decide and leaves other paths alone", () => {
+    const strip = (url: string, prefix: string) => new URL(withoutPathPrefix(new Request(url), prefix).url).pathname + new URL(url).search;
+    expect(strip("https://shop.example/p13n/v1/decide?site=demo", "/p13n")).toBe("/v1/decide?site=demo");
+    expect(strip("https://shop.example/p13n", "/p13n")).toBe("/");
+    expect(strip("https://shop.example/p13nx/v1/decide", "/p13n")).toBe("/p13nx/v1/decide");
+    expect(strip("https://shop.example/v1/decide", "")).toBe("/v1/decide");
   });
 });
