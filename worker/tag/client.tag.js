@@ -68,7 +68,7 @@
   }
 
   function slotsOnPage(root) {
-    return Array.prototype.slice.call((root || document).querySelectorAll("[data-slot]:not([data-ep-done])"));
+    return [...(root || document).querySelectorAll("[data-slot]:not([data-ep-done])")];
   }
 
   function decide(slots) {
@@ -100,7 +100,7 @@
         slots.forEach((slot) => {
           const decided = answer.slots.filter((s) => s.slot === slot.getAttribute("data-slot"))[0];
           if (decided?.items.length) {
-            if (!defaults.has(slot)) defaults.set(slot, Array.prototype.slice.call(slot.childNodes));
+            if (!defaults.has(slot)) defaults.set(slot, [...slot.childNodes]);
             slot.replaceChildren.apply(slot, decided.items.map(render));
             slot.setAttribute("data-decision-id", answer.decisionId);
             observe(slot);
@@ -168,7 +168,7 @@
   );
 
   function observe(slot) {
-    Array.prototype.forEach.call(slot.querySelectorAll(".ep-item"), (item) => {
+    slot.querySelectorAll(".ep-item").forEach((item) => {
       io.observe(item);
     });
   }
@@ -187,14 +187,14 @@
   });
 
   function restoreDefaults() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-slot][data-decision-id]"), (slot) => {
+    document.querySelectorAll("[data-slot][data-decision-id]").forEach((slot) => {
       if (defaults.has(slot)) slot.replaceChildren.apply(slot, defaults.get(slot));
       slot.removeAttribute("data-decision-id");
     });
   }
 
   function refresh() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-slot]"), (slot) => {
+    document.querySelectorAll("[data-slot]").forEach((slot) => {
       slot.removeAttribute("data-ep-done");
     });
     decide(slotsOnPage());
