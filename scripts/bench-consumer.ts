@@ -35,6 +35,7 @@ import {
   stderrLogSink,
   stopAllWorkerd,
   stopWorkerd,
+  throwawaySecrets,
 } from "./bench/workerd";
 
 const OUT = join("bench-out", "consumer");
@@ -47,12 +48,6 @@ const RATE_LIMITER_NOTE = "rate limiters not configured (the middleware skips ab
 const say = (line: string) => console.log(line);
 const label = (name: string) => name.padEnd(18);
 
-/** Throwaway secrets for this run; the visitor cookie and event tokens are signed with ID_SIGNING_KEY. */
-function benchSecrets(): Record<string, string> {
-  const secret = () => randomBytes(32).toString("hex");
-  return { ADMIN_TOKEN: secret(), PRIVACY_TOKEN: secret(), ID_SIGNING_KEY: secret(), ID_SIGNING_KEY_PREVIOUS: "" };
-}
-
 type Setup = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; signingKey: string; consumer: QueueConsumer };
 
 /** Builds the bundle and starts one workerd with the queue's producer and consumer on fresh, seeded state. */
@@ -62,7 +57,7 @@ async function start(): Promise<Setup> {
   const bundle = buildBundle(config.main, join(OUT, "bundle"));
   const stateDir = join(OUT, "state");
   rmSync(stateDir, { recursive: true, force: true });
-  const secrets = benchSecrets();
+  const secrets = throwawaySecrets();
   const logs = stderrLogSink("workerd");
   const options = miniflareOptions({ bundle, config, secrets, stateDir, logs });
   const mf = startWorkerd(withQueueConsumers(options, [consumer]));

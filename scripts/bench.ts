@@ -10,7 +10,6 @@
  * Targets are informational: the script exits 0 unless something is broken. With `--json`, the
  * last line of stdout is one JSON object of the figures.
  */
-import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
@@ -33,6 +32,7 @@ import {
   stderrLogSink,
   stopAllWorkerd,
   stopWorkerd,
+  throwawaySecrets,
   type WranglerConfig,
 } from "./bench/workerd";
 
@@ -75,12 +75,6 @@ const percentOrNull = (share: number | undefined) => (share === undefined ? null
 const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 const label = (name: string) => name.padEnd(18);
-
-/** Throwaway secrets for this run; the visitor cookie is signed with the same ID_SIGNING_KEY. */
-function benchSecrets(): Record<string, string> {
-  const secret = () => randomBytes(32).toString("hex");
-  return { ADMIN_TOKEN: secret(), PRIVACY_TOKEN: secret(), ID_SIGNING_KEY: secret(), ID_SIGNING_KEY_PREVIOUS: "" };
-}
 
 /** The production bundle, and the harness worker built with the same wrangler.toml rules. */
 function buildBundles(config: WranglerConfig): { app: Bundle; infer: Bundle } {
@@ -265,7 +259,7 @@ async function main(): Promise<void> {
   const bundles = buildBundles(config);
   reportBundle(bundles.app);
 
-  const secrets = benchSecrets();
+  const secrets = throwawaySecrets();
   const logs = stderrLogSink("workerd");
   const stateDir = join(OUT, "state");
   const visitor = await seedState(bundles.app, config, secrets, stateDir, logs);

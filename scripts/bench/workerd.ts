@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { relative } from "node:path";
 import { convertV4MiniflareOptions, Miniflare, type MiniflareOptions } from "miniflare";
 import type { Bundle } from "./bundle";
@@ -103,6 +104,17 @@ export function miniflareOptions(options: WorkerdOptions): MiniflareOptions {
     logRequests: false,
     handleStructuredLogs: (log) => options.logs.write(log.level, log.message),
   });
+}
+
+/** Throwaway secrets for one run: cookies and event tokens are signed with its ID_SIGNING_KEY. */
+export function throwawaySecrets(): {
+  ADMIN_TOKEN: string;
+  PRIVACY_TOKEN: string;
+  ID_SIGNING_KEY: string;
+  ID_SIGNING_KEY_PREVIOUS: string;
+} {
+  const secret = () => randomBytes(32).toString("hex");
+  return { ADMIN_TOKEN: secret(), PRIVACY_TOKEN: secret(), ID_SIGNING_KEY: secret(), ID_SIGNING_KEY_PREVIOUS: "" };
 }
 
 /** Every workerd started and not yet stopped, so that an interrupt or a failure still stops them. */

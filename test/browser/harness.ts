@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,12 +29,8 @@ export type Stack = { mf: Miniflare; url: URL; d1: D1Database; browser: Browser;
 export async function startStack(): Promise<Stack> {
   const config = await readWranglerConfig();
   const bundle = buildBundle(config.main, join("bench-out", "browser-bundle"));
-  const secret = () => randomBytes(32).toString("hex");
   const secrets = {
-    ADMIN_TOKEN: secret(),
-    PRIVACY_TOKEN: secret(),
-    ID_SIGNING_KEY: secret(),
-    ID_SIGNING_KEY_PREVIOUS: "",
+    ...throwawaySecrets(),
     // Every request reads the catalogue afresh, so that a test's changes show at once.
     CONFIG_TTL_MS: "0",
     // The first decision waits for the model instead of serving editor defaults.
