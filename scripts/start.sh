@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false
+[ -d node_modules ] || npm ci --no-audit --no-fund
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
 npx wrangler d1 migrations apply DB --local
 npx tsx scripts/seed.ts

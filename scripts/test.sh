@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm test`: installs the npm dependencies on a fresh checkout, then runs both vitest projects
+# (workerd, and Chromium when Debian's chromium is installed). Arguments go to vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false
+[ -d node_modules ] || npm ci --no-audit --no-fund
+exec npx vitest run "$@"
