@@ -12,6 +12,7 @@ import {
   startWorkerd,
   stderrLogSink,
   stopWorkerd,
+  throwawaySecrets,
 } from "../../scripts/bench/workerd";
 
 /**
