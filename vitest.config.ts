@@ -35,6 +35,8 @@ export default defineConfig(async () => {
         },
         // Node starts workerd and Debian's Chromium itself (test/browser/harness.ts).
         "./vitest.browser.config.ts",
+        // Node-side scripts: training data, `npm run evaluate`, `npm run model`.
+        "./vitest.node.config.ts",
       ],
     },
   };

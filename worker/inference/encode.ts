@@ -55,6 +55,15 @@ function encodeOne(
   offset: number,
   vocabIndex: Map<string, number> | undefined,
 ): void {
+  if (spec.kind === "item_bag") {
+    for (const [contentId, raw] of Object.entries(profile?.[spec.key] ?? {})) {
+      const index = vocabIndex?.get(contentId);
+      const x = toNumber(raw);
+      if (index === undefined || x === undefined || x <= 0) continue;
+      row[offset + index] = spec.transform === "log1p" ? Math.log1p(x) : x;
+    }
+    return;
+  }
   switch (spec.kind) {
     case "categorical": {
       const raw = spec.serving ?? lookup(spec, profile, context, item);
@@ -99,7 +108,7 @@ export function createEncoder(manifest: ModelManifest) {
     const entry = {
       spec,
       offset,
-      vocabIndex: spec.kind === "categorical" ? new Map(spec.vocabulary.map((v, i) => [v, i])) : undefined,
+      vocabIndex: spec.kind === "categorical" || spec.kind === "item_bag" ? new Map(spec.vocabulary.map((v, i) => [v, i])) : undefined,
     };
     offset += featureWidth(spec);
     return entry;

@@ -47,7 +47,20 @@ const userItem = z.object({
   default: z.number(),
 });
 
-export const featureSpecSchema = z.discriminatedUnion("kind", [categorical, numeric, cyclic, userItem]);
+/**
+ * The visitor's history as a bag over known items: column i holds `transform(profile[key][item i])`
+ * (0 when absent). With the candidate's own id, this lets the model learn item-to-item
+ * (collaborative) signal from history that the event consumer keeps up to date in KV.
+ */
+const itemBag = z.object({
+  name: z.string(),
+  kind: z.literal("item_bag"),
+  key: z.string(),
+  vocabulary: z.array(z.string()).min(1),
+  transform: z.enum(["log1p", "identity"]),
+});
+
+export const featureSpecSchema = z.discriminatedUnion("kind", [categorical, numeric, cyclic, userItem, itemBag]);
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 
 export const manifestSchema = z
@@ -62,6 +75,11 @@ export const manifestSchema = z
     output: z.object({ name: z.string() }),
     features: z.array(featureSpecSchema).min(1),
     catalogue: z.array(z.string()),
+    /**
+     * The training population's distribution of each visitor and context feature, binned by
+     * ./drift.ts; serving counts are compared with it (population stability index).
+     */
+    drift: z.array(z.object({ feature: z.string(), bins: z.array(z.string()).min(1), expected: z.array(z.number().min(0)) })).optional(),
     training: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((m, ctx) => {
@@ -80,6 +98,8 @@ export function featureWidth(spec: FeatureSpec): number {
   switch (spec.kind) {
     case "categorical":
       return spec.vocabulary.length + 1;
+    case "item_bag":
+      return spec.vocabulary.length;
     case "cyclic":
       return 2;
     default:

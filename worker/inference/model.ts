@@ -38,17 +38,29 @@ export async function loadScorer(source: ModelSource): Promise<Scorer> {
   } catch (cause) {
     throw new DependencyError("model_unavailable", { cause });
   }
+  return scorerFromSession(source.version, manifest, session, ort.Tensor);
+}
+
+/** The onnxruntime-web surface a scorer needs; workerd and Node (npm run evaluate) each supply theirs. */
+export type OrtSession = Pick<ort.InferenceSession, "inputNames" | "outputNames" | "run">;
+export type OrtTensorConstructor = new (type: "float32", data: Float32Array, dims: readonly number[]) => ort.Tensor;
+
+/**
+ * A scorer over a loaded session: the one place where rows are encoded and scored, shared by the
+ * worker and the offline evaluation so that both give the same scores for the same inputs.
+ */
+export function scorerFromSession(version: string, manifest: ModelManifest, session: OrtSession, Tensor: OrtTensorConstructor): Scorer {
   if (!session.inputNames.includes(manifest.input.name) || !session.outputNames.includes(manifest.output.name)) {
     throw new DependencyError("model_unavailable", { cause: new Error("model inputs/outputs do not match manifest") });
   }
   const encode = createEncoder(manifest);
   const dims = manifest.input.dims;
   return {
-    version: source.version,
+    version,
     manifest,
     async score(profile, context, items) {
       if (items.length === 0) return new Float32Array(0);
-      const input = new ort.Tensor("float32", encode(profile, context, items), [items.length, dims]);
+      const input = new Tensor("float32", encode(profile, context, items), [items.length, dims]);
       const output = await session.run({ [manifest.input.name]: input });
       const scores = output[manifest.output.name];
       if (!scores) throw new Error(`model returned no "${manifest.output.name}"`);
