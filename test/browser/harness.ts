@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { buildBundle } from "../../scripts/bench/bundle";
 import { readQueueConsumers, withQueueConsumers } from "../../scripts/bench/queues";
-import { seedBenchState } from "../../scripts/bench/seed-state";
+import { type BenchVisitor, seedBenchState } from "../../scripts/bench/seed-state";
 import {
   type Miniflare,
   miniflareOptions,
@@ -14,6 +14,10 @@ import {
   stopWorkerd,
   throwawaySecrets,
 } from "../../scripts/bench/workerd";
+import { demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
+import { createDb } from "../../worker/store/db";
+import { writeProfile } from "../../worker/store/profiles";
+import type { ConsentModel } from "../../worker/store/schema";
 
 /**
  * The production bundle on workerd (Miniflare's own socket, real local D1/KV/queue with its
@@ -25,7 +29,8 @@ export const chromiumAvailable = existsSync(CHROMIUM);
 /** A desktop browser's user agent: headless Chromium's own says "HeadlessChrome", which counts as a bot. */
 export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
 
-export type Stack = { mf: Miniflare; url: URL; d1: D1Database; browser: Browser; stop(): Promise<void> };
+/** `visitor`: the first demo visitor, with a profile on the bench site and a cookie signed for this stack. */
+export type Stack = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; browser: Browser; stop(): Promise<void> };
 
 export async function startStack(): Promise<Stack> {
   const config = await readWranglerConfig();
@@ -46,7 +51,7 @@ export async function startStack(): Promise<Stack> {
   });
   const mf = startWorkerd(withQueueConsumers(options, await readQueueConsumers()));
   const url = await mf.ready;
-  await seedBenchState(mf, secrets.ID_SIGNING_KEY);
+  const visitor = await seedBenchState(mf, secrets.ID_SIGNING_KEY);
   const d1 = (await mf.getD1Database("DB")) as unknown as D1Database;
   // The demo origin, for the edge-rewriting route.
   await d1.prepare("UPDATE sites SET origin_url = 'bundled:demo' WHERE id = 'bench'").run();
@@ -75,6 +80,7 @@ export async function startStack(): Promise<Stack> {
     mf,
     url,
     d1,
+    visitor,
     browser,
     async stop() {
       await browser.close();
@@ -91,4 +97,19 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
     if (Date.now() > deadline) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Another site with the demo catalogue (served by the demo origin), on which the stack's visitor has a profile too. */
+export async function addDemoSite(stack: Stack, id: string, consentModel: ConsentModel): Promise<void> {
+  await insertDemoSite(createDb(stack.d1), { id, name: id, consentModel, allowedOrigins: [stack.url.origin], originUrl: "bundled:demo" });
+  const profile = demoVisitors().find((v) => v.id === stack.visitor.id)?.profile;
+  if (!profile) throw new Error("the stack's visitor is not a demo visitor");
+  // Miniflare types its KV proxy with the experimental workers types; writeProfile takes the stable ones.
+  await writeProfile((await stack.mf.getKVNamespace("PROFILES")) as unknown as KVNamespace, id, stack.visitor.id, profile);
+}
+
+/** The stack's visitor as a browser cookie: the browser is then that identified visitor. */
+export function visitorCookie(stack: Stack): { name: string; value: string; url: string } {
+  const [name = "", value = ""] = stack.visitor.cookie.split(/=(.*)/s);
+  return { name, value, url: stack.url.href };
 }

@@ -1,31 +1,42 @@
-/*! edge-personalizer tag: fills [data-slot] elements, reports impressions and clicks. */
+/*! edge-personalizer tag */
 (() => {
   const script = document.currentScript;
   if (!script || window.edgePersonalizer) return;
+  const attr = (node, name) => node.getAttribute(name);
   const base = script.src.replace(/\/v1\/tag\.js.*$/, "");
-  const site = script.getAttribute("data-site");
-  const timeout = Number(script.getAttribute("data-timeout")) || 300;
+  const site = attr(script, "data-site");
+  const timeout = Number(attr(script, "data-timeout")) || 300;
+  const SLOT = "[data-slot]";
+  const DONE = "data-ep-done";
+  const DECISION = "data-decision-id";
   const defaults = new WeakMap();
+  const known = new WeakSet();
+  const visible = new WeakMap();
   const tokens = {};
-  const queue = [];
   const seen = {};
+  const queue = [];
+  let batch = new Set();
   let flushTimer = 0;
+  // Bumped by a new page or a withdrawal: answers still in flight then fill nothing.
+  let epoch = 0;
+  let measure = true;
+  let page = location.href.split("#")[0];
+  let referrer = document.referrer;
 
-  // Per-slot anti-flicker: slots stay hidden (keeping their size) until filled or the timeout;
-  // the CSS animation reveals them even if this script never runs.
+  // Anti-flicker per slot: hidden (keeping its size) until filled or the timeout; the animation
+  // reveals it even if this script never runs.
   const style = document.createElement("style");
-  style.textContent =
-    "@keyframes ep-reveal{to{visibility:visible}}[data-slot]:not([data-ep-done]){visibility:hidden;animation:ep-reveal 0s " +
-    timeout +
-    "ms forwards}";
+  style.textContent = `@keyframes ep-reveal{to{visibility:visible}}${SLOT}:not([${DONE}]){visibility:hidden;animation:ep-reveal 0s ${timeout}ms forwards}`;
   document.head.appendChild(style);
 
+  const all = () => [...document.querySelectorAll(SLOT)];
+  const done = (slot) => slot.setAttribute(DONE, "");
+
   function safeUrl(url) {
-    if (!url) return null;
     if (/^\/(?!\/)/.test(url)) return url;
     try {
       const u = new URL(url);
-      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+      return /^https?:$/.test(u.protocol) ? u.href : null;
     } catch (_e) {
       return null;
     }
@@ -33,29 +44,26 @@
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
-    if (cls) node.className = cls;
+    node.className = cls;
     if (text) node.textContent = text;
     return node;
   }
 
+  // Text nodes only: content can never inject markup.
   function render(item) {
     const box = el("div", "ep-item");
     box.setAttribute("data-content-id", item.contentId);
-    const href = safeUrl(item.href);
-    const inner = href ? el("a", "ep-link") : box;
-    if (href) {
-      inner.href = href;
-      box.appendChild(inner);
-    }
-    const src = safeUrl(item.imageUrl);
+    const href = item.href && safeUrl(item.href);
+    const inner = href ? box.appendChild(el("a", "ep-link")) : box;
+    if (href) inner.href = href;
+    const src = item.imageUrl && safeUrl(item.imageUrl);
     if (src) {
-      const img = el("img", "ep-image");
+      const img = inner.appendChild(el("img", "ep-image"));
       img.src = src;
       img.alt = item.title;
       img.loading = "lazy";
       img.width = 320;
       img.height = 240;
-      inner.appendChild(img);
     }
     inner.appendChild(el("span", "ep-title", item.title));
     if (item.body) inner.appendChild(el("span", "ep-body", item.body));
@@ -63,194 +71,199 @@
     return box;
   }
 
-  function done(slot) {
-    slot.setAttribute("data-ep-done", "");
+  const eachItem = (slot, fn) => slot.querySelectorAll(".ep-item").forEach(fn);
+
+  // Replaced items stop counting towards impressions.
+  function fill(slot, nodes) {
+    eachItem(slot, (item) => {
+      io.unobserve(item);
+      clearTimeout(visible.get(item));
+    });
+    slot.replaceChildren(...nodes);
+    eachItem(slot, (item) => io.observe(item));
   }
 
-  function slotsOnPage(root) {
-    return [...(root || document).querySelectorAll("[data-slot]:not([data-ep-done])")];
+  function restore(slot) {
+    const own = defaults.get(slot);
+    if (own) fill(slot, own);
+    slot.removeAttribute(DECISION);
+  }
+
+  // Slots wanted within one task (a route change and the slots it renders) share one request.
+  function want(slots) {
+    if (slots.length && !batch.size)
+      setTimeout(() => {
+        const wanted = [...batch].filter((s) => s.isConnected);
+        batch = new Set();
+        decide(wanted);
+      });
+    for (const slot of slots) {
+      known.add(slot);
+      slot.removeAttribute(DONE);
+      batch.add(slot);
+    }
   }
 
   function decide(slots) {
-    if (!site || slots.length === 0) return;
+    if (!site || !slots.length) return;
+    const mine = epoch;
     const deadline = Date.now() + timeout;
-    const ids = slots.map((s) => {
-      const count = Number(s.getAttribute("data-count"));
-      return s.getAttribute("data-slot") + (count > 0 ? `:${count}` : "");
-    });
-    const url =
-      base +
-      "/v1/decide?site=" +
-      encodeURIComponent(site) +
-      "&slots=" +
-      encodeURIComponent(ids.join(",")) +
-      "&url=" +
-      encodeURIComponent(location.href.split("#")[0]) +
-      (document.referrer ? `&ref=${encodeURIComponent(document.referrer)}` : "");
-    const timer = setTimeout(() => {
-      slots.forEach(done);
-    }, timeout);
-    fetch(url, { credentials: "include" })
-      .then((res) => (res.ok ? res.json() : null))
+    const reveal = () => mine === epoch && slots.forEach(done);
+    const timer = setTimeout(reveal, timeout);
+    const ids = slots.map((s) => attr(s, "data-slot") + (attr(s, "data-count") > 0 ? `:${attr(s, "data-count")}` : ""));
+    const q = encodeURIComponent;
+    fetch(`${base}/v1/decide?site=${q(site)}&slots=${q(ids.join(","))}&url=${q(page)}${referrer ? `&ref=${q(referrer)}` : ""}`, {
+      credentials: "include",
+    })
+      .then((res) => res.ok && res.json())
       .then((answer) => {
-        clearTimeout(timer);
-        // Too late: the page's own content is showing by now and stays.
-        if (!answer || Date.now() > deadline) return;
+        // Too late (the page's own content shows by now and stays) or overtaken.
+        if (!answer || Date.now() > deadline || mine !== epoch) return;
         tokens[answer.decisionId] = answer.eventToken;
-        slots.forEach((slot) => {
-          const decided = answer.slots.filter((s) => s.slot === slot.getAttribute("data-slot"))[0];
-          if (decided?.items.length) {
+        for (const slot of slots) {
+          const items = answer.slots.find((s) => s.slot === attr(slot, "data-slot"))?.items;
+          if (!items?.length) restore(slot);
+          else {
             if (!defaults.has(slot)) defaults.set(slot, [...slot.childNodes]);
-            slot.replaceChildren.apply(slot, decided.items.map(render));
-            slot.setAttribute("data-decision-id", answer.decisionId);
-            observe(slot);
+            fill(slot, items.map(render));
+            slot.setAttribute(DECISION, answer.decisionId);
           }
-        });
+        }
       })
       .catch(() => {})
       .then(() => {
-        slots.forEach(done);
+        clearTimeout(timer);
+        reveal();
       });
   }
 
-  function track(type, item, slot) {
-    const decisionId = slot.getAttribute("data-decision-id");
-    const contentId = item.getAttribute("data-content-id");
+  function track(type, item) {
+    const slot = item.closest(SLOT);
+    const decisionId = slot && attr(slot, DECISION);
+    const contentId = attr(item, "data-content-id");
     const key = type + decisionId + contentId;
-    if (!decisionId || (type === "impression" && seen[key])) return;
+    if (!measure || !decisionId || (type === "impression" && seen[key])) return;
     seen[key] = 1;
     queue.push({
       eventId: crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now(),
-      type: type,
-      decisionId: decisionId,
-      slot: slot.getAttribute("data-slot"),
-      contentId: contentId,
+      type,
+      decisionId,
+      slot: attr(slot, "data-slot"),
+      contentId,
       ts: Date.now(),
-      eventToken: tokens[decisionId] || slot.getAttribute("data-event-token"),
+      eventToken: tokens[decisionId] || attr(slot, "data-event-token"),
     });
     if (type === "click" || queue.length >= 20) flush();
-    else if (!flushTimer) flushTimer = setTimeout(flush, 2000);
+    else flushTimer ||= setTimeout(flush, 2000);
   }
 
   function flush() {
     clearTimeout(flushTimer);
     flushTimer = 0;
-    if (!queue.length) return;
-    const body = JSON.stringify({ events: queue.splice(0, 100) });
-    const url = `${base}/v1/events`;
-    if (!navigator.sendBeacon?.(url, new Blob([body], { type: "text/plain" }))) {
-      fetch(url, { method: "POST", body: body, keepalive: true, credentials: "include" }).catch(() => {});
+    while (queue.length) {
+      const body = JSON.stringify({ events: queue.splice(0, 100) });
+      const url = `${base}/v1/events`;
+      if (!navigator.sendBeacon?.(url, new Blob([body], { type: "text/plain" })))
+        fetch(url, { method: "POST", body, keepalive: true, credentials: "include" }).catch(() => {});
     }
-    if (queue.length) flush();
   }
 
   // An impression: at least half of the item visible for one second.
-  const visible = new WeakMap();
   const io = new IntersectionObserver(
     (entries) => {
-      entries.forEach((entry) => {
-        const item = entry.target;
-        if (entry.intersectionRatio >= 0.5) {
-          if (!visible.has(item))
-            visible.set(
-              item,
-              setTimeout(() => {
-                track("impression", item, item.closest("[data-slot]"));
-              }, 1000),
-            );
-        } else {
-          clearTimeout(visible.get(item));
-          visible.delete(item);
-        }
-      });
+      for (const { target, intersectionRatio } of entries) {
+        if (intersectionRatio < 0.5) {
+          clearTimeout(visible.get(target));
+          visible.delete(target);
+        } else if (!visible.has(target)) visible.set(target, setTimeout(track, 1000, "impression", target));
+      }
     },
     { threshold: [0, 0.5] },
   );
 
-  function observe(slot) {
-    slot.querySelectorAll(".ep-item").forEach((item) => {
-      io.observe(item);
-    });
-  }
-
   document.addEventListener(
     "click",
     (e) => {
-      const item = e.target.closest?.("[data-slot] .ep-item");
-      if (item) track("click", item, item.closest("[data-slot]"));
+      const item = e.target.closest?.(`${SLOT} .ep-item`);
+      if (item) track("click", item);
     },
     true,
   );
   addEventListener("pagehide", flush);
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden") flush();
-  });
-
-  function restoreDefaults() {
-    document.querySelectorAll("[data-slot][data-decision-id]").forEach((slot) => {
-      if (defaults.has(slot)) slot.replaceChildren.apply(slot, defaults.get(slot));
-      slot.removeAttribute("data-decision-id");
-    });
-  }
+  document.addEventListener("visibilitychange", () => document.hidden && flush());
 
   function refresh() {
-    document.querySelectorAll("[data-slot]").forEach((slot) => {
-      slot.removeAttribute("data-ep-done");
-    });
-    decide(slotsOnPage());
+    epoch++;
+    want(all());
+  }
+
+  // What the visitor allows, applied in the page: a withdrawal puts the page's own content back.
+  function follow(purposes) {
+    measure = !!purposes.measurement;
+    if (!measure) queue.length = 0;
+    if (purposes.personalization) return refresh();
+    epoch++;
+    batch.clear();
+    for (const slot of all()) {
+      restore(slot);
+      done(slot);
+    }
   }
 
   function setConsent(purposes) {
-    if (!purposes.personalization) restoreDefaults();
+    if (!purposes.personalization) follow(purposes);
+    const { personalization, measurement } = purposes;
     return fetch(`${base}/v1/consent`, {
       method: "POST",
       credentials: "include",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ site: site, purposes: { personalization: !!purposes.personalization, measurement: !!purposes.measurement } }),
+      body: JSON.stringify({ site, purposes: { personalization: !!personalization, measurement: !!measurement } }),
     }).then(() => {
-      if (purposes.personalization) refresh();
+      // Decided again only once the server holds the grant.
+      if (personalization) follow(purposes);
     });
   }
 
-  // Single-page apps: decide again on navigation.
-  ["pushState", "replaceState"].forEach((name) => {
+  // Single-page apps: a new URL (not just a new hash or history state) is a new page.
+  function navigated() {
+    const url = location.href.split("#")[0];
+    if (url === page) return;
+    referrer = page;
+    page = url;
+    refresh();
+  }
+  for (const name of ["pushState", "replaceState"]) {
     const original = history[name];
     history[name] = function (...args) {
       const result = original.apply(this, args);
-      setTimeout(refresh, 0);
+      navigated();
       return result;
     };
-  });
-  addEventListener("popstate", refresh);
-
-  // IAB TCF: a CMP's choice re-decides (consent given) or restores defaults (withdrawn).
-  if (typeof window.__tcfapi === "function") {
-    window.__tcfapi("addEventListener", 2, (tcData, ok) => {
-      if (!ok || tcData.eventStatus !== "useractioncomplete") return;
-      const c = tcData.publisher?.consents;
-      if (c?.[1] && c[5] && c[6]) refresh();
-      else restoreDefaults();
-    });
   }
+  addEventListener("popstate", navigated);
 
-  window.edgePersonalizer = { refresh: refresh, setConsent: setConsent, flush: flush };
+  window.edgePersonalizer = { refresh, setConsent, flush };
 
-  // One decide request for the slots of the parsed page, then one per batch of slots added later.
   function start() {
-    // Slots filled at the edge: only tracked here, never decided again.
-    for (const slot of document.querySelectorAll("[data-slot][data-decision-id][data-ep-done]")) observe(slot);
-    const initial = slotsOnPage();
-    initial.forEach((s) => {
-      s.setAttribute("data-ep-pending", "");
+    for (const slot of all()) {
+      // Filled at the edge: tracked here, not decided again; its own content is not known here.
+      if (slot.hasAttribute(DONE)) {
+        known.add(slot);
+        defaults.set(slot, null);
+        eachItem(slot, (item) => io.observe(item));
+      }
+    }
+    const unknown = () => all().filter((s) => !known.has(s));
+    want(unknown());
+    new MutationObserver(() => want(unknown())).observe(document.body, { childList: true, subtree: true });
+    // IAB TCF: the CMP's user choice (the server reads the same TC string from its cookie).
+    // Looked up here rather than at load, so that a CMP stub defined after this async script counts.
+    window.__tcfapi?.("addEventListener", 2, (tc, ok) => {
+      if (!ok || tc.eventStatus !== "useractioncomplete") return;
+      const c = tc.publisher?.consents || {};
+      const free = tc.gdprApplies === false;
+      follow({ personalization: free || (c[1] && c[5] && c[6]), measurement: free || (c[1] && c[8]) });
     });
-    decide(initial);
-    new MutationObserver(() => {
-      const added = slotsOnPage().filter((s) => !s.hasAttribute("data-ep-pending"));
-      added.forEach((s) => {
-        s.setAttribute("data-ep-pending", "");
-      });
-      decide(added);
-    }).observe(document.body, { childList: true, subtree: true });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
