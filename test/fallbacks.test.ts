@@ -1,14 +1,13 @@
 import { env } from "cloudflare:test";
-import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
 import { decide } from "../worker/decisions/decide";
 import { type DecideResponse, decideRequestSchema } from "../worker/decisions/schema";
-import { isLoaded, modelWithinBudget, scorerFor, withinBudget } from "../worker/inference/model";
-import { bundledSource, modelKvKey } from "../worker/inference/registry";
+import { isLoaded, modelWithinBudget, type Scorer, scorerFor, withinBudget } from "../worker/inference/model";
+import { bundledSource } from "../worker/inference/registry";
+import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServingConfig } from "../worker/models/config";
 import { loadCatalogue } from "../worker/store/catalogue";
 import { readProfile } from "../worker/store/profiles";
-import { modelVersions } from "../worker/store/schema";
 import { createSite, db, decideBody, decideOk, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 
 /** The editor's order for the demo catalogue, as the page would show it without a model. */
@@ -26,12 +25,26 @@ function expectEditorDefaults(res: Omit<DecideResponse, "eventToken">, reason: s
   }
 }
 
-async function registerLive(version: string, sha256: string) {
-  await db.update(modelVersions).set({ status: "retired" }).where(eq(modelVersions.status, "live"));
-  await db
-    .insert(modelVersions)
-    .values({ version, sha256, manifest: { ...(bundledSource.manifest as object), version, sha256 }, status: "live", storage: "kv" });
+const bundled = { version: bundledSource.version, sha256: bundledSource.sha256, storage: "bundled" as const };
+
+/** Makes `version` the live model in the serving config, with the bundled model as the one before it or not. */
+async function serveLive(version: string, sha256: string, options: { previous?: boolean; killSwitch?: boolean } = {}) {
+  await env.CONFIG.put(modelManifestKey(version), JSON.stringify({ ...(bundledSource.manifest as object), version, sha256 }));
+  const config: ServingConfig = {
+    live: { version, sha256, storage: "kv" },
+    previous: options.previous ? bundled : null,
+    canary: null,
+    shadows: [],
+    killSwitch: options.killSwitch ?? false,
+    updatedAt: Date.now(),
+  };
+  await env.CONFIG.put(SERVING_CONFIG_KEY, JSON.stringify(config));
 }
+
+const sha256Of = async (bytes: Uint8Array) =>
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+const servedBy = (scorer: Scorer) => ({ scorer, arm: "live" as const, shadows: [] });
 
 describe("fallbacks: a failing dependency gives 200 with editor defaults and the reason", () => {
   let site: string;
@@ -39,28 +52,41 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     site = await createSite("fallback-site", { snapshot: true });
   });
   afterEach(async () => {
-    await db.delete(modelVersions);
+    await env.CONFIG.delete(SERVING_CONFIG_KEY);
   });
 
   it("serves editor defaults when the live model's bytes are missing from KV", async () => {
-    await registerLive("missing-model", "0".repeat(64));
+    await serveLive("missing-model", "0".repeat(64));
     const res = await decideOk(decideBody(site));
     expectEditorDefaults(res, "model_unavailable");
     expect(res.modelVersion).toBeNull();
   });
 
   it("serves editor defaults when the model bytes do not match their sha256", async () => {
-    await registerLive("tampered-model", "1".repeat(64));
-    await env.CONFIG.put(modelKvKey("tampered-model"), new Uint8Array([1, 2, 3]));
+    await serveLive("tampered-model", "1".repeat(64));
+    await env.CONFIG.put(modelBytesKey("tampered-model"), new Uint8Array([1, 2, 3]));
     expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
   });
 
   it("serves editor defaults when the model is corrupt (right hash, not an ONNX graph)", async () => {
     const garbage = new TextEncoder().encode("this is not an onnx model");
-    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", garbage))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    await registerLive("corrupt-model", digest);
-    await env.CONFIG.put(modelKvKey("corrupt-model"), garbage);
+    await serveLive("corrupt-model", await sha256Of(garbage));
+    await env.CONFIG.put(modelBytesKey("corrupt-model"), garbage);
     expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+  });
+
+  it("keeps serving the version that was live before when the live one is corrupt", async () => {
+    const garbage = new TextEncoder().encode("still not an onnx model");
+    await serveLive("corrupt-again", await sha256Of(garbage), { previous: true });
+    await env.CONFIG.put(modelBytesKey("corrupt-again"), garbage);
+    const res = await decideOk(decideBody(site));
+    expect(res.mode).toBe("contextual");
+    expect(res.modelVersion).toBe(bundledSource.version);
+  });
+
+  it("serves editor defaults at once when the kill switch is on", async () => {
+    await serveLive(bundled.version, bundled.sha256, { previous: true, killSwitch: true });
+    expectEditorDefaults(await decideOk(decideBody(site)), "model_disabled");
   });
 
   it("serves editor defaults in the editor's order when D1 fails, from the KV snapshot", async () => {
@@ -109,7 +135,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
       {
         now: new Date(),
         readProfile: (visitorId) => readProfile(failingKv, site, visitorId),
-        loadModel: () => scorerFor(bundledSource),
+        loadModels: async () => servedBy(await scorerFor(bundledSource)),
         newDecisionId: () => crypto.randomUUID(),
       },
     );
@@ -127,7 +153,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     const deps = {
       now: new Date(),
       readProfile: () => Promise.resolve(null),
-      loadModel: () => modelWithinBudget(cold, 0, (p) => kept.push(p)),
+      loadModels: async () => servedBy(await modelWithinBudget(cold, 0, (p) => kept.push(p))),
       newDecisionId: () => crypto.randomUUID(),
     };
     const first = await decide(request, catalogue, anonymous, {}, deps);
@@ -158,7 +184,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
       {
         now: new Date(),
         readProfile: () => Promise.resolve(null),
-        loadModel: () => withinBudget(slowLoad, 20, (p) => kept.push(p)),
+        loadModels: async () => servedBy(await withinBudget(slowLoad, 20, (p) => kept.push(p))),
         newDecisionId: () => crypto.randomUUID(),
       },
     );

@@ -35,9 +35,16 @@ export class DependencyError extends Error {
  * Why a decision fell back to editor defaults: D1 failed in this request (the catalogue came from
  * the isolate's last copy or the KV snapshot), no catalogue could be read at all, the profile
  * store (KV) failed, the model could not be loaded or run, or it was still loading on a cold
- * isolate past the latency budget.
+ * isolate past the latency budget, or the model kill switch is on.
  */
-export const fallbackReasons = ["d1_unavailable", "catalogue_unavailable", "kv_unavailable", "model_unavailable", "model_loading"] as const;
+export const fallbackReasons = [
+  "d1_unavailable",
+  "catalogue_unavailable",
+  "kv_unavailable",
+  "model_unavailable",
+  "model_loading",
+  "model_disabled",
+] as const;
 export type FallbackReason = (typeof fallbackReasons)[number];
 
 /** Turns a zod failure into an ApiError naming the first bad field. */

@@ -2,8 +2,10 @@ import type { Visitor } from "../consent/visitor";
 import { ApiError, DependencyError, type FallbackReason } from "../errors";
 import type { DecisionEvent } from "../events/schema";
 import { EVENT_TOKEN_TTL_MS, type EventGrant } from "../events/token";
+import { driftObservation } from "../inference/drift";
 import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
+import type { ServingModels } from "../models/serving";
 import type { Catalogue } from "../store/catalogue";
 import { candidatesFor, fillSlots, type SlotRequest } from "./rank";
 import type { DecideRequest, DecideResponse, Mode } from "./schema";
@@ -12,7 +14,8 @@ import type { DecideRequest, DecideResponse, Mode } from "./schema";
 export type DecisionDeps = {
   now: Date;
   readProfile: (visitorId: string) => Promise<VisitorProfile | null>;
-  loadModel: () => Promise<Scorer>;
+  /** The served model (live or canary) and the shadow models to score alongside it. */
+  loadModels: () => Promise<ServingModels>;
   newDecisionId: () => string;
 };
 
@@ -43,24 +46,55 @@ async function profileFor(visitor: Visitor, deps: DecisionDeps): Promise<Visitor
   return deps.readProfile(visitor.id);
 }
 
+type Candidate = Catalogue["items"][number];
+
+async function scoresOf(scorer: Scorer, profile: VisitorProfile | null, context: RequestContext, candidates: Candidate[]) {
+  const raw = await scorer.score(
+    profile,
+    context,
+    candidates.map((item) => ({ contentId: item.id, attributes: item.attributes })),
+  );
+  return new Map(candidates.map((item, i) => [item.id, raw[i] ?? 0]));
+}
+
 async function modelScores(
   deps: DecisionDeps,
   profile: VisitorProfile | null,
   context: RequestContext,
-  candidates: Catalogue["items"],
-): Promise<{ scorer: Scorer; scores: Map<string, number> }> {
-  const scorer = await deps.loadModel();
-  let raw: Float32Array;
+  candidates: Candidate[],
+): Promise<{ served: ServingModels; scores: Map<string, number> }> {
+  const served = await deps.loadModels();
   try {
-    raw = await scorer.score(
-      profile,
-      context,
-      candidates.map((item) => ({ contentId: item.id, attributes: item.attributes })),
-    );
+    return { served, scores: await scoresOf(served.scorer, profile, context, candidates) };
   } catch (cause) {
     throw new DependencyError("model_unavailable", { cause });
   }
-  return { scorer, scores: new Map(candidates.map((item, i) => [item.id, raw[i] ?? 0])) };
+}
+
+/** What each shadow model would have shown; a failing shadow is left out, never shown. */
+async function shadowFills(
+  shadows: readonly Scorer[],
+  slots: SlotRequest[],
+  items: Candidate[],
+  now: number,
+  profile: VisitorProfile | null,
+  context: RequestContext,
+  candidates: Candidate[],
+): Promise<NonNullable<DecisionEvent["shadow"]>> {
+  const fills: NonNullable<DecisionEvent["shadow"]> = [];
+  for (const shadow of shadows) {
+    try {
+      const scores = await scoresOf(shadow, profile, context, candidates);
+      const filled = fillSlots(slots, items, now, scores);
+      fills.push({
+        version: shadow.version,
+        slots: filled.map((slot) => ({ slot: slot.slot, items: slot.items.map((i) => i.contentId) })),
+      });
+    } catch {
+      // Shadows are observation only.
+    }
+  }
+  return fills;
 }
 
 /**
@@ -93,6 +127,10 @@ export async function decide(
     }
   }
 
+  const shadow = scored?.served.shadows.length
+    ? await shadowFills(scored.served.shadows, slots, catalogue.items, now, profile, context, candidates)
+    : [];
+
   const mode: Mode = !scored ? "default" : profile ? "personalized" : "contextual";
   const modeReason =
     fallback ??
@@ -112,7 +150,7 @@ export async function decide(
 
   const response: Decision["response"] = {
     decisionId: deps.newDecisionId(),
-    modelVersion: scored?.scorer.version ?? null,
+    modelVersion: scored?.served.scorer.version ?? null,
     mode,
     modeReason,
     slots: filled,
@@ -130,6 +168,7 @@ export async function decide(
     bot,
     mode,
     modelVersion: response.modelVersion,
+    ...(scored ? { arm: scored.served.arm, drift: driftObservation(scored.served.scorer.manifest, profile, context), shadow } : {}),
     context,
     slots: filled.map((slot) => ({
       slot: slot.slot,

@@ -6,8 +6,7 @@ import { resolveVisitor } from "../consent/visitor";
 import { ApiError, DependencyError } from "../errors";
 import type { DecisionEvent } from "../events/schema";
 import { issueEventToken } from "../events/token";
-import { modelWithinBudget } from "../inference/model";
-import { servingModelSource } from "../inference/registry";
+import { servingModels } from "../models/serving";
 import { loadCatalogue } from "../store/catalogue";
 import { readProfile } from "../store/profiles";
 import { buildContext } from "./context";
@@ -63,8 +62,13 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
     {
       now,
       readProfile: (visitorId) => readProfile(c.env.PROFILES, catalogue.site.id, visitorId),
-      loadModel: async () =>
-        modelWithinBudget(await servingModelSource(c.var.db, c.env.CONFIG, ttl), budgetMs, (p) => c.executionCtx.waitUntil(p)),
+      loadModels: () =>
+        servingModels(visitor.id ?? crypto.randomUUID(), {
+          kv: c.env.CONFIG,
+          ttlMs: ttl,
+          budgetMs,
+          keepAlive: (p) => c.executionCtx.waitUntil(p),
+        }),
       newDecisionId: () => crypto.randomUUID(),
     },
     degraded,

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../store/db";
-import { decisions, events, rollups } from "../store/schema";
+import { decisions, events, featureDrift, rollups } from "../store/schema";
 import type { DecisionEvent, InteractionEvent } from "./schema";
 
 /**
@@ -12,6 +12,7 @@ import type { DecisionEvent, InteractionEvent } from "./schema";
 const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 
 function decisionStatements(db: Database, e: DecisionEvent): BatchItem<"sqlite">[] {
+  const drift = e.drift && e.modelVersion ? [driftStatement(db, e.siteId, e.modelVersion, dayOf(e.ts), e.drift)] : [];
   return [
     db
       .insert(decisions)
@@ -24,9 +25,23 @@ function decisionStatements(db: Database, e: DecisionEvent): BatchItem<"sqlite">
         modelVersion: e.modelVersion,
         context: e.context,
         slots: e.slots,
+        arm: e.arm ?? null,
+        shadow: e.shadow?.length ? e.shadow : null,
       })
       .onConflictDoNothing(),
+    ...drift,
   ];
+}
+
+/** One statement for all features' bins (json_each), counted only when the decision was new. */
+function driftStatement(db: Database, siteId: string, modelVersion: string, day: string, bins: Record<string, string>) {
+  return db
+    .insert(featureDrift)
+    .select(sql`SELECT ${siteId}, ${modelVersion}, ${day}, key, value, 1 FROM json_each(${JSON.stringify(bins)}) WHERE changes() = 1`)
+    .onConflictDoUpdate({
+      target: [featureDrift.siteId, featureDrift.modelVersion, featureDrift.day, featureDrift.feature, featureDrift.bin],
+      set: { count: sql`${featureDrift.count} + excluded.count` },
+    });
 }
 
 function interactionStatements(db: Database, e: InteractionEvent): BatchItem<"sqlite">[] {

@@ -52,6 +52,10 @@ export const decisionEventSchema = z.object({
   ...provenance,
   mode: z.enum(modes),
   modelVersion: z.string().nullable(),
+  /** Set when a model served: its arm, the drift bins of its features, what shadows would show. */
+  arm: z.enum(["live", "canary"]).optional(),
+  drift: z.record(z.string(), z.string()).optional(),
+  shadow: z.array(z.object({ version: z.string(), slots: z.array(z.object({ slot: z.string(), items: z.array(z.string()) })) })).optional(),
   context: z.object({
     country: z.string().optional(),
     hour: z.number().optional(),

@@ -2,13 +2,24 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { performanceQuerySchema, performanceReport } from "../events/report";
 import { requireRole } from "../middleware/auth";
+import { modelReport } from "../models/report";
 import { auditLog } from "../store/schema";
+import { adminModelRoutes } from "./admin-models";
 import { parseWith } from "./validate";
 
 /** Admin endpoints: bearer `ADMIN_TOKEN` only; every action is audited. */
-export const adminRoutes = new Hono<AppEnv>().use(requireRole("admin")).get("/reports/performance", async (c) => {
-  const query = parseWith(performanceQuerySchema, c.req.query());
-  const rows = await performanceReport(c.var.db, query);
-  await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.performance", target: query.site });
-  return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows });
-});
+export const adminRoutes = new Hono<AppEnv>()
+  .use(requireRole("admin"))
+  .get("/reports/performance", async (c) => {
+    const query = parseWith(performanceQuerySchema, c.req.query());
+    const rows = await performanceReport(c.var.db, query);
+    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.performance", target: query.site });
+    return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows });
+  })
+  .get("/reports/models", async (c) => {
+    const query = parseWith(performanceQuerySchema, c.req.query());
+    const report = await modelReport(c.var.db, query);
+    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.models", target: query.site });
+    return c.json(report);
+  })
+  .route("/models", adminModelRoutes);

@@ -1,15 +1,31 @@
 import { Hono } from "hono";
 import { type AppEnv, numericVar } from "../app-env";
 import { isLoaded, scorerFor } from "../inference/model";
-import { servingModelSource } from "../inference/registry";
+import { servingConfig, sourceOf } from "../models/serving";
 
 export const healthRoutes = new Hono<AppEnv>()
   /** Liveness: no I/O at all (also the benchmark's baseline route). */
   .get("/live", (c) => c.json({ status: "ok" }))
-  /** The serving model version and whether this isolate has it loaded; starts the load if not. */
+  /**
+   * What serves: the live version (and whether this isolate has it loaded; the load starts if
+   * not), the canary with its share, the shadows, and the kill switch.
+   */
   .get("/", async (c) => {
-    const source = await servingModelSource(c.var.db, c.env.CONFIG, numericVar(c.env.CONFIG_TTL_MS, 30_000));
-    const loaded = isLoaded(source);
-    if (!loaded) c.executionCtx.waitUntil(scorerFor(source).catch(() => undefined));
-    return c.json({ status: "ok", model: { version: source.version, loaded } });
+    const config = await servingConfig(c.env.CONFIG, numericVar(c.env.CONFIG_TTL_MS, 30_000));
+    let loaded = false;
+    if (config.live && !config.killSwitch) {
+      const source = await sourceOf(c.env.CONFIG, config.live).catch(() => null);
+      loaded = source !== null && isLoaded(source);
+      if (source && !loaded) c.executionCtx.waitUntil(scorerFor(source).catch(() => undefined));
+    }
+    return c.json({
+      status: "ok",
+      model: {
+        version: config.killSwitch ? null : (config.live?.version ?? null),
+        loaded,
+        killSwitch: config.killSwitch,
+        canary: config.canary ? { version: config.canary.version, share: config.canary.share } : null,
+        shadows: config.shadows.map((s) => s.version),
+      },
+    });
   });

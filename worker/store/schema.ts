@@ -82,6 +82,8 @@ export const contentItems = sqliteTable(
 
 export const modelStatuses = ["shadow", "canary", "live", "retired"] as const;
 export type ModelStatus = (typeof modelStatuses)[number];
+export const modelStorages = ["bundled", "kv"] as const;
+export type ModelStorage = (typeof modelStorages)[number];
 
 /** The model registry. The bytes live in KV (`model:<version>`) or in the bundle. */
 export const modelVersions = sqliteTable("model_versions", {
@@ -92,8 +94,22 @@ export const modelVersions = sqliteTable("model_versions", {
   status: text("status", { enum: modelStatuses }).notNull(),
   /** Share of traffic for a canary, 0..1. */
   trafficShare: real("traffic_share").notNull().default(0),
-  storage: text("storage", { enum: ["bundled", "kv"] }).notNull(),
+  storage: text("storage", { enum: modelStorages }).notNull(),
+  /**
+   * When this version last became live; kept when it is replaced, so that `rollback` can find the
+   * version that was live before. Cleared when a version is rolled back: it is no rollback target.
+   */
+  promotedAt: integer("promoted_at", { mode: "timestamp_ms" }),
+  sizeBytes: integer("size_bytes"),
   createdAt: timestampDefaultNow("created_at"),
+  updatedAt: timestampDefaultNow("updated_at"),
+});
+
+/** Switches over all model serving; one row (`id` = "serving"). */
+export const modelControls = sqliteTable("model_controls", {
+  id: text("id").primaryKey(),
+  /** Serve editor defaults at once, whatever the registry says. */
+  killSwitch: integer("kill_switch", { mode: "boolean" }).notNull().default(false),
   updatedAt: timestampDefaultNow("updated_at"),
 });
 
@@ -183,6 +199,10 @@ export const decisions = sqliteTable(
     /** The context features used, and every slot's shown items with score and propensity. */
     context: text("context", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     slots: text("slots", { mode: "json" }).$type<unknown[]>().notNull(),
+    /** Which model arm served: the live version or a canary. */
+    arm: text("arm"),
+    /** What each shadow model would have shown: `[{ version, slots: [{ slot, items }] }]`. */
+    shadow: text("shadow", { mode: "json" }).$type<unknown[]>(),
   },
   (t) => [index("decisions_visitor").on(t.visitorId), index("decisions_site_ts").on(t.siteId, t.ts)],
 );
@@ -209,6 +229,23 @@ export const events = sqliteTable(
     currency: text("currency"),
   },
   (t) => [index("events_visitor").on(t.visitorId), index("events_decision").on(t.decisionId)],
+);
+
+/**
+ * Feature drift: decisions per model version, day, feature and bin (worker/inference/drift.ts),
+ * compared with the training distribution that the model's manifest keeps.
+ */
+export const featureDrift = sqliteTable(
+  "feature_drift",
+  {
+    siteId: text("site_id").notNull(),
+    modelVersion: text("model_version").notNull(),
+    day: text("day").notNull(),
+    feature: text("feature").notNull(),
+    bin: text("bin").notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.modelVersion, t.day, t.feature, t.bin] })],
 );
 
 /** Daily roll-ups per site × slot × content × policy × model version. */

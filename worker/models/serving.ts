@@ -1,0 +1,143 @@
+import { DependencyError } from "../errors";
+import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor } from "../inference/model";
+import { bundledSource } from "../inference/registry";
+import { TtlCache } from "../store/ttl-cache";
+import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServedVersion, type ServingConfig, servingConfigSchema } from "./config";
+
+/**
+ * Which model serves this request. The serving config is read from KV once per isolate per TTL;
+ * the arm (live or canary) is sticky per visitor; each version's manifest and bytes are fetched on
+ * first use and verified (worker/inference/model.ts). A version that fails to load is skipped for
+ * the next good one: the canary falls back to live, live to the version that was live before.
+ */
+
+/** With no config (a fresh install, nothing pushed yet), the bundled model is live. */
+const BUNDLED_ONLY: ServingConfig = {
+  live: { version: bundledSource.version, sha256: bundledSource.sha256, storage: "bundled" },
+  previous: null,
+  canary: null,
+  shadows: [],
+  killSwitch: false,
+  updatedAt: 0,
+};
+
+const configCache = new TtlCache<"serving", ServingConfig>();
+
+export async function servingConfig(kv: KVNamespace, ttlMs: number): Promise<ServingConfig> {
+  try {
+    return await configCache.get("serving", ttlMs, async () => {
+      const raw = await kv.get(SERVING_CONFIG_KEY, "json");
+      if (raw === null) return BUNDLED_ONLY;
+      const parsed = servingConfigSchema.safeParse(raw);
+      // A config we cannot read is not guessed at: keep what this isolate had, else the bundle.
+      if (!parsed.success) return configCache.stale("serving") ?? BUNDLED_ONLY;
+      return parsed.data;
+    });
+  } catch (cause) {
+    const stale = configCache.stale("serving");
+    if (stale) return stale;
+    throw new DependencyError("kv_unavailable", { cause });
+  }
+}
+
+/** Manifests of pushed versions never change (versions are immutable), so one read per isolate. */
+const manifests = new Map<string, Promise<unknown>>();
+
+function manifestOf(kv: KVNamespace, version: string): Promise<unknown> {
+  let pending = manifests.get(version);
+  if (!pending) {
+    pending = kv.get(modelManifestKey(version), "json");
+    manifests.set(version, pending);
+    pending.catch(() => manifests.delete(version));
+  }
+  return pending;
+}
+
+/** The loadable source of a served version. The bundle only answers for its own version. */
+export async function sourceOf(kv: KVNamespace, served: ServedVersion): Promise<ModelSource> {
+  if (served.storage === "bundled") {
+    if (served.version === bundledSource.version && served.sha256 === bundledSource.sha256) return bundledSource;
+    throw new DependencyError("model_unavailable", {
+      cause: new Error(`the bundle holds ${bundledSource.version}, not ${served.version}`),
+    });
+  }
+  let manifest: unknown;
+  try {
+    manifest = await manifestOf(kv, served.version);
+  } catch (cause) {
+    throw new DependencyError("kv_unavailable", { cause });
+  }
+  return {
+    version: served.version,
+    sha256: served.sha256,
+    manifest,
+    bytes: async () => {
+      try {
+        return await kv.get(modelBytesKey(served.version), "arrayBuffer");
+      } catch (cause) {
+        throw new DependencyError("kv_unavailable", { cause });
+      }
+    },
+  };
+}
+
+/** A uniform number in [0, 1) from a salted SHA-256 of a key: stable per key, independent per salt. */
+export async function bucketOf(salt: string, key: string): Promise<number> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${salt}\u0000${key}`));
+  return new DataView(digest).getUint32(0) / 2 ** 32;
+}
+
+export type Arm = "live" | "canary";
+export type ServingModels = { scorer: Scorer; arm: Arm; shadows: Scorer[] };
+
+export type ServingOptions = {
+  kv: KVNamespace;
+  ttlMs: number;
+  budgetMs: number;
+  keepAlive: (p: Promise<unknown>) => void;
+};
+
+/**
+ * The scorer for this visitor (`assignmentKey`: the visitor id, or a per-request key for a
+ * visitor without one, who then cannot be kept in one arm) and the shadow scorers already loaded
+ * in this isolate; shadows that are not loaded yet start loading after the response and are
+ * never waited for.
+ */
+export async function servingModels(assignmentKey: string, options: ServingOptions): Promise<ServingModels> {
+  const config = await servingConfig(options.kv, options.ttlMs);
+  if (config.killSwitch) throw new DependencyError("model_disabled");
+  const inCanary = config.canary !== null && (await bucketOf(`canary:${config.canary.version}`, assignmentKey)) < config.canary.share;
+  const chain: { served: ServedVersion; arm: Arm }[] = [];
+  if (inCanary && config.canary) chain.push({ served: config.canary, arm: "canary" });
+  if (config.live) chain.push({ served: config.live, arm: "live" });
+  if (config.previous) chain.push({ served: config.previous, arm: "live" });
+
+  let scorer: Scorer | null = null;
+  let arm: Arm = "live";
+  for (const step of chain) {
+    try {
+      scorer = await modelWithinBudget(await sourceOf(options.kv, step.served), options.budgetMs, options.keepAlive);
+      arm = step.arm;
+      break;
+    } catch (err) {
+      // Only a version that cannot load is skipped; a cold start or a KV outage ends the search.
+      if (!(err instanceof DependencyError) || err.reason !== "model_unavailable") throw err;
+    }
+  }
+  if (!scorer) throw new DependencyError("model_unavailable");
+  return { scorer, arm, shadows: await loadedShadows(config, options) };
+}
+
+async function loadedShadows(config: ServingConfig, options: ServingOptions): Promise<Scorer[]> {
+  const loaded: Scorer[] = [];
+  for (const served of config.shadows) {
+    try {
+      const source = await sourceOf(options.kv, served);
+      if (isLoaded(source)) loaded.push(await scorerFor(source));
+      else options.keepAlive(scorerFor(source).catch(() => undefined));
+    } catch {
+      // A shadow never affects what is served.
+    }
+  }
+  return loaded;
+}
