@@ -24,7 +24,11 @@ function machineBusyJiffies(): number | undefined {
   return user + nice + system + irq + softirq + steal;
 }
 
-/** utime + stime jiffies of this process and all its descendants (workerd, npx, wrangler). */
+/**
+ * utime + stime jiffies of this process and all its descendants (workerd, npx, wrangler, Chromium),
+ * plus cutime + cstime: the time of descendants that have exited (Chromium's renderer of each page
+ * load), which would otherwise count as another process's.
+ */
 function processTreeJiffies(root: number): number {
   const stats = new Map<number, { ppid: number; jiffies: number }>();
   for (const entry of readdirSync("/proc")) {
@@ -33,7 +37,10 @@ function processTreeJiffies(root: number): number {
     if (!text) continue;
     // The command name (field 2) may contain spaces: fields are counted after its closing parenthesis.
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    stats.set(Number(entry), { ppid: Number(fields[1]), jiffies: Number(fields[11]) + Number(fields[12]) });
+    stats.set(Number(entry), {
+      ppid: Number(fields[1]),
+      jiffies: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]),
+    });
   }
   let total = 0;
   const pending = [root];

@@ -7,6 +7,9 @@ export const DECIDE_PATH = "/v1/decide";
 /** The demo origin's shop page, served plainly, and the same page through the edge-rewriting route. */
 export const ORIGIN_PAGE_PATH = "/demo/origin";
 export const EDGE_PAGE_PATH = "/edge/bench/";
+/** The same shop page with the script tag, for the bench site. */
+export const TAG_PAGE_PATH = `/demo/tag?site=${BENCH_SITE}`;
+export const TAG_PATH = "/v1/tag.js";
 
 /** Three slots over the 24-item demo catalogue: one batched model run of ~24 candidates. */
 export const DECIDE_BODY = JSON.stringify({

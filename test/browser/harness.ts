@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { buildBundle } from "../../scripts/bench/bundle";
+import { chromiumAvailable as chromiumInstalled, DESKTOP_UA, launchChromium } from "../../scripts/bench/chromium";
 import { readQueueConsumers, withQueueConsumers } from "../../scripts/bench/queues";
 import { type BenchVisitor, seedBenchState } from "../../scripts/bench/seed-state";
 import {
@@ -19,17 +20,14 @@ import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/store/schema";
 
+export const chromiumAvailable = chromiumInstalled();
+export { DESKTOP_UA };
+
 /**
  * The production bundle on workerd (Miniflare's own socket, real local D1/KV/queue with its
  * consumer) and Debian's Chromium driven by playwright-core: what a visitor's browser sees.
+ * `visitor`: the first demo visitor, with a profile on the bench site and a cookie signed for this stack.
  */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const chromiumAvailable = existsSync(CHROMIUM);
-
-/** A desktop browser's user agent: headless Chromium's own says "HeadlessChrome", which counts as a bot. */
-export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
-
-/** `visitor`: the first demo visitor, with a profile on the bench site and a cookie signed for this stack. */
 export type Stack = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; browser: Browser; stop(): Promise<void> };
 
 export async function startStack(): Promise<Stack> {
@@ -64,18 +62,7 @@ export async function startStack(): Promise<Stack> {
     });
     return res.ok && ((await res.json()) as { mode: string }).mode !== "default";
   }, 60_000);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+  const browser = await launchChromium();
   return {
     mf,
     url,
