@@ -12,4 +12,4 @@ esac
 export WRANGLER_SEND_METRICS=false
 npx wrangler d1 migrations apply DB --remote --env "$target"
 npx wrangler deploy --env "$target"
-npx tsx scripts/register-bundled-model.ts --remote --env "$target"
+npx tsx scripts/model.ts register-bundled --env "$target"

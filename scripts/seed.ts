@@ -9,15 +9,13 @@ import { sign } from "../worker/consent/signed-id";
 import { catalogueSnapshotKey } from "../worker/store/catalogue";
 import { profileKey } from "../worker/store/profiles";
 import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVisitors } from "./seed/demo-data";
+import { sqlJson, sqlText } from "./wrangler";
 
 const args = process.argv.slice(2);
 const remote = args.includes("--remote");
 const envIndex = args.indexOf("--env");
 const targetEnv = envIndex >= 0 ? args[envIndex + 1] : undefined;
 const where = [remote ? "--remote" : "--local", ...(targetEnv ? ["--env", targetEnv] : [])];
-
-const sqlText = (value: string | null) => (value === null ? "NULL" : `'${value.replace(/'/g, "''")}'`);
-const sqlJson = (value: unknown) => sqlText(JSON.stringify(value));
 
 function demoSql(): string {
   const s = DEMO_SITE;
@@ -55,7 +53,8 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "demo.sql"), demoSql());
   wrangler("d1", "execute", "DB", "--file", join(dir, "demo.sql"));
-  execFileSync("npx", ["tsx", "scripts/register-bundled-model.ts", ...where], { stdio: ["ignore", "ignore", "inherit"] });
+  const modelTarget = [...(remote ? [] : ["--local"]), ...(targetEnv ? ["--env", targetEnv] : [])];
+  execFileSync("npx", ["tsx", "scripts/model.ts", "register-bundled", ...modelTarget], { stdio: ["ignore", "ignore", "inherit"] });
 
   const profiles = demoVisitors().map((v) => ({
     key: profileKey(DEMO_SITE.id, v.id),

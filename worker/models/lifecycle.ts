@@ -112,7 +112,7 @@ export function planCanary(rows: readonly RegistryRow[], version: string, share:
   return [{ version, status: "canary", trafficShare: share, promotedAt: target.promotedAt }];
 }
 
-export function applyChanges(rows: readonly RegistryRow[], changes: readonly RowChange[]): RegistryRow[] {
+export function withChanges(rows: readonly RegistryRow[], changes: readonly RowChange[]): RegistryRow[] {
   return rows.map((row) => {
     const change = changes.find((c) => c.version === row.version);
     return change ? { ...row, ...change } : row;

@@ -1,0 +1,188 @@
+/**
+ * The model lifecycle from a terminal, built on wrangler's D1 and KV commands:
+ *
+ *   npm run model -- list|push|canary|promote|rollback|retire|kill|register-bundled … [--local [--persist-to DIR]] [--env NAME]
+ *
+ * Without `--local` it acts on the real account (wrangler's login or CLOUDFLARE_API_TOKEN). The
+ * rules are the worker's own (worker/models/lifecycle.ts), so the admin endpoints and this script
+ * cannot disagree about what a promote or a rollback means.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import * as ort from "onnxruntime-web";
+import bundledManifest from "../models/default/manifest.json";
+import { ApiError } from "../worker/errors";
+import { manifestSchema } from "../worker/inference/manifest";
+import { type ModelSource, type Scorer, scorerFromSession } from "../worker/inference/scorer";
+import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY } from "../worker/models/config";
+import { planCanary, planPromote, planPush, planRetire, planRollback, type RegistryRow, type RowChange } from "../worker/models/lifecycle";
+import { validateModel } from "../worker/models/validate";
+import { applyAndPublish, insertStatement, killSwitchStatement, readRegistry } from "./model/registry";
+import { kvGet, kvPut, type Target } from "./wrangler";
+
+const USAGE = `usage: npm run model -- <command> [--local [--persist-to DIR]] [--env staging|production]
+  list                                   versions, their status and what serves
+  push DIR [--status shadow|canary] [--share S]
+                                         validate DIR/manifest.json + model, upload, register (default shadow)
+  canary VERSION --share S               serve VERSION to a sticky share S (0 < S <= 1) of visitors
+  promote VERSION                        make VERSION live (the version it replaces stays the rollback target)
+  rollback                               return to the version that was live before
+  retire VERSION                         stop a shadow or canary
+  kill on|off                            serve editor defaults at once / serve models again
+  register-bundled                       register the bundled default model (live when none is)
+Without --local, wrangler acts on the real account.`;
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = "error";
+
+/** onnxruntime-web in Node, with the worker's own scorer on top. */
+async function loadInNode(source: ModelSource): Promise<Scorer> {
+  const manifest = manifestSchema.parse(source.manifest);
+  const bytes = await source.bytes();
+  if (!bytes) throw new Error("no model bytes");
+  const session = await ort.InferenceSession.create(new Uint8Array(bytes));
+  return scorerFromSession(source.version, manifest, session, ort.Tensor);
+}
+
+function required(value: string | undefined, what: string): string {
+  if (!value) throw new ApiError(400, "usage", `${what} is required\n${USAGE}`);
+  return value;
+}
+
+function printChange(changes: readonly RowChange[]) {
+  for (const c of changes) console.log(`  ${c.version}: ${c.status}${c.status === "canary" ? ` (${c.trafficShare})` : ""}`);
+}
+
+async function push(target: Target, dir: string, status: "shadow" | "canary", share: number) {
+  const raw = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { file?: unknown };
+  const file = typeof raw.file === "string" ? raw.file : "model.onnx";
+  const bytes = new Uint8Array(readFileSync(join(dir, file))).buffer;
+  const { manifest, sha256, sampleScores } = await validateModel(raw, bytes, loadInNode);
+  console.log(
+    `validated ${manifest.version}: sha256 ${sha256}, ${bytes.byteLength} bytes, sample scores ${sampleScores.map((s) => s.toFixed(4)).join(" ")}`,
+  );
+  const before = readRegistry(target);
+  const row = planPush(before.rows, { version: manifest.version, sha256, storage: "kv", status, share });
+  // Bytes first: a version is registered only once its bytes are where the worker will look.
+  kvPut(
+    "CONFIG",
+    { [modelBytesKey(row.version)]: new Uint8Array(bytes), [modelManifestKey(row.version)]: JSON.stringify(manifest) },
+    target,
+  );
+  applyAndPublish(target, before, [], { statements: [insertStatement(row, manifest, bytes.byteLength)], inserted: row });
+  console.log(`pushed ${row.version} as ${row.status}${row.status === "canary" ? ` (${row.trafficShare})` : ""}`);
+}
+
+/**
+ * The bundled model as a registry row. When the bundle changed (a new default model shipped with
+ * the code), the new one replaces a bundled live version whose bytes are no longer in the bundle.
+ */
+function registerBundled(target: Target) {
+  const before = readRegistry(target);
+  const manifest = manifestSchema.parse(bundledManifest);
+  if (before.rows.some((r) => r.version === manifest.version)) {
+    applyAndPublish(target, before, []);
+    console.log(`bundled model ${manifest.version} already registered`);
+    return;
+  }
+  const live = before.rows.find((r) => r.status === "live");
+  const row: RegistryRow = {
+    version: manifest.version,
+    sha256: manifest.sha256,
+    storage: "bundled",
+    status: "retired",
+    trafficShare: 0,
+    promotedAt: null,
+  };
+  const replacesStaleBundle = !live || live.storage === "bundled";
+  const changes: RowChange[] = replacesStaleBundle ? planPromote([...before.rows, row], row.version, Date.now()) : [];
+  // The old bundle's bytes shipped with the old code: it can no longer be rolled back to.
+  const stale = changes.map((c) => (c.version === live?.version ? { ...c, promotedAt: null } : c));
+  applyAndPublish(target, before, stale, { statements: [insertStatement(row, manifest, null)], inserted: row });
+  console.log(`registered bundled model ${manifest.version}${replacesStaleBundle ? " as live" : " (retired: a pushed version is live)"}`);
+}
+
+function list(target: Target) {
+  const { rows, killSwitch } = readRegistry(target);
+  for (const r of rows) {
+    const share = r.status === "canary" ? ` share=${r.trafficShare}` : "";
+    const promoted = r.promotedAt ? ` promoted=${new Date(r.promotedAt).toISOString()}` : "";
+    console.log(`${r.version.padEnd(24)} ${r.status.padEnd(8)} ${r.storage.padEnd(7)}${share}${promoted}`);
+  }
+  const config = kvGet("CONFIG", SERVING_CONFIG_KEY, target);
+  console.log(`kill switch: ${killSwitch ? "ON (editor defaults)" : "off"}`);
+  console.log(`serving config: ${config ?? "(none: the bundled model serves)"}`);
+}
+
+async function main(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      local: { type: "boolean", default: false },
+      env: { type: "string" },
+      "persist-to": { type: "string" },
+      status: { type: "string", default: "shadow" },
+      share: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  const [command, arg] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  const target: Target = { remote: !values.local, env: values.env, persistTo: values["persist-to"] };
+  const share = values.share === undefined ? undefined : Number(values.share);
+  const before = () => readRegistry(target);
+  switch (command) {
+    case "list":
+      return list(target);
+    case "push": {
+      if (values.status !== "shadow" && values.status !== "canary")
+        throw new ApiError(400, "usage", `--status is shadow or canary\n${USAGE}`);
+      return push(target, required(arg, "the model directory"), values.status, share ?? 0.05);
+    }
+    case "canary": {
+      const state = before();
+      const changes = planCanary(state.rows, required(arg, "VERSION"), share ?? Number.NaN);
+      applyAndPublish(target, state, changes);
+      return printChange(changes);
+    }
+    case "promote": {
+      const state = before();
+      const changes = planPromote(state.rows, required(arg, "VERSION"), Date.now());
+      applyAndPublish(target, state, changes);
+      return printChange(changes);
+    }
+    case "rollback": {
+      const state = before();
+      const changes = planRollback(state.rows);
+      applyAndPublish(target, state, changes);
+      return printChange(changes);
+    }
+    case "retire": {
+      const state = before();
+      const changes = planRetire(state.rows, required(arg, "VERSION"));
+      applyAndPublish(target, state, changes);
+      return printChange(changes);
+    }
+    case "kill": {
+      if (arg !== "on" && arg !== "off") throw new ApiError(400, "usage", `kill takes on or off\n${USAGE}`);
+      applyAndPublish(target, before(), [], { statements: [killSwitchStatement(arg === "on")], killSwitch: arg === "on" });
+      console.log(`kill switch ${arg}`);
+      return;
+    }
+    case "register-bundled":
+      return registerBundled(target);
+    default:
+      throw new ApiError(400, "usage", `unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof Error ? `model: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+/**
+ * The scripts' one way to reach D1 and KV: wrangler's own commands, against local dev state
+ * (`--local`, optionally `--persist-to DIR`) or a real account (`--remote`, with `--env`).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type Target = { remote: boolean; env?: string; persistTo?: string };
+
+export function targetArgs(target: Target): string[] {
+  return [
+    target.remote ? "--remote" : "--local",
+    ...(target.env ? ["--env", target.env] : []),
+    ...(!target.remote && target.persistTo ? ["--persist-to", target.persistTo] : []),
+  ];
+}
+
+/** Runs `npx wrangler …` for the target; returns stdout (stderr goes to the terminal). */
+export function wrangler(args: readonly string[], target: Target): string {
+  return execFileSync("npx", ["wrangler", ...args, ...targetArgs(target)], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+}
+
+export const sqlText = (value: string | null) => (value === null ? "NULL" : `'${value.replace(/'/g, "''")}'`);
+export const sqlJson = (value: unknown) => sqlText(JSON.stringify(value));
+
+/** The rows of each of several SELECTs, in one wrangler run (`d1 execute --json`). */
+export function d1Query(statements: readonly string[], target: Target): unknown[][] {
+  const out = wrangler(["d1", "execute", "DB", "--json", "--command", statements.join("; ")], target);
+  const parsed = JSON.parse(out.slice(out.indexOf("["))) as { results: unknown[] }[];
+  return parsed.map((r) => r.results);
+}
+
+/** Runs statements from a file, so that no statement is limited by a command line's length. */
+export function d1Run(statements: readonly string[], target: Target): void {
+  if (statements.length === 0) return;
+  withTempFile("statements.sql", `${statements.join("\n")}\n`, (path) => wrangler(["d1", "execute", "DB", "--file", path], target));
+}
+
+/** Writes several keys in one wrangler run; binary values travel base64-encoded. */
+export function kvPut(binding: string, entries: Record<string, string | Uint8Array>, target: Target): void {
+  const bulk = Object.entries(entries).map(([key, value]) =>
+    typeof value === "string" ? { key, value } : { key, value: Buffer.from(value).toString("base64"), base64: true },
+  );
+  withTempFile("bulk.json", JSON.stringify(bulk), (path) => wrangler(["kv", "bulk", "put", path, "--binding", binding], target));
+}
+
+export function kvGet(binding: string, key: string, target: Target): string | null {
+  try {
+    return wrangler(["kv", "key", "get", key, "--binding", binding, "--text"], target);
+  } catch {
+    return null;
+  }
+}
+
+function withTempFile<T>(name: string, content: string | Uint8Array, use: (path: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "edge-personalizer-"));
+  try {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return use(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
