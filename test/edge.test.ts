@@ -1,6 +1,8 @@
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LOGO_SVG, shopPage } from "../worker/demo/shop-page";
+import worker from "../worker/index";
+import { parseEdgeHosts } from "../worker/rewrite/hosts";
 import { escapeHtml, safeUrl } from "../worker/rewrite/render";
 import { createSite } from "./support/fixtures";
 
@@ -78,14 +80,19 @@ describe("edge rewriting of an origin page", () => {
     const decoder = new TextDecoder();
     let received = "";
     let firstSlotAt: number | null = null;
+    let endWithFirstSlot: boolean | null = null;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       received += decoder.decode(value, { stream: true });
-      if (firstSlotAt === null && received.includes('data-filled="edge"')) firstSlotAt = Date.now();
+      if (firstSlotAt === null && received.includes('data-filled="edge"')) {
+        firstSlotAt = Date.now();
+        endWithFirstSlot = received.includes('<p id="end">');
+      }
     }
     const producedEndAt = Number(received.match(/<p id="end">produced at (\d+)<\/p>/)?.[1]);
     expect(firstSlotAt).not.toBeNull();
+    expect(endWithFirstSlot).toBe(false);
     expect(producedEndAt).toBeGreaterThan(0);
     // 40 chunks 25 ms apart: the filled slot must have arrived long before the last one was made.
     expect(producedEndAt - (firstSlotAt ?? Number.POSITIVE_INFINITY)).toBeGreaterThan(500);
@@ -97,6 +104,85 @@ describe("edge rewriting of an origin page", () => {
     const res = await SELF.fetch(`https://shop.example/edge/${bare}/`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: "unknown_site", field: "site" } });
+  });
+});
+
+describe("on a site's own host (EDGE_HOSTS)", () => {
+  let site: string;
+  /** The worker as deployed with a route `shop.example/*`: wrangler.toml's bindings with host mounting on. */
+  let onSiteHost: (path: string, init?: { method?: string; body?: BodyInit }) => Promise<Response>;
+  beforeAll(async () => {
+    site = await createSite("host-site", { consentModel: "opt-out", originUrl: "bundled:demo" });
+    // wrangler types each var as its literal value in wrangler.toml (""), so other values need the cast.
+    const hostEnv = { ...env, EDGE_HOSTS: JSON.stringify({ "shop.example": site }), PATH_PREFIX: "/p13n" } as unknown as Env;
+    onSiteHost = async (path, init) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request<unknown, IncomingRequestCfProperties>(`https://shop.example${path}`, { ...init, headers: BROWSER }),
+        hostEnv,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+  });
+
+  it("rewrites the host's pages at the edge, with the tag from the worker's prefix", async () => {
+    const res = await onSiteHost("/?utm_source=mail");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("private, max-age=0");
+    expect(res.headers.getSetCookie().filter((c) => c.startsWith("ep_vid="))).toHaveLength(1);
+    const html = await res.text();
+    expect(html).toMatch(new RegExp(`<script src="/p13n/v1/tag\\.js\\?v=[0-9a-f]{12}" data-site="${site}" async></script>`));
+    const slots = await slotsOf(html);
+    expect(slots.map((s) => [s.id, s.items.length, s.attrs["data-filled"]])).toEqual([
+      ["hero", 1, "edge"],
+      ["recommendations", 3, "edge"],
+      ["promo", 1, "edge"],
+    ]);
+  });
+
+  it("passes the host's assets and form posts through to the origin byte for byte", async () => {
+    const logo = await onSiteHost("/logo.svg");
+    expect(logo.status).toBe(200);
+    expect(logo.headers.get("content-type")).toBe("image/svg+xml");
+    expect(logo.headers.get("cache-control")).toBe("public, max-age=3600");
+    expect(await logo.text()).toBe(LOGO_SVG);
+    const post = await onSiteHost("/newsletter", { method: "POST", body: new URLSearchParams({ email: "a@shop.example" }) });
+    expect(post.status).toBe(201);
+    expect(await post.text()).toBe("subscribed a@shop.example");
+    const missing = await onSiteHost("/no-such-page");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).not.toMatch(/json/);
+  });
+
+  it("serves the worker's own routes under PATH_PREFIX, and other hosts as before", async () => {
+    const tag = await onSiteHost("/p13n/v1/tag.js");
+    expect(tag.status).toBe(200);
+    expect(tag.headers.get("content-type")).toBe("application/javascript; charset=utf-8");
+    await tag.arrayBuffer();
+    const decision = await onSiteHost(`/p13n/v1/decide?site=${site}&slots=hero&url=${encodeURIComponent("https://shop.example/")}`);
+    expect(decision.status).toBe(200);
+    expect(await decision.json()).toMatchObject({ slots: [{ slot: "hero" }] });
+    // The site's own "/v1/..." is a page of the site, not the worker's API.
+    expect((await onSiteHost("/v1/tag.js")).status).toBe(404);
+
+    const elsewhere = await SELF.fetch(`https://worker.example/edge/${site}/logo.svg`, { headers: BROWSER });
+    expect(await elsewhere.text()).toBe(LOGO_SVG);
+  });
+
+  it("refuses a mapping that is not JSON, names a host wrongly, or has no PATH_PREFIX", () => {
+    expect(parseEdgeHosts("", "")).toEqual(new Map());
+    expect(parseEdgeHosts('{"shop.example":"demo","www.shop.example":"demo"}', "/p13n")).toEqual(
+      new Map([
+        ["shop.example", "demo"],
+        ["www.shop.example", "demo"],
+      ]),
+    );
+    expect(() => parseEdgeHosts("{shop.example: demo}", "/p13n")).toThrow(/not JSON/);
+    expect(() => parseEdgeHosts('{"Shop.example:8080":"demo"}', "/p13n")).toThrow(/"Shop.example:8080" is not a host name/);
+    expect(() => parseEdgeHosts('{"shop.example":"no spaces"}', "/p13n")).toThrow(/site ids/);
+    expect(() => parseEdgeHosts('{"shop.example":"demo"}', "")).toThrow(/PATH_PREFIX/);
   });
 });
 

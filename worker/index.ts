@@ -3,8 +3,8 @@ import type { AppEnv } from "./app-env";
 import { errorResponse } from "./errors";
 import { consumeEvents } from "./events/consumer";
 import { withDb } from "./middleware/db";
-import { withoutPathPrefix } from "./path-prefix";
 import { retryPendingErasures } from "./privacy/erasure";
+import { mountedRequest } from "./rewrite/hosts";
 import { adminRoutes } from "./routes/admin";
 import { consentRoutes } from "./routes/consent";
 import { decideRoutes } from "./routes/decide";
@@ -32,7 +32,7 @@ const app = new Hono<AppEnv>()
   .onError((err, c) => errorResponse(c, err));
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(withoutPathPrefix(request, env.PATH_PREFIX), env, ctx),
+  fetch: (request, env, ctx) => app.fetch(mountedRequest(request, env), env, ctx),
   queue: (batch, env) => consumeEvents(batch, env),
   /** Keeps the KV catalogue snapshots fresh and finishes erasures that did not complete. */
   scheduled: async (_controller, env) => {

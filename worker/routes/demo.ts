@@ -11,7 +11,9 @@ export const demoOrigin = new Hono()
     const delayMs = Math.min(Math.max(Number(c.req.query("delay") ?? 20) || 0, 0), 1000);
     return c.body(slowLargePage(chunks, delayMs), 200, { "content-type": "text/html; charset=utf-8" });
   })
-  .get("/logo.svg", (c) => c.body(LOGO_SVG, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=3600" }));
+  .get("/logo.svg", (c) => c.body(LOGO_SVG, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=3600" }))
+  // A form post: other methods than GET reach the origin with their body, through the edge route too.
+  .post("/newsletter", async (c) => c.text(`subscribed ${String((await c.req.parseBody()).email ?? "")}`, 201));
 
 /** Demo pages: the shop with the script tag, and the shop through the edge-rewriting route. */
 export const demoRoutes = new Hono<AppEnv>()

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { type AppEnv, numericVar } from "../app-env";
 import { decisionForRequest } from "../decisions/for-request";
 import { ApiError } from "../errors";
+import { mountPrefix } from "../rewrite/hosts";
 import { fetchFromOrigin } from "../rewrite/origin";
 import { escapeHtml } from "../rewrite/render";
 import { slotRewriter } from "../rewrite/rewriter";
@@ -13,12 +14,12 @@ const isHtml = (res: Response) => (res.headers.get("content-type") ?? "").toLowe
 /**
  * The CDN route: `/edge/<site>/<path>` fetches `<path>` from the site's origin and fills its
  * `[data-slot]` elements with HTMLRewriter while the page streams (the body is never buffered).
- * The site's slots are decided once, when the origin answers with HTML. Non-HTML and non-2xx answers
- * pass through byte for byte; a failed decision leaves the origin's page untouched.
+ * The site's slots are decided once, when a GET is answered with HTML. Other methods, non-HTML and
+ * non-2xx answers pass through byte for byte; a failed decision leaves the origin's page untouched.
  * The script tag is added to the head to report impressions and clicks of the filled slots.
- * TODO(#5): host-based mounting (the site's own host in front of its origin) next to this path.
+ * On a site's own host (EDGE_HOSTS, see ../rewrite/hosts.ts) every page of the host comes here.
  */
-export const edgeRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:site/*", async (c) => {
+export const edgeRoutes = new Hono<AppEnv>().all("/:site/*", async (c) => {
   const siteId = c.req.param("site");
   const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, numericVar(c.env.CONFIG_TTL_MS, 30_000)).catch(() => ({
     catalogue: null,
@@ -34,7 +35,7 @@ export const edgeRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:site/*", asy
   } catch {
     throw new ApiError(502, "origin_unavailable", "the site's origin could not be reached");
   }
-  if (!origin.ok || !isHtml(origin) || c.req.method === "HEAD") return origin;
+  if (!origin.ok || !isHtml(origin) || c.req.method !== "GET") return origin;
 
   // Decided only once the origin answers with HTML, so that no decision is logged for assets.
   // Set-Cookie from the decision (a new visitor's id) must be known before the headers go out.
@@ -49,6 +50,7 @@ export const edgeRoutes = new Hono<AppEnv>().on(["GET", "HEAD"], "/:site/*", asy
   headers.set("cache-control", "private, max-age=0");
   headers.append("vary", "Cookie, Sec-GPC");
   for (const cookie of c.res.headers.getSetCookie()) headers.append("set-cookie", cookie);
-  const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${escapeHtml(siteId)}" async></script>`;
+  // Under the worker's mount point: on a site's own host, "/v1/..." would be the site's path.
+  const tag = `<script src="${mountPrefix(c.env.PATH_PREFIX)}/v1/tag.js?v=${await tagVersion()}" data-site="${escapeHtml(siteId)}" async></script>`;
   return slotRewriter(answer, tag).transform(new Response(origin.body, { status: origin.status, headers }));
 });
