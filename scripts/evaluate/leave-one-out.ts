@@ -11,6 +11,8 @@ const LEAVE_ONE_OUT_K = 10;
 export type RankingFigures = { hitRate: number; hitRateInterval: Interval | null; ndcg: number; ndcgInterval: Interval | null };
 export type LeaveOneOutReport = {
   users: number;
+  /** Users with a positive for every item: nothing to rank their held-out item against. */
+  usersWithoutNegatives: number;
   negatives: number;
   /** Fewer than `negatives` when a user has fewer unseen items in the catalogue (then HR@k is easier). */
   fewestNegatives: number;
@@ -63,6 +65,7 @@ export async function leaveOneOutReport(input: {
   const random = createRandom(input.seed);
   const perUser = { model: [] as Hit[], popularity: [] as Hit[], itemKnn: [] as Hit[] };
   let fewestNegatives = input.negatives;
+  let usersWithoutNegatives = 0;
   for (const userId of [...heldOut.keys()].sort()) {
     const positive = heldOut.get(userId) as Positive;
     const seen = everPositive.get(userId) ?? new Set<string>();
@@ -71,6 +74,10 @@ export async function leaveOneOutReport(input: {
       input.negatives,
       random,
     );
+    if (sampled.length === 0) {
+      usersWithoutNegatives++;
+      continue;
+    }
     fewestNegatives = Math.min(fewestNegatives, sampled.length);
     const ranked = [positive.contentId, ...sampled];
     const context = contextOf.get(positiveKey(userId, positive.contentId, positive.ts));
@@ -87,9 +94,11 @@ export async function leaveOneOutReport(input: {
     perUser.popularity.push(hit(ranked.map(popularity)));
     perUser.itemKnn.push(hit(ranked.map((id) => knn.score(history, id))));
   }
+  if (perUser.model.length === 0) throw new Error(`${dataset.name}: no user has an item left to rank their held-out one against`);
   const figures = (hits: Hit[]) => summarize(hits, input.bootstrap);
   return {
-    users: heldOut.size,
+    users: perUser.model.length,
+    usersWithoutNegatives,
     negatives: input.negatives,
     fewestNegatives,
     k: LEAVE_ONE_OUT_K,

@@ -45,7 +45,8 @@ export function summary(report: EvaluationReport): string {
   if (l) {
     lines.push(
       "",
-      `leave-one-out: ${l.users} users, latest positive vs ${l.negatives} sampled items` +
+      `leave-one-out: ${l.users} users${l.usersWithoutNegatives > 0 ? ` (and ${l.usersWithoutNegatives} with no unseen item, left out)` : ""}, ` +
+        `latest positive vs ${l.negatives} sampled items` +
         `${l.fewestNegatives < l.negatives ? ` (only ${l.fewestNegatives} for some users)` : ""}; baselines learn from ${l.baselinesLearnFrom}`,
       row("", `HR@${l.k} [95%]`, `NDCG@${l.k} [95%]`),
       ...(["model", "popularity", "itemKnn"] as const).map((name) => rankingRow(name, l[name])),

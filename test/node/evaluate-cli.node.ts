@@ -154,7 +154,7 @@ describe("evaluate on an interactions CSV, leave-one-out", () => {
     const loo = report.leaveOneOut;
     if (!loo) throw new Error("no leave-one-out section");
     expect(loo.users).toBe(30);
-    expect(loo).toMatchObject({ negatives: 20, fewestNegatives: 20 });
+    expect(loo).toMatchObject({ negatives: 20, fewestNegatives: 20, usersWithoutNegatives: 0 });
     expect(loo.itemKnn.hitRate).toBe(1);
     expect(loo.itemKnn.ndcg).toBe(1);
     // Popularity ties everything (two takers each): HR@10 is the chance of the top 10 of 21, 10/21.
