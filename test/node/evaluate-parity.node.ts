@@ -107,7 +107,7 @@ describe("worker scores vs npm run evaluate's scorer", () => {
     await writeProfile(profiles, BENCH_SITE, visitorId, { attributes, itemAffinity });
 
     const decision = await decideAs(visitorId, "https://shop.example/women/knitwear");
-    expect(decision.mode).toBe("personalized");
+    expect(decision.mode, `mode ${decision.mode} (${decision.modeReason})`).toBe("personalized");
     const served = decision.slots.flatMap((slot) => slot.items);
     expect(served.length).toBeGreaterThanOrEqual(5);
 
