@@ -137,6 +137,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
         readProfile: (visitorId) => readProfile(failingKv, site, visitorId),
         loadModels: async () => servedBy(await scorerFor(bundledSource)),
         newDecisionId: () => crypto.randomUUID(),
+        random: Math.random,
       },
     );
     expectEditorDefaults(response, "kv_unavailable");
@@ -155,6 +156,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
       readProfile: () => Promise.resolve(null),
       loadModels: async () => servedBy(await modelWithinBudget(cold, 0, (p) => kept.push(p))),
       newDecisionId: () => crypto.randomUUID(),
+      random: Math.random,
     };
     const first = await decide(request, catalogue, anonymous, {}, deps);
     expectEditorDefaults(first.response, "model_loading");
@@ -186,6 +188,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
         readProfile: () => Promise.resolve(null),
         loadModels: async () => servedBy(await withinBudget(slowLoad, 20, (p) => kept.push(p))),
         newDecisionId: () => crypto.randomUUID(),
+        random: Math.random,
       },
     );
     expectEditorDefaults(response, "model_loading");

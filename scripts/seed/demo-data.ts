@@ -109,7 +109,7 @@ export function demoVisitors(): DemoVisitor[] {
  */
 export async function insertDemoSite(
   db: Database,
-  site: { id: string; name: string; consentModel: ConsentModel; allowedOrigins: string[]; originUrl?: string | null },
+  site: { id: string; name: string; consentModel: ConsentModel; allowedOrigins: string[]; originUrl?: string | null; policy?: unknown },
 ): Promise<void> {
   await db.insert(sites).values({ ...site, honorGpc: DEMO_SITE.honorGpc, timezone: DEMO_SITE.timezone });
   await db.insert(slots).values(DEMO_SLOTS.map((slot) => ({ siteId: site.id, ...slot })));

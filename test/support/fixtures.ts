@@ -13,7 +13,7 @@ export const db = createDb(env.DB);
 /** A site of the test's own, with the demo slots and the demo catalogue (real OBD item features). */
 export async function createSite(
   id: string,
-  options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean; originUrl?: string } = {},
+  options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean; originUrl?: string; policy?: unknown } = {},
 ): Promise<string> {
   await insertDemoSite(db, {
     id,
@@ -21,6 +21,8 @@ export async function createSite(
     allowedOrigins: options.allowedOrigins ?? ["https://shop.example"],
     consentModel: options.consentModel ?? "opt-out",
     originUrl: options.originUrl ?? null,
+    // No holdout unless a test asks for one: tests of the model path must get the model.
+    policy: options.policy ?? { holdout: { share: 0 } },
   });
   if (options.snapshot) await writeCatalogueSnapshot(db, env.CONFIG, id);
   return id;

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
+import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { base64UrlToText, sign, textToBase64Url, verify } from "./signed-id";
@@ -33,13 +34,13 @@ const signingKeys = (c: Ctx) => [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREV
  * A signed cookie's value, or null when absent, unsigned or tampered. A hostile cookie header
  * (oversized) or cookie value is a 400 that names it.
  */
-async function readSigned(c: Ctx, base: string): Promise<string | null> {
+async function readSigned(c: Ctx, base: string, maxLength = MAX_SIGNED_COOKIE): Promise<string | null> {
   const header = c.req.header("cookie") ?? "";
   if (header.length > MAX_COOKIE_HEADER)
     throw new ApiError(400, "invalid_cookie", `cookie header exceeds ${MAX_COOKIE_HEADER} bytes`, "cookie");
   const token = getCookie(c, `__Host-${base}`) ?? getCookie(c, base);
   if (!token) return null;
-  if (token.length > MAX_SIGNED_COOKIE) throw new ApiError(400, "invalid_cookie", `${base} cookie is too long`, base);
+  if (token.length > maxLength) throw new ApiError(400, "invalid_cookie", `${base} cookie is too long`, base);
   return verify(token, signingKeys(c));
 }
 
@@ -77,4 +78,36 @@ export async function readBannerChoice(c: Ctx, siteId: string): Promise<BannerCh
 
 export async function setBannerChoice(c: Ctx, choice: BannerChoice): Promise<void> {
   setCookie(c, cookieName(c, CONSENT_COOKIE), await sign(textToBase64Url(JSON.stringify(choice)), c.env.ID_SIGNING_KEY), options(c));
+}
+
+/**
+ * Frequency caps at the edge: what capped content this browser was shown today, kept in a signed
+ * cookie so that the next decision can honour the caps without another round trip. Set only
+ * where storage is allowed (see worker/decisions/for-request.ts); it holds content ids and
+ * counts, nothing about the person.
+ */
+export const FREQUENCY_COOKIE = "ep_fc";
+const MAX_FREQUENCY_COOKIE = 2048;
+const MAX_CAPPED_ENTRIES = 40;
+const frequencySchema = z.object({ d: z.string(), c: z.record(z.string(), z.number().int().min(0)) });
+
+export async function readShownToday(c: Ctx, day: string): Promise<Record<string, number>> {
+  const value = await readSigned(c, FREQUENCY_COOKIE, MAX_FREQUENCY_COOKIE);
+  if (!value) return {};
+  try {
+    const parsed = frequencySchema.safeParse(JSON.parse(base64UrlToText(value) ?? "null"));
+    return parsed.success && parsed.data.d === day ? parsed.data.c : {};
+  } catch {
+    return {};
+  }
+}
+
+export async function setShownToday(c: Ctx, day: string, counts: Record<string, number>): Promise<void> {
+  const kept = Object.fromEntries(Object.entries(counts).slice(-MAX_CAPPED_ENTRIES));
+  const value = await sign(textToBase64Url(JSON.stringify({ d: day, c: kept })), c.env.ID_SIGNING_KEY);
+  setCookie(c, cookieName(c, FREQUENCY_COOKIE), value, { ...options(c), maxAge: 2 * 24 * 60 * 60 });
+}
+
+export function clearShownToday(c: Ctx): void {
+  deleteCookie(c, cookieName(c, FREQUENCY_COOKIE), { path: "/", secure: secure(c) });
 }

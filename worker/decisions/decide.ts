@@ -2,25 +2,37 @@ import type { Visitor } from "../consent/visitor";
 import { ApiError, DependencyError, type FallbackReason } from "../errors";
 import type { DecisionEvent } from "../events/schema";
 import { EVENT_TOKEN_TTL_MS, type EventGrant } from "../events/token";
+import { assignArms, inHoldout } from "../experiments/assign";
+import { matches, type SitePolicy } from "../experiments/policy";
 import { driftObservation } from "../inference/drift";
 import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
 import type { ServingModels } from "../models/serving";
 import type { Catalogue } from "../store/catalogue";
-import { candidatesFor, fillSlots, type SlotRequest } from "./rank";
-import type { DecideRequest, DecideResponse, Mode } from "./schema";
+import { candidatesFor, fillSlots, fillSlotsWithPolicy, type SlotRequest } from "./rank";
+import type { DecideRequest, DecideResponse, Mode, SlotPolicy } from "./schema";
 
 /** The decision's I/O, passed in so that tests and the benchmark can drive the logic directly. */
 export type DecisionDeps = {
   now: Date;
   readProfile: (visitorId: string) => Promise<VisitorProfile | null>;
-  /** The served model (live or canary) and the shadow models to score alongside it. */
-  loadModels: () => Promise<ServingModels>;
+  /** The served model (live, canary, or a version an experiment arm asks for) and the shadows. */
+  loadModels: (forceVersion?: string) => Promise<ServingModels>;
   newDecisionId: () => string;
+  /** Uniform in [0, 1): exploration and pins draw from it. */
+  random: () => number;
 };
 
-/** The answer (without its event token), the event to log, and what the event token will grant. */
-export type Decision = { response: Omit<DecideResponse, "eventToken">; event: DecisionEvent; grant: EventGrant };
+/**
+ * The answer (without its event token), the event to log, what the event token will grant, and
+ * the frequency-cap counts to keep for the visitor.
+ */
+export type Decision = {
+  response: Omit<DecideResponse, "eventToken">;
+  event: DecisionEvent;
+  grant: EventGrant;
+  shownToday: Record<string, number>;
+};
 
 /** Checks requested slots against the site's: unknown ids and counts beyond the slot's max are 400s. */
 export function resolveSlots(request: DecideRequest, catalogue: Catalogue): SlotRequest[] {
@@ -62,8 +74,9 @@ async function modelScores(
   profile: VisitorProfile | null,
   context: RequestContext,
   candidates: Candidate[],
+  forceVersion: string | undefined,
 ): Promise<{ served: ServingModels; scores: Map<string, number> }> {
-  const served = await deps.loadModels();
+  const served = await deps.loadModels(forceVersion);
   try {
     return { served, scores: await scoresOf(served.scorer, profile, context, candidates) };
   } catch (cause) {
@@ -97,9 +110,43 @@ async function shadowFills(
   return fills;
 }
 
+/** Items no rule forbids: exclusions for everyone, and frequency caps already reached today. */
+function allowedItems(items: Catalogue["items"], policy: SitePolicy, shownToday: Readonly<Record<string, number>>) {
+  return items.filter(
+    (item) =>
+      !policy.exclusions.some((rule) => rule.scope === "all" && matches(rule, item)) &&
+      !policy.caps.some((cap) => matches(cap, item) && (shownToday[item.id] ?? 0) >= cap.perDay),
+  );
+}
+
+/** The frequency-cap counts after this decision: only capped content is counted. */
+function countShown(policy: SitePolicy, items: Catalogue["items"], shownToday: Readonly<Record<string, number>>, shownIds: string[]) {
+  const next = { ...shownToday };
+  for (const id of shownIds) {
+    const item = items.find((i) => i.id === id);
+    if (item && policy.caps.some((cap) => matches(cap, item))) next[id] = (next[id] ?? 0) + 1;
+  }
+  return next;
+}
+
+/** The fairness segments' values for this decision (a user attribute only from a profile read with consent). */
+function segmentsOf(policy: SitePolicy, context: RequestContext, profile: VisitorProfile | null): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const segment of policy.fairness.segments) {
+    const value = segment.startsWith("user:")
+      ? profile?.attributes[segment.slice("user:".length)]
+      : context[segment as "country" | "device"];
+    values[segment] = value === undefined || value === "" ? "(unknown)" : String(value);
+  }
+  return values;
+}
+
 /**
  * One page view's decision. `degraded` is set when the catalogue itself came from a fallback
- * source: then no profile is read and no model runs, and the editor's order serves.
+ * source: then no profile is read and no model runs, and the editor's order serves. The site's
+ * policy decides around the model: a visitor in the holdout, or in an experiment arm that serves
+ * the editor's order, gets no profile read and no model output; exclusions and frequency caps
+ * remove content; exploration and pins draw the model's fill with logged propensities.
  */
 export async function decide(
   request: DecideRequest,
@@ -108,18 +155,30 @@ export async function decide(
   context: RequestContext,
   deps: DecisionDeps,
   degraded?: FallbackReason,
+  shownToday: Readonly<Record<string, number>> = {},
 ): Promise<Decision> {
   const slots = resolveSlots(request, catalogue);
   const now = deps.now.getTime();
-  const candidates = candidatesFor(slots, catalogue.items, now);
+  const decisionId = deps.newDecisionId();
+  const policy = catalogue.site.policy;
+  // A visitor without an id cannot be kept in one group: each request is drawn on its own.
+  const assignmentKey = visitor.id ?? decisionId;
+  const holdout = await inHoldout(catalogue.site.id, assignmentKey, policy.holdout.share);
+  const arms = holdout ? [] : await assignArms(policy.experiments, assignmentKey);
+  const editorArm = arms.find(({ arm }) => arm.policy === "editor-default");
+  const versionArm = arms.find(({ arm }) => arm.modelVersion !== undefined);
+  let pool = allowedItems(catalogue.items, policy, shownToday);
 
   let fallback: FallbackReason | undefined = degraded;
   let profile: VisitorProfile | null = null;
   let scored: Awaited<ReturnType<typeof modelScores>> | null = null;
-  if (!fallback) {
+  let candidates: Catalogue["items"] = [];
+  if (!fallback && !holdout && !editorArm) {
     try {
       profile = await profileFor(visitor, deps);
-      scored = await modelScores(deps, profile, context, candidates);
+      if (profile) pool = pool.filter((item) => !policy.exclusions.some((rule) => rule.scope === "profile" && matches(rule, item)));
+      candidates = candidatesFor(slots, pool, now);
+      scored = await modelScores(deps, profile, context, candidates, versionArm?.arm.modelVersion);
     } catch (err) {
       if (!(err instanceof DependencyError)) throw err;
       fallback = err.reason;
@@ -128,28 +187,31 @@ export async function decide(
   }
 
   const shadow = scored?.served.shadows.length
-    ? await shadowFills(scored.served.shadows, slots, catalogue.items, now, profile, context, candidates)
+    ? await shadowFills(scored.served.shadows, slots, pool, now, profile, context, candidates)
     : [];
 
   const mode: Mode = !scored ? "default" : profile ? "personalized" : "contextual";
   const modeReason =
     fallback ??
-    (!visitor.id
-      ? "no_visitor_id"
-      : !visitor.consent.personalization
-        ? visitor.consent.basis
-        : profile
-          ? visitor.consent.basis
-          : "no_profile");
-  const policy = scored ? "model" : "editor-default";
-  const filled = fillSlots(slots, catalogue.items, now, scored?.scores ?? null).map((slot) => ({
-    ...slot,
-    policy,
-    ...(fallback ? { fallback } : {}),
-  })) as DecideResponse["slots"];
+    (holdout
+      ? "holdout"
+      : editorArm
+        ? `experiment:${editorArm.experiment.id}`
+        : !visitor.id
+          ? "no_visitor_id"
+          : !visitor.consent.personalization
+            ? visitor.consent.basis
+            : profile
+              ? visitor.consent.basis
+              : "no_profile");
+  const slotPolicy: SlotPolicy = holdout ? "holdout" : scored ? "model" : "editor-default";
+  const fills = scored
+    ? fillSlotsWithPolicy(slots, pool, now, scored.scores, { exploration: policy.exploration, pins: policy.pinned, random: deps.random })
+    : fillSlots(slots, pool, now, null, holdout ? "holdout" : "default");
+  const filled: DecideResponse["slots"] = fills.map((slot) => ({ ...slot, policy: slotPolicy, ...(fallback ? { fallback } : {}) }));
 
   const response: Decision["response"] = {
-    decisionId: deps.newDecisionId(),
+    decisionId,
     modelVersion: scored?.served.scorer.version ?? null,
     mode,
     modeReason,
@@ -159,7 +221,7 @@ export async function decide(
   const bot = context.device === "bot";
   const event: DecisionEvent = {
     type: "decision",
-    decisionId: response.decisionId,
+    decisionId,
     siteId: catalogue.site.id,
     ts: now,
     visitorId: measured,
@@ -167,18 +229,22 @@ export async function decide(
     personalization: visitor.consent.personalization,
     bot,
     mode,
+    modeReason,
     modelVersion: response.modelVersion,
+    holdout,
+    assignments: arms.map(({ experiment, arm }) => ({ experiment: experiment.id, arm: arm.name })),
+    segments: segmentsOf(policy, context, profile),
     ...(scored ? { arm: scored.served.arm, drift: driftObservation(scored.served.scorer.manifest, profile, context), shadow } : {}),
     context,
     slots: filled.map((slot) => ({
       slot: slot.slot,
       policy: slot.policy,
       ...(slot.fallback ? { fallback: slot.fallback } : {}),
-      items: slot.items.map(({ contentId, rank, score }) => ({ contentId, rank, score, propensity: 1 })),
+      items: slot.items.map(({ contentId, rank, score, reason, propensity }) => ({ contentId, rank, score, reason, propensity })),
     })),
   };
   const grant: EventGrant = {
-    d: response.decisionId,
+    d: decisionId,
     s: catalogue.site.id,
     v: measured,
     m: visitor.consent.measurement,
@@ -188,7 +254,8 @@ export async function decide(
     b: bot,
     e: now + EVENT_TOKEN_TTL_MS,
   };
-  return { response, event, grant };
+  const shownIds = filled.flatMap((slot) => slot.items.map((item) => item.contentId));
+  return { response, event, grant, shownToday: countShown(policy, catalogue.items, shownToday, shownIds) };
 }
 
 /** The answer when even the catalogue is unreachable: empty slots, so the page keeps its own content. */

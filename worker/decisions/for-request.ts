@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { type AppEnv, numericVar } from "../app-env";
-import { setVisitorId } from "../consent/cookies";
+import { readShownToday, setShownToday, setVisitorId } from "../consent/cookies";
 import { storageAllowed } from "../consent/evaluate";
 import { resolveVisitor } from "../consent/visitor";
 import { ApiError, DependencyError } from "../errors";
@@ -54,7 +54,10 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
     page: request.page,
   });
   const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
-  const { response, event, grant } = await decide(
+  const capsKept = catalogue.site.policy.caps.length > 0 && storageAllowed(visitor.consent);
+  const today = now.toISOString().slice(0, 10);
+  const shownBefore = capsKept ? await readShownToday(c, today) : {};
+  const { response, event, grant, shownToday } = await decide(
     request,
     catalogue,
     visitor,
@@ -62,17 +65,19 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
     {
       now,
       readProfile: (visitorId) => readProfile(c.env.PROFILES, catalogue.site.id, visitorId),
-      loadModels: () =>
-        servingModels(visitor.id ?? crypto.randomUUID(), {
-          kv: c.env.CONFIG,
-          ttlMs: ttl,
-          budgetMs,
-          keepAlive: (p) => c.executionCtx.waitUntil(p),
-        }),
+      loadModels: (forceVersion) =>
+        servingModels(
+          visitor.id ?? crypto.randomUUID(),
+          { kv: c.env.CONFIG, ttlMs: ttl, budgetMs, keepAlive: (p) => c.executionCtx.waitUntil(p) },
+          forceVersion,
+        ),
       newDecisionId: () => crypto.randomUUID(),
+      random: () => (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) / 2 ** 32,
     },
     degraded,
+    shownBefore,
   );
+  if (capsKept) await setShownToday(c, today, shownToday);
   emit(c, event);
   return { ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) };
 }

@@ -1,5 +1,7 @@
+import { choosePositions, type Pin } from "../experiments/explore";
+import type { Exploration } from "../experiments/policy";
 import type { CatalogueItem } from "../store/catalogue";
-import type { DecidedItem } from "./schema";
+import type { DecidedItem, ItemReason } from "./schema";
 
 /**
  * Plain functions over plain data: candidates in, ranked slots out. No I/O here.
@@ -24,21 +26,32 @@ export function candidatesFor(slots: readonly SlotRequest[], items: readonly Cat
 
 const byEditorRank = (a: CatalogueItem, b: CatalogueItem) => a.defaultRank - b.defaultRank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+const modelOrder = (scores: ReadonlyMap<string, number>) => (a: CatalogueItem, b: CatalogueItem) =>
+  (scores.get(b.id) ?? -1) - (scores.get(a.id) ?? -1) || byEditorRank(a, b);
+
+const decided = (item: CatalogueItem, rank: number, score: number | null, reason: ItemReason, propensity: number): DecidedItem => ({
+  contentId: item.id,
+  rank,
+  score,
+  reason,
+  propensity,
+  ...item.render,
+});
+
 /**
  * Fills slots in request order, each with its best `count` items not already shown on the page.
  * With scores, the model's order (ties broken by the editor's rank, then id, so the result is
- * deterministic); without, the editor's order.
+ * deterministic); without, the editor's order (`reason`: "default", or "holdout" for the holdout).
  */
 export function fillSlots(
   slots: readonly SlotRequest[],
   items: readonly CatalogueItem[],
   now: number,
   scores: ReadonlyMap<string, number> | null,
+  defaultReason: Extract<ItemReason, "default" | "holdout"> = "default",
 ): { slot: string; items: DecidedItem[] }[] {
   const shown = new Set<string>();
-  const order = scores
-    ? (a: CatalogueItem, b: CatalogueItem) => (scores.get(b.id) ?? -1) - (scores.get(a.id) ?? -1) || byEditorRank(a, b)
-    : byEditorRank;
+  const order = scores ? modelOrder(scores) : byEditorRank;
   return slots.map((slot) => {
     const picked = eligibleFor(slot.id, items, now)
       .filter((item) => !shown.has(item.id))
@@ -47,13 +60,36 @@ export function fillSlots(
     for (const item of picked) shown.add(item.id);
     return {
       slot: slot.id,
-      items: picked.map((item, i) => ({
-        contentId: item.id,
-        rank: i + 1,
-        score: scores ? (scores.get(item.id) ?? null) : null,
-        reason: scores ? "model" : "default",
-        ...item.render,
-      })),
+      items: picked.map((item, i) =>
+        decided(item, i + 1, scores ? (scores.get(item.id) ?? null) : null, scores ? "model" : defaultReason, 1),
+      ),
+    };
+  });
+}
+
+/**
+ * The model's fill with the site's exploration policy and pins: each position is drawn from
+ * the remaining candidates (./experiments/explore.ts) and carries the exact probability it was
+ * drawn with. With no exploration and no pins this is `fillSlots` with the model's scores.
+ */
+export function fillSlotsWithPolicy(
+  slots: readonly SlotRequest[],
+  items: readonly CatalogueItem[],
+  now: number,
+  scores: ReadonlyMap<string, number>,
+  options: { exploration: Exploration; pins: readonly (Pin & { slot: string })[]; random: () => number },
+): { slot: string; items: DecidedItem[] }[] {
+  const shown = new Set<string>();
+  return slots.map((slot) => {
+    const ordered = eligibleFor(slot.id, items, now)
+      .filter((item) => !shown.has(item.id))
+      .sort(modelOrder(scores));
+    const pin = options.pins.find((p) => p.slot === slot.id);
+    const chosen = choosePositions(ordered, scores, slot.count, options.exploration, pin, options.random);
+    for (const { item } of chosen) shown.add(item.id);
+    return {
+      slot: slot.id,
+      items: chosen.map(({ item, reason, propensity }, i) => decided(item, i + 1, scores.get(item.id) ?? null, reason, propensity)),
     };
   });
 }

@@ -43,14 +43,23 @@ export type DecideRequest = z.infer<typeof decideRequestSchema>;
 export const modes = ["personalized", "contextual", "default"] as const;
 export type Mode = (typeof modes)[number];
 
-export const itemReasons = ["model", "default"] as const;
+/**
+ * Why an item is shown: the model's choice, an exploration draw, a business rule (a pin), the
+ * editor's order, or the editor's order because the visitor is in the holdout.
+ */
+export const itemReasons = ["model", "explore", "rule", "default", "holdout"] as const;
 export type ItemReason = (typeof itemReasons)[number];
+
+export const slotPolicies = ["model", "editor-default", "holdout"] as const;
+export type SlotPolicy = (typeof slotPolicies)[number];
 
 export const decidedItemSchema = z.object({
   contentId: z.string(),
   rank: z.number().int().min(1),
   score: z.number().nullable(),
   reason: z.enum(itemReasons),
+  /** The probability with which this item was chosen for this position (1: deterministic). */
+  propensity: z.number().min(0).max(1),
   title: z.string(),
   body: z.string().optional(),
   imageUrl: z.string().optional(),
@@ -61,7 +70,7 @@ export type DecidedItem = z.infer<typeof decidedItemSchema>;
 
 export const decidedSlotSchema = z.object({
   slot: z.string(),
-  policy: z.enum(["model", "editor-default"]),
+  policy: z.enum(slotPolicies),
   items: z.array(decidedItemSchema),
   fallback: z.enum(fallbackReasons).optional(),
 });

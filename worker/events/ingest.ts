@@ -27,6 +27,10 @@ function decisionStatements(db: Database, e: DecisionEvent): BatchItem<"sqlite">
         slots: e.slots,
         arm: e.arm ?? null,
         shadow: e.shadow?.length ? e.shadow : null,
+        holdout: e.holdout ?? false,
+        assignments: e.assignments?.length ? e.assignments : null,
+        segments: e.segments ?? null,
+        modeReason: e.modeReason ?? null,
       })
       .onConflictDoNothing(),
     ...drift,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { modes } from "../decisions/schema";
+import { itemReasons, modes } from "../decisions/schema";
 import { interactionTypes } from "../store/schema";
 
 /**
@@ -51,9 +51,13 @@ export const decisionEventSchema = z.object({
   ts: z.number().int(),
   ...provenance,
   mode: z.enum(modes),
+  modeReason: z.string().optional(),
   modelVersion: z.string().nullable(),
+  holdout: z.boolean().optional(),
+  assignments: z.array(z.object({ experiment: z.string(), arm: z.string() })).optional(),
+  segments: z.record(z.string(), z.string()).optional(),
   /** Set when a model served: its arm, the drift bins of its features, what shadows would show. */
-  arm: z.enum(["live", "canary"]).optional(),
+  arm: z.enum(["live", "canary", "forced"]).optional(),
   drift: z.record(z.string(), z.string()).optional(),
   shadow: z.array(z.object({ version: z.string(), slots: z.array(z.object({ slot: z.string(), items: z.array(z.string()) })) })).optional(),
   context: z.object({
@@ -74,6 +78,7 @@ export const decisionEventSchema = z.object({
           contentId: z.string(),
           rank: z.number().int(),
           score: z.number().nullable(),
+          reason: z.enum(itemReasons).optional(),
           /** Probability with which this item was chosen for this position (1: deterministic). */
           propensity: z.number().min(0).max(1),
         }),

@@ -1,4 +1,5 @@
 import { DependencyError } from "../errors";
+import { bucketOf } from "../experiments/assign";
 import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor } from "../inference/model";
 import { bundledSource } from "../inference/registry";
 import { TtlCache } from "../store/ttl-cache";
@@ -81,13 +82,7 @@ export async function sourceOf(kv: KVNamespace, served: ServedVersion): Promise<
   };
 }
 
-/** A uniform number in [0, 1) from a salted SHA-256 of a key: stable per key, independent per salt. */
-export async function bucketOf(salt: string, key: string): Promise<number> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${salt}\u0000${key}`));
-  return new DataView(digest).getUint32(0) / 2 ** 32;
-}
-
-export type Arm = "live" | "canary";
+export type Arm = "live" | "canary" | "forced";
 export type ServingModels = { scorer: Scorer; arm: Arm; shadows: Scorer[] };
 
 export type ServingOptions = {
@@ -103,12 +98,17 @@ export type ServingOptions = {
  * in this isolate; shadows that are not loaded yet start loading after the response and are
  * never waited for.
  */
-export async function servingModels(assignmentKey: string, options: ServingOptions): Promise<ServingModels> {
+export async function servingModels(assignmentKey: string, options: ServingOptions, forceVersion?: string): Promise<ServingModels> {
   const config = await servingConfig(options.kv, options.ttlMs);
   if (config.killSwitch) throw new DependencyError("model_disabled");
   const inCanary = config.canary !== null && (await bucketOf(`canary:${config.canary.version}`, assignmentKey)) < config.canary.share;
   const chain: { served: ServedVersion; arm: Arm }[] = [];
-  if (inCanary && config.canary) chain.push({ served: config.canary, arm: "canary" });
+  // An experiment arm or a preview may ask for any version the config knows (live, canary, shadows).
+  const forced = forceVersion
+    ? [config.live, config.canary, config.previous, ...config.shadows].find((v) => v?.version === forceVersion)
+    : undefined;
+  if (forced) chain.push({ served: forced, arm: "forced" });
+  if (inCanary && config.canary && !forced) chain.push({ served: config.canary, arm: "canary" });
   if (config.live) chain.push({ served: config.live, arm: "live" });
   if (config.previous) chain.push({ served: config.previous, arm: "live" });
 

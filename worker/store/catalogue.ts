@@ -1,12 +1,15 @@
 import { and, eq } from "drizzle-orm";
 import { DependencyError } from "../errors";
+import { readPolicy, type SitePolicy } from "../experiments/policy";
 import type { Database } from "./db";
 import { contentItems, type RenderFields, type Site, type Slot, sites, slots } from "./schema";
 import { TtlCache } from "./ttl-cache";
 
 /** Everything the decision path needs about one site, as plain JSON-safe data. */
 export type Catalogue = {
-  site: Pick<Site, "id" | "name" | "allowedOrigins" | "consentModel" | "honorGpc" | "tcfVendorId" | "timezone" | "originUrl">;
+  site: Pick<Site, "id" | "name" | "allowedOrigins" | "consentModel" | "honorGpc" | "tcfVendorId" | "timezone" | "originUrl"> & {
+    policy: SitePolicy;
+  };
   slots: Pick<Slot, "id" | "name" | "defaultCount" | "maxCount">[];
   items: CatalogueItem[];
 };
@@ -45,6 +48,7 @@ export async function readCatalogueFromD1(db: Database, siteId: string): Promise
       tcfVendorId: site.tcfVendorId,
       timezone: site.timezone,
       originUrl: site.originUrl,
+      policy: readPolicy(site.policy),
     },
     slots: slotRows.map(({ id, name, defaultCount, maxCount }) => ({ id, name, defaultCount, maxCount })),
     items: itemRows.map((row) => ({
@@ -84,7 +88,12 @@ export async function loadCatalogue(
     } catch {
       // Both stores are down: fall through.
     }
-    if (snapshot) return { catalogue: snapshot, degraded: "d1_unavailable" };
+    // Snapshots written by older code (or by hand) may predate the policy field.
+    if (snapshot)
+      return {
+        catalogue: { ...snapshot, site: { ...snapshot.site, policy: readPolicy(snapshot.site.policy) } },
+        degraded: "d1_unavailable",
+      };
     throw new DependencyError("catalogue_unavailable", { cause: d1Error });
   }
 }

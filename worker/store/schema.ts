@@ -26,6 +26,8 @@ export const sites = sqliteTable("sites", {
   timezone: text("timezone").notNull().default("UTC"),
   /** Origin that the edge-rewriting route fetches pages from (null: rewriting off). */
   originUrl: text("origin_url"),
+  /** Holdout, exploration, business rules, experiments, fairness (worker/experiments/policy.ts). */
+  policy: text("policy", { mode: "json" }).$type<unknown>().notNull().default(sql`'{}'`),
   createdAt: timestampDefaultNow("created_at"),
 });
 
@@ -203,6 +205,14 @@ export const decisions = sqliteTable(
     arm: text("arm"),
     /** What each shadow model would have shown: `[{ version, slots: [{ slot, items }] }]`. */
     shadow: text("shadow", { mode: "json" }).$type<unknown[]>(),
+    /** In the site's global holdout (editor defaults, never model output). */
+    holdout: integer("holdout", { mode: "boolean" }).notNull().default(false),
+    /** Experiment arms: `[{ experiment, arm }]`. */
+    assignments: text("assignments", { mode: "json" }).$type<{ experiment: string; arm: string }[]>(),
+    /** The configured fairness segments' values, e.g. `{ country: "FR", device: "mobile" }`. */
+    segments: text("segments", { mode: "json" }).$type<Record<string, string>>(),
+    /** Why this mode (consent basis or fallback), for `/v1/why`. */
+    modeReason: text("mode_reason"),
   },
   (t) => [index("decisions_visitor").on(t.visitorId), index("decisions_site_ts").on(t.siteId, t.ts)],
 );

@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/**
+ * A site's decision policy around the model: the global holdout, exploration, business rules
+ * (frequency caps, pinned content, exclusions), experiments and fairness segments. Stored as JSON
+ * on the site (`sites.policy`), validated here on write and on read; every field has a default,
+ * so `{}` is a valid policy.
+ */
+
+const contentMatch = {
+  contentIds: z.array(z.string()).default([]),
+  categories: z.array(z.string()).default([]),
+};
+
+export const explorationSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("none") }),
+  /** The model's best item with probability 1 − ε, else one drawn uniformly (ε spread over all). */
+  z.object({ kind: z.literal("epsilon-greedy"), epsilon: z.number().min(0).max(1) }),
+  /** Softmax over scores at `temperature`, every candidate kept at least at `floor` (< 1/n). */
+  z.object({ kind: z.literal("softmax"), temperature: z.number().positive(), floor: z.number().min(0).max(0.5).default(0) }),
+]);
+export type Exploration = z.infer<typeof explorationSchema>;
+
+export const experimentArmSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+  weight: z.number().positive(),
+  /** Serve this registered model version to the arm (its bytes must be pushed). */
+  modelVersion: z.string().optional(),
+  /** Or serve the editor's order (a policy-level control). */
+  policy: z.enum(["model", "editor-default"]).default("model"),
+});
+
+export const experimentSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  status: z.enum(["running", "stopped"]).default("running"),
+  /** Changing the salt reshuffles visitors; keep it for the experiment's life. */
+  salt: z.string().default(""),
+  arms: z.array(experimentArmSchema).min(2).max(8),
+});
+export type Experiment = z.infer<typeof experimentSchema>;
+
+export const sitePolicySchema = z.object({
+  /** Share of visitors who always get editor defaults, to measure personalization against. */
+  holdout: z.object({ share: z.number().min(0).max(0.5) }).default({ share: 0.05 }),
+  exploration: explorationSchema.default({ kind: "none" }),
+  /** At most `perDay` decisions showing matching content per visitor and day. */
+  caps: z.array(z.object({ ...contentMatch, perDay: z.number().int().positive() })).default([]),
+  /** Content that takes the first position of a slot in a share of decisions. */
+  pinned: z.array(z.object({ slot: z.string(), contentId: z.string(), share: z.number().min(0).max(1) })).default([]),
+  /** Content that may not be chosen from a profile (`profile`), or at all (`all`). */
+  exclusions: z.array(z.object({ ...contentMatch, scope: z.enum(["profile", "all"]) })).default([]),
+  experiments: z.array(experimentSchema).max(10).default([]),
+  fairness: z
+    .object({
+      /** `country`, `device`, or `user:<attribute>` from the visitor's profile. */
+      segments: z.array(z.string().regex(/^(country|device|user:[A-Za-z0-9_]+)$/)).default(["country", "device"]),
+      /** A segment's CTR or exposure share further than this ratio from another's is flagged. */
+      disparityRatio: z.number().min(1).default(1.25),
+    })
+    .default({ segments: ["country", "device"], disparityRatio: 1.25 }),
+});
+export type SitePolicy = z.infer<typeof sitePolicySchema>;
+
+/** A stored policy that no longer parses serves as the defaults rather than failing decisions. */
+export function readPolicy(raw: unknown): SitePolicy {
+  const parsed = sitePolicySchema.safeParse(raw ?? {});
+  return parsed.success ? parsed.data : sitePolicySchema.parse({});
+}
+
+export function matches(rule: { contentIds: string[]; categories: string[] }, item: { id: string; categories: string[] }): boolean {
+  return rule.contentIds.includes(item.id) || item.categories.some((c) => rule.categories.includes(c));
+}
