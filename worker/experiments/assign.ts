@@ -1,3 +1,4 @@
+import { draw } from "./explore";
 import type { Experiment } from "./policy";
 
 /**
@@ -28,8 +29,7 @@ export async function assignArms(
     running.map(async (experiment) => {
       const u = await bucketOf(`experiment:${experiment.id}:${experiment.salt}`, key);
       const total = experiment.arms.reduce((sum, arm) => sum + arm.weight, 0);
-      let cumulative = 0;
-      const arm = experiment.arms.find((a) => (cumulative += a.weight / total) > u) ?? experiment.arms[experiment.arms.length - 1];
+      const arm = experiment.arms[draw(experiment.arms.map((a) => a.weight / total), u)];
       if (!arm) throw new Error(`experiment ${experiment.id} has no arms`);
       return { experiment, arm };
     }),
