@@ -14,6 +14,7 @@ import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { privacyRoutes } from "./routes/privacy";
 import { tagRoutes } from "./routes/tag";
+import { whyRoutes } from "./routes/why";
 import { refreshAllSnapshots } from "./store/catalogue";
 import { createDb } from "./store/db";
 
@@ -24,6 +25,7 @@ const app = new Hono<AppEnv>()
   .route("/v1/decide", decideRoutes)
   .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)
+  .route("/v1/why", whyRoutes)
   .route("/v1/privacy", privacyRoutes)
   .route("/v1/admin", adminRoutes)
   .route("/edge", edgeRoutes)

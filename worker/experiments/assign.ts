@@ -29,7 +29,13 @@ export async function assignArms(
     running.map(async (experiment) => {
       const u = await bucketOf(`experiment:${experiment.id}:${experiment.salt}`, key);
       const total = experiment.arms.reduce((sum, arm) => sum + arm.weight, 0);
-      const arm = experiment.arms[draw(experiment.arms.map((a) => a.weight / total), u)];
+      const arm =
+        experiment.arms[
+          draw(
+            experiment.arms.map((a) => a.weight / total),
+            u,
+          )
+        ];
       if (!arm) throw new Error(`experiment ${experiment.id} has no arms`);
       return { experiment, arm };
     }),

@@ -4,6 +4,7 @@ import { performanceQuerySchema, performanceReport } from "../events/report";
 import { requireRole } from "../middleware/auth";
 import { modelReport } from "../models/report";
 import { auditLog } from "../store/schema";
+import { adminExperimentRoutes } from "./admin-experiments";
 import { adminModelRoutes } from "./admin-models";
 import { parseWith } from "./validate";
 
@@ -22,4 +23,5 @@ export const adminRoutes = new Hono<AppEnv>()
     await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.models", target: query.site });
     return c.json(report);
   })
-  .route("/models", adminModelRoutes);
+  .route("/models", adminModelRoutes)
+  .route("/", adminExperimentRoutes);

@@ -1,0 +1,403 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { decideResponseSchema } from "../worker/decisions/schema";
+import { writeEvents } from "../worker/events/ingest";
+import type { DecisionEvent, InteractionEvent } from "../worker/events/schema";
+import { assignArms, bucketOf, holdoutSalt } from "../worker/experiments/assign";
+import { choosePositions, positionProbabilities } from "../worker/experiments/explore";
+import { type Experiment, experimentSchema } from "../worker/experiments/policy";
+import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
+import { createSite, db, decideBody, expectError, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { BROWSER, waitUntil } from "./support/pipeline";
+
+const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+const admin = (path: string) => SELF.fetch(`https://edge.example/v1/admin${path}`, { headers: ADMIN });
+
+/** A seeded uniform generator (mulberry32), so that simulations are the same on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function chiSquare(observed: number[], expectedShares: number[]): number {
+  const total = observed.reduce((a, b) => a + b, 0);
+  return observed.reduce((sum, o, i) => sum + (o - total * (expectedShares[i] ?? 0)) ** 2 / (total * (expectedShares[i] ?? 0)), 0);
+}
+
+async function decide(site: string, cookie?: string) {
+  const res = await SELF.fetch("https://edge.example/v1/decide", {
+    method: "POST",
+    headers: { "content-type": "application/json", "user-agent": BROWSER, ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(decideBody(site)),
+  });
+  expect(res.status).toBe(200);
+  return { body: decideResponseSchema.parse(await res.json()), setCookie: res.headers.getSetCookie() };
+}
+
+describe("assignment", () => {
+  const ids = Array.from({ length: 6000 }, (_, i) => `visitor-${i}`);
+
+  it("is stable per visitor and splits as configured (chi-square over 6,000 ids)", async () => {
+    const experiment: Experiment = experimentSchema.parse({
+      id: "hero-test",
+      arms: [
+        { name: "a", weight: 1 },
+        { name: "b", weight: 1 },
+        { name: "c", weight: 2 },
+      ],
+    });
+    const counts = new Map<string, number>();
+    let held = 0;
+    for (const id of ids) {
+      const [first] = await assignArms([experiment], id);
+      const [again] = await assignArms([experiment], id);
+      expect(again?.arm.name).toBe(first?.arm.name);
+      counts.set(first?.arm.name ?? "", (counts.get(first?.arm.name ?? "") ?? 0) + 1);
+      if ((await bucketOf(holdoutSalt("some-site"), id)) < 0.05) held++;
+    }
+    // df = 2: 13.8 is the 0.001 critical value; df = 1: 10.8.
+    expect(chiSquare([counts.get("a") ?? 0, counts.get("b") ?? 0, counts.get("c") ?? 0], [0.25, 0.25, 0.5])).toBeLessThan(13.8);
+    expect(chiSquare([held, ids.length - held], [0.05, 0.95])).toBeLessThan(10.8);
+  });
+
+  it("draws the holdout and each experiment independently (different salts)", async () => {
+    const experiment = experimentSchema.parse({
+      id: "x",
+      arms: [
+        { name: "a", weight: 1 },
+        { name: "b", weight: 1 },
+      ],
+    });
+    const table = [0, 0, 0, 0];
+    for (const id of ids) {
+      const held = (await bucketOf(holdoutSalt("s"), id)) < 0.5 ? 1 : 0;
+      const [assigned] = await assignArms([experiment], id);
+      const index = held * 2 + (assigned?.arm.name === "a" ? 0 : 1);
+      table[index] = (table[index] ?? 0) + 1;
+    }
+    expect(chiSquare(table, [0.25, 0.25, 0.25, 0.25])).toBeLessThan(16.3); // df = 3 at 0.001
+  });
+});
+
+describe("exploration", () => {
+  it("gives every position a distribution that sums to 1, for each policy", () => {
+    const scores = [0.9, 0.5, 0.4, 0.1, 0.05];
+    for (const policy of [
+      { kind: "none" as const },
+      { kind: "epsilon-greedy" as const, epsilon: 0.2 },
+      { kind: "softmax" as const, temperature: 0.1, floor: 0.02 },
+    ]) {
+      const p = positionProbabilities(scores, policy);
+      expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(Math.min(...p)).toBeGreaterThanOrEqual(0);
+    }
+    const softmax = positionProbabilities(scores, { kind: "softmax", temperature: 0.1, floor: 0.02 });
+    expect(Math.min(...softmax)).toBeGreaterThanOrEqual(0.02);
+  });
+
+  it("logs the probability of the item actually drawn, pins included", () => {
+    const items = demoItems().slice(0, 6);
+    const scores = new Map(items.map((item, i) => [item.id, 1 - i / 10]));
+    const exploration = { kind: "epsilon-greedy" as const, epsilon: 0.3 };
+    const random = seeded(7);
+    const seen = new Set<string>();
+    for (let run = 0; run < 200; run++) {
+      const chosen = choosePositions(items, scores, 3, exploration, { contentId: items[4]?.id ?? "", share: 0.25 }, random);
+      // Recompute each position's mixture from what was left and check the logged value.
+      const left = [...items];
+      chosen.forEach((choice, position) => {
+        const policy = positionProbabilities(
+          left.map((item) => scores.get(item.id) ?? 0),
+          exploration,
+        );
+        const pinAt = position === 0 ? left.findIndex((item) => item.id === items[4]?.id) : -1;
+        const index = left.findIndex((item) => item.id === choice.item.id);
+        const expected = 0.75 ** (pinAt >= 0 ? 1 : 0) * (policy[index] ?? 0) + (index === pinAt ? 0.25 : 0);
+        expect(choice.propensity).toBeCloseTo(expected, 12);
+        left.splice(index, 1);
+        seen.add(choice.reason);
+      });
+    }
+    expect(seen).toEqual(new Set(["model", "explore", "rule"]));
+  });
+
+  it("serves and logs the same propensities, and reports the exploration share", async () => {
+    const site = await createSite("explore-site", {
+      policy: { holdout: { share: 0 }, exploration: { kind: "epsilon-greedy", epsilon: 0.5 } },
+    });
+    const decided = [];
+    for (let i = 0; i < 12; i++) decided.push((await decide(site)).body);
+    const reasons = new Set(decided.flatMap((d) => d.slots.flatMap((s) => s.items.map((item) => item.reason))));
+    expect(reasons.has("explore")).toBe(true);
+    for (const d of decided) for (const s of d.slots) for (const item of s.items) expect(item.propensity).toBeGreaterThan(0);
+    await waitUntil(async () => {
+      const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ?").bind(site).first<{ n: number }>();
+      return (row?.n ?? 0) >= decided.length;
+    });
+    for (const d of decided) {
+      const row = await env.DB.prepare("SELECT slots FROM decisions WHERE id = ?").bind(d.decisionId).first<{ slots: string }>();
+      const logged = JSON.parse(row?.slots ?? "[]") as DecisionEvent["slots"];
+      expect(logged.map((s) => s.items.map((i) => [i.contentId, i.propensity, i.reason]))).toEqual(
+        d.slots.map((s) => s.items.map((i) => [i.contentId, i.propensity, i.reason])),
+      );
+    }
+    const report = await (await admin(`/reports/uplift?site=${site}`)).json<{ exploration: { share: number; modelItems: number } }>();
+    expect(report.exploration.modelItems).toBeGreaterThan(0);
+    expect(report.exploration.share).toBeGreaterThan(0);
+    expect(report.exploration.share).toBeLessThan(1);
+  });
+});
+
+describe("holdout and business rules", () => {
+  it("never gives a visitor in the holdout model output, even with a profile", async () => {
+    const site = await createSite("holdout-site", { policy: { holdout: { share: 0.5 } } });
+    const [profiled] = demoVisitors();
+    let held = 0;
+    for (let i = 0; i < 24; i++) {
+      const id = newVisitorId();
+      if (profiled) await putProfile(site, id, profiled.profile);
+      const { body } = await decide(site, await visitorCookie(id));
+      const inHoldout = (await bucketOf(holdoutSalt(site), id)) < 0.5;
+      if (!inHoldout) {
+        expect(body.mode).toBe("personalized");
+        continue;
+      }
+      held++;
+      expect(body).toMatchObject({ mode: "default", modeReason: "holdout", modelVersion: null });
+      for (const slot of body.slots) {
+        expect(slot.policy).toBe("holdout");
+        for (const item of slot.items) expect(item).toMatchObject({ reason: "holdout", score: null, propensity: 1 });
+      }
+    }
+    expect(held).toBeGreaterThan(0);
+    await waitUntil(async () => {
+      const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ? AND holdout = 1")
+        .bind(site)
+        .first<{ n: number }>();
+      return (row?.n ?? 0) >= held;
+    });
+    const leaked = await env.DB.prepare(
+      "SELECT count(*) AS n FROM decisions WHERE site_id = ? AND holdout = 1 AND model_version IS NOT NULL",
+    )
+      .bind(site)
+      .first<{ n: number }>();
+    expect(leaked?.n).toBe(0);
+  });
+
+  it("holds frequency caps across requests (the signed cookie), and honours exclusions", async () => {
+    const ids = demoItems().map((item) => item.id);
+    const [excluded] = ids;
+    const site = await createSite("caps-site", {
+      policy: { holdout: { share: 0 }, caps: [{ contentIds: ids, perDay: 1 }], exclusions: [{ contentIds: [excluded], scope: "all" }] },
+    });
+    let cookie = await visitorCookie(newVisitorId());
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const { body, setCookie } = await decide(site, cookie);
+      const shown = body.slots.flatMap((s) => s.items.map((item) => item.contentId));
+      for (const id of shown) {
+        expect(seen.has(id)).toBe(false);
+        expect(id).not.toBe(excluded);
+        seen.add(id);
+      }
+      const capCookie = setCookie.find((c) => c.startsWith("ep_fc="))?.split(";")[0];
+      expect(capCookie).toBeDefined();
+      cookie = `${cookie.split(";")[0]}; ${capCookie}`;
+    }
+    expect(seen.size).toBeGreaterThan(5);
+  });
+});
+
+/** Writes a simulated population straight into the event store, as the consumer would. */
+async function simulate(
+  site: string,
+  groups: {
+    visitors: number;
+    ctr: number;
+    holdout?: boolean;
+    assignments?: { experiment: string; arm: string }[];
+    segments?: Record<string, string>;
+  }[],
+  random: () => number,
+  impressionsPerVisitor = 4,
+) {
+  const now = Date.now();
+  const batch: (DecisionEvent | InteractionEvent)[] = [];
+  let n = 0;
+  for (const group of groups) {
+    for (let v = 0; v < group.visitors; v++) {
+      const visitorId = `sim-${site}-${n++}`;
+      const decisionId = crypto.randomUUID();
+      const policy = group.holdout ? "holdout" : "model";
+      batch.push({
+        type: "decision",
+        decisionId,
+        siteId: site,
+        ts: now,
+        visitorId,
+        measurement: true,
+        personalization: true,
+        bot: false,
+        mode: group.holdout ? "default" : "personalized",
+        modelVersion: group.holdout ? null : "sim",
+        holdout: group.holdout ?? false,
+        assignments: group.assignments ?? [],
+        segments: group.segments ?? {},
+        context: {},
+        slots: [{ slot: "recommendations", policy, items: [{ contentId: "item", rank: 1, score: null, propensity: 1 }] }],
+      });
+      for (let k = 0; k < impressionsPerVisitor; k++) {
+        const base = {
+          type: "interaction" as const,
+          siteId: site,
+          visitorId,
+          measurement: true,
+          personalization: true,
+          bot: false,
+          decisionId,
+        };
+        const common = {
+          ...base,
+          slot: "recommendations",
+          contentId: `item-${k}`,
+          policy,
+          modelVersion: group.holdout ? "" : "sim",
+          ts: now,
+        };
+        batch.push({ ...common, eventId: `${decisionId}-i${k}`, kind: "impression" });
+        if (random() < group.ctr) batch.push({ ...common, eventId: `${decisionId}-c${k}`, kind: "click" });
+      }
+    }
+  }
+  for (let i = 0; i < batch.length; i += 400) await writeEvents(db, batch.slice(i, i + 400));
+}
+
+describe("reports", () => {
+  it("the uplift report's interval covers a known simulated effect", async () => {
+    const site = await createSite("uplift-site");
+    // Treated visitors click 8% of impressions, the holdout 5%: the true CTR uplift is 0.03.
+    await simulate(
+      site,
+      [
+        { visitors: 1200, ctr: 0.08 },
+        { visitors: 600, ctr: 0.05, holdout: true },
+      ],
+      seeded(11),
+    );
+    const report = await (await admin(`/reports/uplift?site=${site}`)).json<{
+      treated: { visitors: number };
+      holdout: { visitors: number };
+      uplift: { ctr: { estimate: number; low: number; high: number } };
+    }>();
+    expect(report.treated.visitors).toBe(1200);
+    expect(report.holdout.visitors).toBe(600);
+    expect(report.uplift.ctr.low).toBeLessThan(0.03);
+    expect(report.uplift.ctr.high).toBeGreaterThan(0.03);
+    expect(report.uplift.ctr.low).toBeGreaterThan(0);
+  });
+
+  it("detects a sample-ratio mismatch on a skewed sample, not on a balanced one", async () => {
+    expect(chiSquareSurvival(3.841458820694124, 1)).toBeCloseTo(0.05, 6);
+    expect(chiSquareSurvival(5.991464547107979, 2)).toBeCloseTo(0.05, 6);
+    expect(sampleRatioMismatch([5000, 5050], [1, 1]).mismatch).toBe(false);
+
+    const policy = {
+      holdout: { share: 0 },
+      experiments: [
+        {
+          id: "srm",
+          arms: [
+            { name: "a", weight: 1 },
+            { name: "b", weight: 1 },
+          ],
+        },
+      ],
+    };
+    const site = await createSite("srm-site", { policy });
+    const arm = (name: string) => [{ experiment: "srm", arm: name }];
+    await simulate(
+      site,
+      [
+        { visitors: 560, ctr: 0.05, assignments: arm("a") },
+        { visitors: 440, ctr: 0.05, assignments: arm("b") },
+      ],
+      seeded(3),
+      1,
+    );
+    const report = await (await admin(`/reports/experiments?site=${site}`)).json<{
+      experiments: { experiment: string; arms: { arm: string; visitors: number }[]; sampleRatio: { mismatch: boolean; pValue: number } }[];
+    }>();
+    const [srm] = report.experiments;
+    expect(srm?.arms.map((a) => a.visitors)).toEqual([560, 440]);
+    expect(srm?.sampleRatio.mismatch).toBe(true);
+    expect(srm?.sampleRatio.pValue).toBeLessThan(0.001);
+  });
+
+  it("sizes a two-arm test as the textbook formula does", async () => {
+    // p1 = 10%, p2 = 12%, alpha 5% two-sided, power 80%: about 3,841 per arm.
+    const n = sampleSizePerArm(0.1, 0.02);
+    expect(n).toBeGreaterThan(3800);
+    expect(n).toBeLessThan(3900);
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    const res = await admin("/sample-size?baseline=0.1&mde=0.02");
+    expect(await res.json()).toMatchObject({ perArm: n });
+    expect((await expectError(await admin("/sample-size?baseline=2&mde=0.1"))).field).toBe("baseline");
+  });
+
+  it("flags a CTR disparity between segments beyond the configured ratio", async () => {
+    const site = await createSite("fair-site", {
+      policy: { holdout: { share: 0 }, fairness: { segments: ["country"], disparityRatio: 1.25 } },
+    });
+    await simulate(
+      site,
+      [
+        { visitors: 400, ctr: 0.1, segments: { country: "FR" } },
+        { visitors: 400, ctr: 0.03, segments: { country: "DE" } },
+      ],
+      seeded(5),
+    );
+    const report = await (await admin(`/reports/fairness?site=${site}`)).json<{
+      segments: { segment: string; flagged: boolean; ctrDisparity: number; values: { value: string; exposureShare: number }[] }[];
+    }>();
+    const [country] = report.segments;
+    expect(country?.segment).toBe("country");
+    expect(country?.flagged).toBe(true);
+    expect(country?.ctrDisparity).toBeGreaterThan(1.25);
+    expect(country?.values.map((v) => v.value).sort()).toEqual(["DE", "FR"]);
+  });
+});
+
+describe("why this", () => {
+  it("explains a decision to its own visitor only", async () => {
+    const site = await createSite("why-site");
+    const [profiled] = demoVisitors();
+    const id = newVisitorId();
+    if (profiled) await putProfile(site, id, profiled.profile);
+    const cookie = await visitorCookie(id);
+    const { body } = await decide(site, cookie);
+    expect(body.mode).toBe("personalized");
+    const why = (c?: string) =>
+      SELF.fetch(`https://edge.example/v1/why?decisionId=${body.decisionId}`, { headers: c ? { cookie: c } : {} });
+    await waitUntil(async () => (await why(cookie)).status === 200);
+    const answer = await (await why(cookie)).json<{
+      summary: string;
+      mode: string;
+      slots: { items: { reason: string; topFactors: { group: string; effect: number }[] }[] }[];
+    }>();
+    expect(answer.mode).toBe("personalized");
+    expect(answer.summary).toContain("personalized");
+    const factors = answer.slots.flatMap((s) => s.items.flatMap((i) => i.topFactors.map((f) => f.group)));
+    expect(factors).toContain("history");
+
+    expect((await why(await visitorCookie(newVisitorId()))).status).toBe(404);
+    expect((await why()).status).toBe(404);
+    expect((await expectError(await SELF.fetch("https://edge.example/v1/why?decisionId=nope"))).field).toBe("decisionId");
+  });
+});

@@ -1,0 +1,68 @@
+import { eq } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { ApiError } from "../errors";
+import { performanceQuerySchema } from "../events/report";
+import { readPolicy, sitePolicySchema } from "../experiments/policy";
+import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../experiments/report";
+import { sampleSizePerArm } from "../experiments/stats";
+import { auditLog, sites } from "../store/schema";
+import { parseWith } from "./validate";
+
+/**
+ * Experiments and measurement (bearer `ADMIN_TOKEN`, under /v1/admin): the site's policy
+ * (holdout, exploration, rules, experiments, fairness segments) and the reports on it.
+ */
+
+async function policyOf(c: Context<AppEnv>, site: string) {
+  const [row] = await c.var.db.select({ policy: sites.policy }).from(sites).where(eq(sites.id, site)).limit(1);
+  if (!row) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
+  return readPolicy(row.policy);
+}
+
+const siteParam = z.string().min(1).max(64);
+const sampleSizeQuerySchema = z.object({
+  baseline: z.coerce.number().gt(0).lt(1),
+  mde: z.coerce.number().refine((x) => x !== 0, "mde: an absolute lift, not 0"),
+  alpha: z.coerce.number().gt(0).lt(1).default(0.05),
+  power: z.coerce.number().gt(0).lt(1).default(0.8),
+});
+
+export const adminExperimentRoutes = new Hono<AppEnv>()
+  .get("/sites/:site/policy", async (c) => c.json(await policyOf(c, parseWith(siteParam, c.req.param("site")))))
+  .put("/sites/:site/policy", async (c) => {
+    const site = parseWith(siteParam, c.req.param("site"));
+    await policyOf(c, site);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
+    }
+    const policy = parseWith(sitePolicySchema, body);
+    await c.var.db.update(sites).set({ policy }).where(eq(sites.id, site));
+    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.site.policy", target: site });
+    return c.json(policy);
+  })
+  .get("/reports/uplift", async (c) => {
+    const query = parseWith(performanceQuerySchema, c.req.query());
+    const [uplift, exploration] = await Promise.all([upliftReport(c.var.db, query), explorationShare(c.var.db, query)]);
+    return c.json({ ...uplift, exploration });
+  })
+  .get("/reports/experiments", async (c) => {
+    const query = parseWith(performanceQuerySchema, c.req.query());
+    const policy = await policyOf(c, query.site);
+    return c.json({ site: query.site, experiments: await experimentsReport(c.var.db, query, policy) });
+  })
+  .get("/reports/fairness", async (c) => {
+    const query = parseWith(performanceQuerySchema, c.req.query());
+    const policy = await policyOf(c, query.site);
+    return c.json({ site: query.site, segments: await fairnessReport(c.var.db, query, policy) });
+  })
+  .get("/sample-size", (c) => {
+    const q = parseWith(sampleSizeQuerySchema, c.req.query());
+    if (!(q.baseline + q.mde > 0 && q.baseline + q.mde < 1))
+      throw new ApiError(400, "invalid_request", "baseline + mde must be inside (0, 1)", "mde");
+    return c.json({ ...q, perArm: sampleSizePerArm(q.baseline, q.mde, q.alpha, q.power) });
+  });
