@@ -50,6 +50,10 @@ describe("edge rewriting of an origin page", () => {
     ]);
     const ids = slots.flatMap((s) => s.items);
     expect(new Set(ids).size).toBe(ids.length);
+    // The origin's own content stays, inert, ahead of the items: the tag can put it back.
+    expect(html).toMatch(
+      /<template data-ep-default><div class="default"><h1>The autumn collection<\/h1>.*?<\/template><div class="ep-item"/s,
+    );
     for (const slot of slots) {
       expect(slot.attrs["data-filled"]).toBe("edge");
       expect(slot.attrs["data-decision-id"]).toMatch(/^[0-9a-f-]{36}$/);

@@ -147,6 +147,23 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     expect(await page.locator('[data-slot="hero"] .ep-item').count()).toBe(1);
     expect(await page.locator('[data-slot="recommendations"] .ep-item').count()).toBe(3);
     expect(await page.locator('[data-slot="promo"] .ep-item').count()).toBe(1);
+    // The origin's own content is in the page, but inert (in a template) and not shown.
+    expect(await page.locator("[data-slot] .default").count()).toBe(0);
+    await context.close();
+  });
+
+  it("puts the origin's own content back in an edge-filled page when consent is withdrawn", async () => {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA });
+    const page = await context.newPage();
+    await page.goto(new URL(`/edge/${BENCH_SITE}/`, stack.url).href);
+    await page.waitForFunction("window.edgePersonalizer !== undefined");
+    expect(await page.locator("[data-slot] .ep-item").count()).toBe(5);
+    const withdrawn = await page.evaluate<SlotState[]>(
+      `window.edgePersonalizer.setConsent({ personalization: false, measurement: false }); ${SLOT_STATE}`,
+    );
+    expect(withdrawn.every((s) => s.items === 0 && s.decisionId === null)).toBe(true);
+    expect(await page.locator("[data-slot] .default").count()).toBe(5);
+    expect(await page.locator('[data-slot="hero"] h1').textContent()).toBe("The autumn collection");
     await context.close();
   });
 

@@ -24,7 +24,11 @@ export function slotRewriter(answer: DecideResponse | null, tagScript: string): 
           if (!slot || slot.items.length === 0) return;
           const wanted = Number(element.getAttribute("data-count") ?? slot.items.length);
           const items = slot.items.slice(0, Number.isInteger(wanted) && wanted > 0 ? wanted : slot.items.length);
-          element.setInnerContent(items.map(renderItem).join(""), { html: true });
+          // The origin's own content stays, inert in a <template>, so that the tag can put it back
+          // (a consent withdrawal, a new view in a single-page app) without a reload. Appended
+          // first: if the element cannot take content, nothing is left half-wrapped.
+          element.append(`</template>${items.map(renderItem).join("")}`, { html: true });
+          element.prepend("<template data-ep-default>", { html: true });
           element.setAttribute("data-decision-id", answer.decisionId);
           element.setAttribute("data-event-token", answer.eventToken);
           element.setAttribute("data-filled", "edge");

@@ -246,10 +246,11 @@
 
   function start() {
     for (const slot of all()) {
-      // Filled at the edge: tracked here, not decided again; its own content is not known here.
+      // Filled at the edge: tracked here, not decided again; the edge kept its own content aside.
       if (slot.hasAttribute(DONE)) {
         known.add(slot);
-        defaults.set(slot, null);
+        const own = slot.querySelector(":scope>template[data-ep-default]");
+        defaults.set(slot, own && [...own.content.childNodes]);
         eachItem(slot, (item) => io.observe(item));
       }
     }
