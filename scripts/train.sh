@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Train the default ranking model (models/default/) from the Open Bandit Dataset sample.
+# npm run train -- [--obd DIR --policies random] | [--interactions CSV --items CSV --users CSV]
+#                  | [--events NDJSON]  --out DIR --version NAME [--epochs N] [--seed N] ...
 #
-#   bash scripts/train.sh [--obd DIR] [--out DIR] [--seed N] [--epochs N] ...
+# Trains a ranking model: scripts/train/train.ts reads the data and encodes it with the worker's own
+# encoder, scripts/train/train.py (PyTorch) trains and exports the int8 ONNX model, and the
+# TypeScript side writes manifest.json, MODEL_CARD.md, parity.json, demo data and profiles.ndjson.
+# With no data flag it retrains the bundled default (models/default) on the OBD sample's random/
+# logs. `npm run train -- --help` lists every option. Relative paths are taken from the repo root.
 #
-# Arguments are passed to scripts/train/train.py (see --help). Defaults: data from
-# ../shared/data/obd (relative to the repo root), output to models/default/, the fp32
-# model to scripts/train/out/ (git-ignored). Relative paths are taken from the repo root.
-#
-# Needs Debian's Python with torch, onnx and numpy (python3-torch, python3-onnx,
-# python3-numpy). We always call /usr/bin/python3: another python3 earlier on PATH may
-# not see the Debian packages. With the npm dependencies installed, the result is then
-# checked by the worker's parity test (test/parity.test.ts).
+# Needs Debian's Python with torch, onnx and numpy (python3-torch, python3-onnx, python3-numpy),
+# installed here with apt-get when missing and we are root. We always call /usr/bin/python3: another
+# python3 earlier on PATH may not see the Debian packages.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,15 +34,18 @@ if ! have_deps; then
   have_deps || { echo "train.sh: $PY still cannot import torch, onnx, numpy" >&2; exit 1; }
 fi
 
-export PYTHONDONTWRITEBYTECODE=1
-"$PY" scripts/train/train.py "$@"
-case " $* " in *" -h "* | *" --help "*) exit 0 ;; esac
+npx tsx scripts/train/train.ts "$@"
 
-# Cross-check with the worker's own encoder and onnxruntime-web inside workerd (the parity test
-# reads models/default/parity.json); skipped when the npm dependencies are not installed.
-if [ -d node_modules/onnxruntime-web ]; then
+# The bundled default is also checked inside workerd, as the worker serves it (the training run has
+# already checked any model with the worker's encoder and onnxruntime-web in Node).
+out=models/default
+prev=""
+for arg in "$@"; do
+  case "$arg" in -h | --help) exit 0 ;; --out=*) out="${arg#--out=}" ;; esac
+  if [ "$prev" = "--out" ]; then out="$arg"; fi
+  prev="$arg"
+done
+if [ "$(realpath -m "$out")" = "$(realpath -m models/default)" ]; then
   echo "checking models/default/parity.json with the worker's encoder in workerd ..."
-  WRANGLER_SEND_METRICS=false npx vitest run test/parity.test.ts
-else
-  echo "(npm dependencies not installed: skipped the worker parity check)"
+  WRANGLER_SEND_METRICS=false npx vitest run --project workerd test/parity.test.ts
 fi

@@ -36,6 +36,8 @@ export type Dataset = {
   examples: Example[]; // ascending ts
   positives: Positive[]; // ascending ts; for leave-one-out and item-kNN
   profileAt(userId: string, ts: number): VisitorProfile | null; // history strictly before ts + attributes
+  /** What KV would hold for each visitor after the whole history (with their attributes): profiles.ndjson. */
+  storedProfiles(): Map<string, StoredProfile>;
 };
 export type DatasetSource =
   | { kind: "obd"; dir: string; policies: ("random" | "bts")[] }
@@ -165,6 +167,23 @@ class Histories {
     return this.byUser.get(userId)?.contentIds ?? new Set();
   }
 
+  /**
+   * Every visitor's profile after their whole history. The synthetic event ids in `seen` are left
+   * out: they mean nothing to the live consumer's deduplication.
+   */
+  final(users: Dataset["users"]): Map<string, StoredProfile> {
+    const out = new Map<string, StoredProfile>();
+    for (const userId of new Set([...users.keys(), ...this.byUser.keys()])) {
+      const { seen: _seen, ...stored } = this.stored(userId, Number.POSITIVE_INFINITY) ?? {
+        v: 1 as const,
+        attributes: {},
+        itemAffinity: {},
+      };
+      out.set(userId, { ...stored, attributes: users.get(userId) ?? {} });
+    }
+    return out;
+  }
+
   profileAt(users: Dataset["users"], userId: string, ts: number): VisitorProfile | null {
     const stored = this.stored(userId, ts);
     const attributes = users.get(userId);
@@ -246,6 +265,7 @@ function loadObd(dir: string, policies: readonly ("random" | "bts")[]): Dataset 
     examples,
     positives: [],
     profileAt: () => null,
+    storedProfiles: () => new Map(),
   };
 }
 
@@ -342,6 +362,7 @@ function loadInteractions(source: Extract<DatasetSource, { kind: "interactions" 
     examples,
     positives: rows.filter((r) => r.label !== 0).map((r) => ({ userId: r.userId, contentId: r.contentId, ts: r.ts })),
     profileAt,
+    storedProfiles: () => histories.final(users),
   };
 }
 
@@ -424,5 +445,6 @@ function loadEvents(source: Extract<DatasetSource, { kind: "events" }>): Dataset
     examples,
     positives: logged.flatMap((e) => (e.visitorId && e.click === 1 ? [{ userId: e.visitorId, contentId: e.contentId, ts: e.ts }] : [])),
     profileAt,
+    storedProfiles: () => histories.final(users),
   };
 }

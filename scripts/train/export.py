@@ -1,6 +1,7 @@
 """Write the fp32 and int8 ONNX graphs (opset 13) by hand with onnx.helper.
 
-Graph (input `features` float32 [N, D], output `score` float32 [N, 1]):
+Graph (input float32 [N, D] and output float32 [N, 1], named as the manifest says, e.g.
+`features` and `score`):
     h     = Relu(MatMul(features, W1) + b1)
     score = Sigmoid(MatMul(h, W2) + b2)
 The int8 file stores W1/W2 as int8 initializers with per-output-channel float scales
@@ -15,9 +16,9 @@ OPSET = 13
 IR_VERSION = 7  # the IR version of opset 13 (ONNX 1.8); widely supported by runtimes
 
 
-def _graph(nodes, initializers, d_in, name):
-    features = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", d_in])
-    score = helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])
+def _graph(nodes, initializers, d_in, name, io):
+    features = helper.make_tensor_value_info(io["input"], TensorProto.FLOAT, ["N", d_in])
+    score = helper.make_tensor_value_info(io["output"], TensorProto.FLOAT, ["N", 1])
     graph = helper.make_graph(nodes, name, [features], [score], initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="edge-personalizer/scripts/train", producer_version="1")
@@ -26,23 +27,23 @@ def _graph(nodes, initializers, d_in, name):
     return model
 
 
-def _mlp_nodes(w1, w2):
+def _mlp_nodes(w1, w2, io):
     return [
-        helper.make_node("MatMul", ["features", w1], ["h_mm"], name="hidden_matmul"),
+        helper.make_node("MatMul", [io["input"], w1], ["h_mm"], name="hidden_matmul"),
         helper.make_node("Add", ["h_mm", "b1"], ["h_pre"], name="hidden_bias"),
         helper.make_node("Relu", ["h_pre"], ["h"], name="hidden_relu"),
         helper.make_node("MatMul", ["h", w2], ["logit_mm"], name="out_matmul"),
         helper.make_node("Add", ["logit_mm", "b2"], ["logit"], name="out_bias"),
-        helper.make_node("Sigmoid", ["logit"], ["score"], name="sigmoid"),
+        helper.make_node("Sigmoid", ["logit"], [io["output"]], name="sigmoid"),
     ]
 
 
-def fp32_model(params):
+def fp32_model(params, io):
     inits = [numpy_helper.from_array(params[k].astype(np.float32), k) for k in ("W1", "b1", "W2", "b2")]
-    return _graph(_mlp_nodes("W1", "W2"), inits, params["W1"].shape[0], "click_mlp_fp32")
+    return _graph(_mlp_nodes("W1", "W2", io), inits, params["W1"].shape[0], "click_mlp_fp32", io)
 
 
-def int8_model(qparams):
+def int8_model(qparams, io):
     inits = []
     nodes = []
     for w in ("W1", "W2"):
@@ -54,7 +55,7 @@ def int8_model(qparams):
                                       name=f"{w}_dequantize", axis=1))
     inits += [numpy_helper.from_array(qparams["b1"].astype(np.float32), "b1"),
               numpy_helper.from_array(qparams["b2"].astype(np.float32), "b2")]
-    return _graph(nodes + _mlp_nodes("W1", "W2"), inits, qparams["W1_q"].shape[0], "click_mlp_int8")
+    return _graph(nodes + _mlp_nodes("W1", "W2", io), inits, qparams["W1_q"].shape[0], "click_mlp_int8", io)
 
 
 def save(model, path):

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type Dataset, type Example, loadDataset, timeSplit } from "../../scripts/train/dataset";
 import { applyInteractions } from "../../worker/events/features";
 import type { InteractionEvent } from "../../worker/events/schema";
-import type { StoredProfile } from "../../worker/store/profiles";
+import { type StoredProfile, storedProfileSchema } from "../../worker/store/profiles";
 
 const dir = () => mkdtempSync(join(tmpdir(), "train-dataset-"));
 const write = (path: string, lines: string[]) => writeFileSync(path, `${lines.join("\n")}\n`);
@@ -129,6 +129,23 @@ describe("the interactions CSV reader", () => {
     expect(repeat?.itemAffinity?.i1).toBeCloseTo(consumerProfile([["i1", T0 + 1000, "click"]])?.itemAffinity.i1 ?? Number.NaN, 12);
     expect(dataset.profileAt("u2", T0 + 1000)?.itemAffinity).toEqual({});
     expect(dataset.profileAt("u2", T0 + 10 * DAY)?.itemAffinity?.i1).toBeGreaterThan(1);
+  });
+
+  it("exports for KV what the consumer would store after each visitor's whole history, with the visitor's attributes", async () => {
+    const stored = (await loadInteractions(interactionsDir({ label: true }))).storedProfiles();
+    expect([...stored.keys()].sort()).toEqual(["u1", "u2", "u3"]);
+    const u1 = stored.get("u1");
+    const consumer = consumerProfile([
+      ["i1", T0, "click"],
+      ["i2", T0 + DAY, "click"],
+      ["i3", T0 + 2 * DAY, "impression"],
+    ]);
+    expect(u1?.attributes).toEqual({ age_band: "25-34", visits: 3 });
+    expect(u1?.counts).toEqual({ impressions: 1, clicks: 2, conversions: 0 });
+    expect(u1?.updatedAt).toBe(T0 + 2 * DAY);
+    for (const [id, value] of Object.entries(consumer?.itemAffinity ?? {})) expect(u1?.itemAffinity[id]).toBeCloseTo(value, 12);
+    expect(u1?.seen).toBeUndefined();
+    for (const profile of stored.values()) expect(storedProfileSchema.safeParse(profile).success).toBe(true);
   });
 
   it("takes hour and weekday in the given time zone, and reads attribute columns as numbers or categories", async () => {
