@@ -401,3 +401,52 @@ describe("why this", () => {
     expect((await expectError(await SELF.fetch("https://edge.example/v1/why?decisionId=nope"))).field).toBe("decisionId");
   });
 });
+
+describe("QA preview", () => {
+  async function previewToken(body: unknown) {
+    const res = await SELF.fetch("https://edge.example/v1/admin/preview-tokens", {
+      method: "POST",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(201);
+    return (await res.json<{ token: string }>()).token;
+  }
+
+  it("forces content and skips the holdout for its bearer only, with a trace, and stays out of the reports", async () => {
+    const site = await createSite("preview-site", { policy: { holdout: { share: 0.5 } } });
+    const [last] = [...demoItems()].filter((item) => item.slotIds.includes("hero")).sort((a, b) => b.defaultRank - a.defaultRank);
+    if (!last) throw new Error("a hero item expected");
+    const token = await previewToken({ site, content: { slot: "hero", contentId: last.id } });
+    const asPreview = async (t: string) => {
+      const res = await SELF.fetch("https://edge.example/v1/decide", {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": BROWSER, "x-ep-preview": t },
+        body: JSON.stringify(decideBody(site)),
+      });
+      return decideResponseSchema.parse(await res.json());
+    };
+    const previews = [];
+    for (let i = 0; i < 6; i++) previews.push(await asPreview(token));
+    for (const p of previews) {
+      expect(p.preview).toBe(true);
+      expect(p.slots[0]?.items[0]).toMatchObject({ contentId: last.id, reason: "rule" });
+      expect(p.modeReason).not.toBe("holdout");
+      expect(p.debug?.candidates.length).toBeGreaterThan(0);
+    }
+    // A token for another site, or a forged one, is ignored: a normal decision, no trace.
+    const other = await previewToken({ site: await createSite("preview-other"), content: { slot: "hero", contentId: last.id } });
+    for (const t of [other, `${token}x`]) {
+      const normal = await asPreview(t);
+      expect(normal.preview).toBeUndefined();
+      expect(normal.debug).toBeUndefined();
+    }
+    const { body: counted } = await decide(site);
+    await waitUntil(async () => (await env.DB.prepare("SELECT 1 FROM decisions WHERE id = ?").bind(counted.decisionId).first()) !== null);
+    const ids = previews.map((p) => p.decisionId);
+    const leaked = await env.DB.prepare(`SELECT count(*) AS n FROM decisions WHERE id IN (${ids.map(() => "?").join(",")})`)
+      .bind(...ids)
+      .first<{ n: number }>();
+    expect(leaked?.n).toBe(0);
+  });
+});

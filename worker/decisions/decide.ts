@@ -4,6 +4,7 @@ import type { DecisionEvent } from "../events/schema";
 import { EVENT_TOKEN_TTL_MS, type EventGrant } from "../events/token";
 import { assignArms, inHoldout } from "../experiments/assign";
 import { matches, type SitePolicy } from "../experiments/policy";
+import type { Preview } from "../experiments/preview";
 import { driftObservation } from "../inference/drift";
 import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
@@ -21,6 +22,15 @@ export type DecisionDeps = {
   newDecisionId: () => string;
   /** Uniform in [0, 1): exploration and pins draw from it. */
   random: () => number;
+};
+
+export type DecisionOptions = {
+  /** The catalogue came from a fallback source: no profile, no model (editor defaults). */
+  degraded?: FallbackReason;
+  /** Capped content this visitor was shown today. */
+  shownToday?: Readonly<Record<string, number>>;
+  /** A verified QA preview token's overrides. */
+  preview?: Preview | null;
 };
 
 /**
@@ -119,6 +129,23 @@ function allowedItems(items: Catalogue["items"], policy: SitePolicy, shownToday:
   );
 }
 
+function filteredBy(item: Catalogue["items"][number], policy: SitePolicy, shownToday: Readonly<Record<string, number>>): string {
+  return policy.exclusions.some((rule) => rule.scope === "all" && matches(rule, item))
+    ? "exclusion:all"
+    : policy.caps.some((cap) => matches(cap, item) && (shownToday[item.id] ?? 0) >= cap.perDay)
+      ? "frequency_cap"
+      : "schedule";
+}
+
+/** A preview may choose the arm of any experiment it names. */
+function withPreviewArms(assigned: Awaited<ReturnType<typeof assignArms>>, preview: Preview | null) {
+  if (!preview?.arms) return assigned;
+  return assigned.map((a) => {
+    const forced = a.experiment.arms.find((arm) => arm.name === preview.arms?.[a.experiment.id]);
+    return forced ? { ...a, arm: forced } : a;
+  });
+}
+
 /** The frequency-cap counts after this decision: only capped content is counted. */
 function countShown(policy: SitePolicy, items: Catalogue["items"], shownToday: Readonly<Record<string, number>>, shownIds: string[]) {
   const next = { ...shownToday };
@@ -154,20 +181,27 @@ export async function decide(
   visitor: Visitor,
   context: RequestContext,
   deps: DecisionDeps,
-  degraded?: FallbackReason,
-  shownToday: Readonly<Record<string, number>> = {},
+  options: DecisionOptions = {},
 ): Promise<Decision> {
+  const { degraded, shownToday = {}, preview = null } = options;
   const slots = resolveSlots(request, catalogue);
   const now = deps.now.getTime();
   const decisionId = deps.newDecisionId();
   const policy = catalogue.site.policy;
   // A visitor without an id cannot be kept in one group: each request is drawn on its own.
   const assignmentKey = visitor.id ?? decisionId;
-  const holdout = await inHoldout(catalogue.site.id, assignmentKey, policy.holdout.share);
-  const arms = holdout ? [] : await assignArms(policy.experiments, assignmentKey);
+  const drawnIntoHoldout = await inHoldout(catalogue.site.id, assignmentKey, policy.holdout.share);
+  const holdout = drawnIntoHoldout && !preview;
+  const arms = holdout ? [] : withPreviewArms(await assignArms(policy.experiments, assignmentKey), preview);
   const editorArm = arms.find(({ arm }) => arm.policy === "editor-default");
-  const versionArm = arms.find(({ arm }) => arm.modelVersion !== undefined);
-  let pool = allowedItems(catalogue.items, policy, shownToday);
+  const forceVersion = preview?.modelVersion ?? arms.find(({ arm }) => arm.modelVersion !== undefined)?.arm.modelVersion;
+  const allowed = allowedItems(catalogue.items, policy, shownToday);
+  // A preview of one piece of content shows it whatever the rules say.
+  const previewed = preview?.content ? catalogue.items.find((item) => item.id === preview.content?.contentId) : undefined;
+  let pool = previewed && !allowed.includes(previewed) ? [...allowed, previewed] : allowed;
+  const pins = preview?.content
+    ? [...policy.pinned.filter((p) => p.slot !== preview.content?.slot), { ...preview.content, share: 1 }]
+    : policy.pinned;
 
   let fallback: FallbackReason | undefined = degraded;
   let profile: VisitorProfile | null = null;
@@ -178,7 +212,7 @@ export async function decide(
       profile = await profileFor(visitor, deps);
       if (profile) pool = pool.filter((item) => !policy.exclusions.some((rule) => rule.scope === "profile" && matches(rule, item)));
       candidates = candidatesFor(slots, pool, now);
-      scored = await modelScores(deps, profile, context, candidates, versionArm?.arm.modelVersion);
+      scored = await modelScores(deps, profile, context, candidates, forceVersion);
     } catch (err) {
       if (!(err instanceof DependencyError)) throw err;
       fallback = err.reason;
@@ -206,7 +240,7 @@ export async function decide(
               : "no_profile");
   const slotPolicy: SlotPolicy = holdout ? "holdout" : scored ? "model" : "editor-default";
   const fills = scored
-    ? fillSlotsWithPolicy(slots, pool, now, scored.scores, { exploration: policy.exploration, pins: policy.pinned, random: deps.random })
+    ? fillSlotsWithPolicy(slots, pool, now, scored.scores, { exploration: policy.exploration, pins, random: deps.random })
     : fillSlots(slots, pool, now, null, holdout ? "holdout" : "default");
   const filled: DecideResponse["slots"] = fills.map((slot) => ({ ...slot, policy: slotPolicy, ...(fallback ? { fallback } : {}) }));
 
@@ -216,6 +250,26 @@ export async function decide(
     mode,
     modeReason,
     slots: filled,
+    ...(preview
+      ? {
+          preview: true,
+          debug: {
+            drawnIntoHoldout,
+            assignments: arms.map(({ experiment, arm }) => ({ experiment: experiment.id, arm: arm.name })),
+            forcedModelVersion: forceVersion ?? null,
+            servedArm: scored?.served.arm ?? null,
+            candidates: candidates
+              .map((item) => ({ contentId: item.id, score: scored?.scores.get(item.id) ?? null }))
+              .sort((a, b) => (b.score ?? -1) - (a.score ?? -1)),
+            filtered: catalogue.items
+              .filter((item) => !pool.includes(item))
+              .map((item) => ({
+                contentId: item.id,
+                by: allowed.includes(item) ? "exclusion:profile" : filteredBy(item, policy, shownToday),
+              })),
+          },
+        }
+      : {}),
   };
   const measured = visitor.consent.measurement ? visitor.id : null;
   const bot = context.device === "bot";
@@ -228,6 +282,7 @@ export async function decide(
     measurement: visitor.consent.measurement,
     personalization: visitor.consent.personalization,
     bot,
+    ...(preview ? { preview: true } : {}),
     mode,
     modeReason,
     modelVersion: response.modelVersion,
@@ -252,6 +307,7 @@ export async function decide(
     mv: response.modelVersion ?? "",
     i: filled.flatMap((slot) => slot.items.map((item): [string, string, string] => [slot.slot, item.contentId, slot.policy])),
     b: bot,
+    ...(preview ? { q: true } : {}),
     e: now + EVENT_TOKEN_TTL_MS,
   };
   const shownIds = filled.flatMap((slot) => slot.items.map((item) => item.contentId));

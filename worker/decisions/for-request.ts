@@ -6,6 +6,7 @@ import { resolveVisitor } from "../consent/visitor";
 import { ApiError, DependencyError } from "../errors";
 import type { DecisionEvent } from "../events/schema";
 import { issueEventToken } from "../events/token";
+import { readPreviewToken } from "../experiments/preview";
 import { servingModels } from "../models/serving";
 import { loadCatalogue } from "../store/catalogue";
 import { readProfile } from "../store/profiles";
@@ -54,6 +55,12 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
     page: request.page,
   });
   const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
+  const preview = await readPreviewToken(
+    c.req.header("x-ep-preview") ?? c.req.query("preview"),
+    [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREVIOUS],
+    catalogue.site.id,
+    now.getTime(),
+  );
   const capsKept = catalogue.site.policy.caps.length > 0 && storageAllowed(visitor.consent);
   const today = now.toISOString().slice(0, 10);
   const shownBefore = capsKept ? await readShownToday(c, today) : {};
@@ -74,8 +81,7 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       newDecisionId: () => crypto.randomUUID(),
       random: () => (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) / 2 ** 32,
     },
-    degraded,
-    shownBefore,
+    { degraded, shownToday: shownBefore, preview },
   );
   if (capsKept) await setShownToday(c, today, shownToday);
   emit(c, event);

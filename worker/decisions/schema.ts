@@ -83,6 +83,18 @@ export const decideResponseSchema = z.object({
   /** Why this mode: consent and data available, or the fallback that forced it. */
   modeReason: z.string(),
   slots: z.array(decidedSlotSchema),
+  /** Set only for a QA preview token's bearer (worker/experiments/preview.ts): the decision's trace. */
+  preview: z.literal(true).optional(),
+  debug: z
+    .object({
+      drawnIntoHoldout: z.boolean(),
+      assignments: z.array(z.object({ experiment: z.string(), arm: z.string() })),
+      forcedModelVersion: z.string().nullable(),
+      servedArm: z.string().nullable(),
+      candidates: z.array(z.object({ contentId: z.string(), score: z.number().nullable() })),
+      filtered: z.array(z.object({ contentId: z.string(), by: z.string() })),
+    })
+    .optional(),
   /** Sent back with every event about this decision (worker/events/token.ts). */
   eventToken: z.string(),
 });

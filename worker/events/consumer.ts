@@ -13,7 +13,8 @@ const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Ma
 
 /**
  * The central consumer (the worker's `queue()` handler). It validates every message again, drops
- * what consent does not allow (no measurement consent, bot traffic, revoked visitors: the
+ * what consent does not allow and what must not count (no measurement consent, bot traffic, QA
+ * preview traffic, revoked visitors: the
  * tombstone is checked before anything is written), writes the rest idempotently to D1, feeds
  * clicks back into the visitors' KV features, and acknowledges or retries message by message.
  */
@@ -40,7 +41,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       }
       continue;
     }
-    if (!event.measurement || event.bot) {
+    if (!event.measurement || event.bot || event.preview) {
       message.ack();
       continue;
     }

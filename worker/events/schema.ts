@@ -52,6 +52,8 @@ export const decisionEventSchema = z.object({
   ...provenance,
   mode: z.enum(modes),
   modeReason: z.string().optional(),
+  /** QA preview traffic: never written to the reports or profiles. */
+  preview: z.boolean().optional(),
   modelVersion: z.string().nullable(),
   holdout: z.boolean().optional(),
   assignments: z.array(z.object({ experiment: z.string(), arm: z.string() })).optional(),
@@ -92,6 +94,7 @@ export type DecisionEvent = z.infer<typeof decisionEventSchema>;
 export const interactionEventSchema = z.object({
   type: z.literal("interaction"),
   ...provenance,
+  preview: z.boolean().optional(),
   eventId: z.string(),
   kind: z.enum(interactionTypes),
   decisionId: z.string(),

@@ -20,6 +20,8 @@ export type EventGrant = {
   i: [string, string, string][];
   /** bot traffic: kept out of learning and reports */
   b: boolean;
+  /** QA preview traffic: likewise kept out */
+  q?: boolean;
   e: number;
 };
 

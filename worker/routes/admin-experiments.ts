@@ -5,6 +5,7 @@ import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { performanceQuerySchema } from "../events/report";
 import { readPolicy, sitePolicySchema } from "../experiments/policy";
+import { issuePreviewToken, previewRequestSchema } from "../experiments/preview";
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../experiments/report";
 import { sampleSizePerArm } from "../experiments/stats";
 import { auditLog, sites } from "../store/schema";
@@ -59,6 +60,19 @@ export const adminExperimentRoutes = new Hono<AppEnv>()
     const query = parseWith(performanceQuerySchema, c.req.query());
     const policy = await policyOf(c, query.site);
     return c.json({ site: query.site, segments: await fairnessReport(c.var.db, query, policy) });
+  })
+  .post("/preview-tokens", async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
+    }
+    const request = parseWith(previewRequestSchema, body);
+    await policyOf(c, request.site);
+    const token = await issuePreviewToken(request, c.env.ID_SIGNING_KEY, Date.now());
+    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.preview_token", target: request.site });
+    return c.json({ token, header: "x-ep-preview", query: "preview", expiresInMinutes: request.ttlMinutes }, 201);
   })
   .get("/sample-size", (c) => {
     const q = parseWith(sampleSizeQuerySchema, c.req.query());

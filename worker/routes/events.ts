@@ -30,6 +30,7 @@ function enrich(event: ClientEvent, grant: EventGrant, index: number, bot: boole
     measurement: grant.m,
     personalization: grant.p,
     bot: bot || grant.b,
+    ...(grant.q ? { preview: true } : {}),
     eventId: event.eventId,
     kind: event.type,
     decisionId: event.decisionId,
