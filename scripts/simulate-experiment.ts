@@ -1,0 +1,159 @@
+/**
+ * A simulated run of the measurement loop, end to end: the production bundle on workerd with its
+ * queue consumer, a site with a 20% holdout, exploration and fairness segments, and simulated
+ * visitors (countries, devices, profiles) whose clicks follow a known rule. Prints the uplift,
+ * fairness and experiment reports as the admin endpoints give them.
+ *
+ *   npm run simulate -- [--visitors 1500] [--seed 1]
+ *
+ * The click rule (the "truth" the reports should recover): a shown item is clicked with
+ * probability 4%, times 1.5 when the visitor is not in the holdout (personalization helps), times
+ * 0.6 on mobile (a device gap the fairness report should flag). SYNTHETIC behaviour, not data.
+ */
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { VISITOR_COOKIE } from "../worker/consent/cookies";
+import { sign } from "../worker/consent/signed-id";
+import { writeProfile } from "../worker/store/profiles";
+import { buildBundle } from "./bench/bundle";
+import { readQueueConsumers, withQueueConsumers } from "./bench/queues";
+import { BENCH_SITE, seedBenchState } from "./bench/seed-state";
+import { miniflareOptions, readWranglerConfig, startWorkerd, stderrLogSink, stopWorkerd, throwawaySecrets } from "./bench/workerd";
+import { demoVisitors } from "./seed/demo-data";
+
+const BASE_CTR = 0.04;
+const PERSONALIZATION_LIFT = 1.5;
+const MOBILE_FACTOR = 0.6;
+const COUNTRIES = ["FR", "DE", "ES"] as const;
+const UA = {
+  desktop: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15",
+  mobile: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1",
+};
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Decided = {
+  decisionId: string;
+  eventToken: string;
+  modeReason: string;
+  slots: { slot: string; items: { contentId: string }[] }[];
+};
+
+async function main() {
+  const { values } = parseArgs({ options: { visitors: { type: "string", default: "1500" }, seed: { type: "string", default: "1" } } });
+  const visitors = Number(values.visitors);
+  const random = seeded(Number(values.seed));
+  const config = await readWranglerConfig();
+  const secrets = { ...throwawaySecrets(), CONFIG_TTL_MS: "0", MODEL_LOAD_BUDGET_MS: "60000" };
+  const options = miniflareOptions({
+    bundle: buildBundle(config.main, join("bench-out", "simulate-bundle")),
+    config,
+    secrets,
+    stateDir: mkdtempSync(join(tmpdir(), "ep-simulate-")),
+    logs: stderrLogSink("workerd"),
+  });
+  const mf = startWorkerd(withQueueConsumers(options, await readQueueConsumers()));
+  try {
+    const url = await mf.ready;
+    await seedBenchState(mf, secrets.ID_SIGNING_KEY);
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(new URL(`/v1/admin${path}`, url), {
+        ...init,
+        headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}`, "content-type": "application/json" },
+      });
+    const policy = {
+      holdout: { share: 0.2 },
+      exploration: { kind: "epsilon-greedy", epsilon: 0.1 },
+      fairness: { segments: ["country", "device"], disparityRatio: 1.25 },
+    };
+    const put = await admin(`/sites/${BENCH_SITE}/policy`, { method: "PUT", body: JSON.stringify(policy) });
+    if (!put.ok) throw new Error(`policy: ${put.status} ${await put.text()}`);
+
+    const profiles = (await mf.getKVNamespace("PROFILES")) as unknown as KVNamespace;
+    const profilesToUse = demoVisitors();
+    let clicks = 0;
+    let impressions = 0;
+    for (let i = 0; i < visitors; i++) {
+      const id = crypto.randomUUID();
+      const device = random() < 0.4 ? "mobile" : "desktop";
+      const country = COUNTRIES[Math.floor(random() * COUNTRIES.length)] ?? "FR";
+      const profile = profilesToUse[Math.floor(random() * profilesToUse.length)]?.profile;
+      if (profile) await writeProfile(profiles, BENCH_SITE, id, profile);
+      const cookie = `${VISITOR_COOKIE}=${encodeURIComponent(await sign(id, secrets.ID_SIGNING_KEY))}`;
+      const res = await mf.dispatchFetch(new URL("/v1/decide", url), {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "user-agent": UA[device] },
+        body: JSON.stringify({
+          site: BENCH_SITE,
+          page: { url: "https://shop.example/" },
+          slots: [{ id: "hero" }, { id: "recommendations" }, { id: "promo" }],
+        }),
+        cf: { country, timezone: "Europe/Paris" },
+      });
+      if (!res.ok) throw new Error(`decide: ${res.status} ${await res.text()}`);
+      const d = (await res.json()) as Decided;
+      const treated = d.modeReason !== "holdout";
+      const p = BASE_CTR * (treated ? PERSONALIZATION_LIFT : 1) * (device === "mobile" ? MOBILE_FACTOR : 1);
+      const events = d.slots.flatMap((slot) =>
+        slot.items.flatMap((item, k) => {
+          const base = { decisionId: d.decisionId, slot: slot.slot, contentId: item.contentId, ts: Date.now(), eventToken: d.eventToken };
+          const shown = [{ ...base, eventId: `${d.decisionId.slice(0, 8)}-${slot.slot}-${k}-i`, type: "impression" }];
+          impressions++;
+          if (random() < p) {
+            clicks++;
+            shown.push({ ...base, eventId: `${d.decisionId.slice(0, 8)}-${slot.slot}-${k}-c`, type: "click" });
+          }
+          return shown;
+        }),
+      );
+      const posted = await mf.dispatchFetch(new URL("/v1/events", url), {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "user-agent": UA[device] },
+        body: JSON.stringify({ events }),
+      });
+      if (posted.status !== 202) throw new Error(`events: ${posted.status} ${await posted.text()}`);
+    }
+    process.stderr.write(`simulated ${visitors} visitors: ${impressions} impressions, ${clicks} clicks; waiting for the consumer\n`);
+
+    const d1 = await mf.getD1Database("DB");
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const row = await d1.prepare("SELECT count(*) AS n FROM events").first<{ n: number }>();
+      if ((row?.n ?? 0) >= impressions + clicks) break;
+      if (Date.now() > deadline) throw new Error(`the consumer wrote ${row?.n} of ${impressions + clicks} events`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const report = async (path: string) => (await admin(`${path}?site=${BENCH_SITE}`)).json();
+    const expectedUplift = BASE_CTR * (PERSONALIZATION_LIFT - 1) * (0.6 + 0.4 * MOBILE_FACTOR);
+    console.log(
+      JSON.stringify(
+        {
+          truth: { ctrUplift: expectedUplift, mobileOverDesktopCtr: MOBILE_FACTOR, holdoutShare: 0.2, explorationEpsilon: 0.1 },
+          uplift: await report("/reports/uplift"),
+          fairness: await report("/reports/fairness"),
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await stopWorkerd(mf);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
