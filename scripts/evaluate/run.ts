@@ -35,6 +35,15 @@ export type OffPolicySection = {
   estimates: Record<string, PolicyValue | Unavailable>;
 };
 
+/** The OBD logging policies whose logs the model was trained on, as training writes them in the manifest. */
+const trainingObdSchema = z.object({
+  data: z.object({ source: z.object({ kind: z.literal("obd"), policies: z.array(z.enum(["random", "bts"])).min(1) }) }),
+});
+const obdPoliciesOf = (scorer: Scorer) => {
+  const training = trainingObdSchema.safeParse(scorer.manifest.training);
+  return training.success ? training.data.data.source.policies : null;
+};
+
 /** The split the model was trained with, as training writes it in the manifest. */
 const trainingSplitSchema = z.object({ split: z.object({ testFrom: z.string() }) });
 
@@ -76,14 +85,18 @@ export async function evaluate(options: EvaluateOptions, scorer: Scorer): Promis
   if (options.data.kind === "obd") {
     const random = await loadDataset({ kind: "obd", dir: options.data.dir, policies: ["random"] });
     const bts = await loadDataset({ kind: "obd", dir: options.data.dir, policies: ["bts"] });
-    // The model trained on both logging policies' data; its test period is the same for both.
-    const all = [...random.examples, ...bts.examples].sort((a, b) => a.ts - b.ts);
-    const { testFrom, splitFrom } = testFromOf(scorer, all);
+    // The time split is over the logs the model learned from (its manifest says which), so that its
+    // test period is the one training held out; without that record, both policies' logs.
+    const trainedOn = obdPoliciesOf(scorer) ?? ["random", "bts"];
+    const examples = [...(trainedOn.includes("random") ? random.examples : []), ...(trainedOn.includes("bts") ? bts.examples : [])].sort(
+      (a, b) => a.ts - b.ts,
+    );
+    const { testFrom, splitFrom } = testFromOf(scorer, examples);
     return {
-      ...header({ ...random, name: "obd-random+bts" }, all.length),
+      ...header({ ...random, name: `obd-${trainedOn.join("+")}` }, examples.length),
       splitFrom,
-      timeSplit: await timeSplitReport({ scorer, examples: all, positives: [], items: random.items, testFrom, bootstrap }),
-      offPolicy: await obdOffPolicy(scorer, random, bts, all, testFrom, bootstrap),
+      timeSplit: await timeSplitReport({ scorer, examples, positives: [], items: random.items, testFrom, bootstrap }),
+      offPolicy: await obdOffPolicy(scorer, random, bts, examples, testFrom, bootstrap),
     };
   }
 
@@ -126,7 +139,8 @@ async function obdOffPolicy(
   scorer: Scorer,
   random: Dataset,
   bts: Dataset,
-  all: readonly Example[],
+  /** The logs the model learned from: popularity learns from the same ones. */
+  trainedOn: readonly Example[],
   testFrom: number,
   bootstrap: BootstrapOptions,
 ): Promise<OffPolicySection> {
@@ -135,7 +149,7 @@ async function obdOffPolicy(
   const campaignOf = (contentId: string) => contentId.slice(0, contentId.lastIndexOf("-"));
   const campaigns = new Map<string, string[]>();
   for (const id of [...random.items.keys()].sort()) campaigns.set(campaignOf(id), [...(campaigns.get(campaignOf(id)) ?? []), id]);
-  const ctr = popularityCtr(all.filter((e) => e.ts < testFrom));
+  const ctr = popularityCtr(trainedOn.filter((e) => e.ts < testFrom));
   return {
     loggedData: `random/ rounds at or after ${new Date(testFrom).toISOString()} (one per impression: round x position)`,
     targetPolicies:
