@@ -1,10 +1,10 @@
 import { env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bucketOf } from "../worker/experiments/assign";
 import { binsOf } from "../worker/inference/drift";
 import { type FeatureSpec, manifestSchema } from "../worker/inference/manifest";
 import { bundledSource } from "../worker/inference/registry";
 import { SERVING_CONFIG_KEY } from "../worker/models/config";
-import { bucketOf } from "../worker/experiments/assign";
 import { auditLog, featureDrift, modelControls, modelVersions } from "../worker/store/schema";
 import { createSite, db, decideBody, decideOk, expectError, newVisitorId, visitorCookie } from "./support/fixtures";
 import { BROWSER, decideAs, event, postEvents, shownIn, waitUntil } from "./support/pipeline";
