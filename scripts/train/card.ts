@@ -66,7 +66,12 @@ function limits(report: TrainingReport): string[] {
   }
 }
 
-export function renderModelCard(manifest: ModelManifest, report: TrainingReport, demo: DemoVisitors): string {
+export function renderModelCard(
+  manifest: ModelManifest,
+  report: TrainingReport,
+  demo: DemoVisitors,
+  demoCatalogue: readonly string[],
+): string {
   const { data, split, model, test, quantization: q, parity } = report;
   const m = test.metrics;
   const ci = test.aucInterval95;
@@ -174,7 +179,7 @@ ${s.slices.map((x) => `| ${x.value.length > 20 ? `${x.value.slice(0, 8)}…` : x
 
 ## Demo data
 
-\`demo-catalogue.json\`: the ${demo.anonymousTop5.length ? "24" : "0"} catalogue items with the most training positives. \`demo-visitors.json\`:
+\`demo-catalogue.json\`: the ${demoCatalogue.length} catalogue items with the most training positives. \`demo-visitors.json\`:
 real visitors (from the richest histories) whose top 5 in the demo context (hour ${demo.rankingContext.hour}, weekday ${demo.rankingContext.dayOfWeek})
 differ from each other's and from the anonymous top 5 (${demo.anonymousTop5.join(", ")}):
 

@@ -273,7 +273,7 @@ function loadObd(dir: string, policies: readonly ("random" | "bts")[]): Dataset 
 // Generic interactions CSV: user_id,item_id,timestamp[,label][,position][,propensity].
 
 /** ISO 8601 (a bare date-time is UTC), or a Unix epoch in seconds (below 1e11) or milliseconds. */
-export function parseTimestamp(raw: string): number | undefined {
+function parseTimestamp(raw: string): number | undefined {
   const s = raw.trim();
   if (/^\d+(\.\d+)?$/.test(s)) {
     const n = Number(s);

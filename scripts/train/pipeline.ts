@@ -61,7 +61,6 @@ export type TrainOptions = {
   hidden?: number;
   /** Bootstrap resamples for the test AUC intervals. */
   bootstrap: number;
-  features?: Partial<FeatureOptions>;
   log: (line: string) => void;
 };
 
@@ -237,8 +236,7 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mod
   const dataSeconds = seconds(started);
 
   const featuresStarted = Date.now();
-  const featureOptions = { ...DEFAULT_FEATURE_OPTIONS, ...options.features };
-  const features = buildFeatureSpecs(train, dataset, featureOptions);
+  const features = buildFeatureSpecs(train, dataset, DEFAULT_FEATURE_OPTIONS);
   const draft = draftManifest(options.version, features);
   const dims = draft.input.dims;
   log(`features: D=${dims}: ${features.map((f) => f.name).join(", ")}`);
@@ -351,7 +349,7 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mod
       validation: counts(validation),
       test: counts(test),
     },
-    features: { ...featureOptions, dropout: DROPOUT, rows },
+    features: { ...DEFAULT_FEATURE_OPTIONS, dropout: DROPOUT, rows },
     model: {
       hyperparameters: python.hyperparameters,
       threads: python.threads,
@@ -437,7 +435,7 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mod
   report.wallSeconds.total = seconds(started);
   const final = manifestSchema.parse({ ...manifest, training: report });
   writeJson(join(options.out, "manifest.json"), final);
-  writeFileSync(join(options.out, "MODEL_CARD.md"), renderModelCard(final, report, demo));
+  writeFileSync(join(options.out, "MODEL_CARD.md"), renderModelCard(final, report, demo, demoIds));
   log(`wrote ${options.out} in ${report.wallSeconds.total} s`);
   return { manifest: final, report };
 }
