@@ -118,8 +118,8 @@ ${manifest.features.map((f) => `| \`${f.name}\` | ${f.kind} | ${sourceOf(f)} | $
 - Fitted on the training split only. Categorical values need ${report.features.minCount} training examples
   (at most ${report.features.maxCategories} per feature); the model knows at most ${int(report.features.maxItems)} items by id (those with
   the most training positives), for \`contentId\` and the history bag alike. Everything else falls into OOV.
-- Feature dropout: ${pct(report.features.dropout.anonymous, 0)} of training rows are encoded as an anonymous visitor and
-  ${pct(report.features.dropout.unknownItem, 0)} with an unknown content id (fixed by the seed), so the OOV columns learn population averages.
+- Feature dropout: ${pct(report.features.dropout.anonymous, 0)} of training rounds are encoded as an anonymous visitor and
+  ${pct(report.features.dropout.unknownItem, 0)} of rows with an unknown content id (fixed by the seed), so the OOV columns learn population averages.
 - \`drift\` in the manifest: each visitor and context feature's training distribution over the
   worker's drift bins (\`worker/inference/drift.ts\`), one count per round.
 
