@@ -35,6 +35,8 @@ async function seedCatalogue(d1: D1Database): Promise<void> {
     allowedOrigins: ["https://shop.example"],
     consentModel: "opt-out",
     originUrl: "bundled:demo",
+    // No holdout: every measured decision takes the model path, so that runs compare like for like.
+    policy: { holdout: { share: 0 } },
   });
   await db.insert(modelVersions).values({
     version: bundledManifest.version,
