@@ -37,7 +37,7 @@ function demoSql(): string {
 function wrangler(...command: string[]) {
   execFileSync("npx", ["wrangler", ...command, ...where], {
     stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
 }
 

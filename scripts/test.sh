@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false
+# Local request.cf comes from a fallback, not from a download of cf.json: nothing needs the internet.
+export CLOUDFLARE_CF_FETCH_ENABLED=false
 [ -d node_modules ] || npm ci --no-audit --no-fund
 exec npx vitest run "$@"
