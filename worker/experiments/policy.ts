@@ -50,6 +50,8 @@ export const sitePolicySchema = z.object({
   /** Content that may not be chosen from a profile (`profile`), or at all (`all`). */
   exclusions: z.array(z.object({ ...contentMatch, scope: z.enum(["profile", "all"]) })).default([]),
   experiments: z.array(experimentSchema).max(10).default([]),
+  /** Terms that reject a content variant at import (worker/variants/schema.ts). */
+  blocklist: z.array(z.string().min(1).max(100)).max(1000).default([]),
   fairness: z
     .object({
       /** `country`, `device`, or `user:<attribute>` from the visitor's profile. */

@@ -6,6 +6,7 @@ import { modelReport } from "../models/report";
 import { auditLog } from "../store/schema";
 import { adminExperimentRoutes } from "./admin-experiments";
 import { adminModelRoutes } from "./admin-models";
+import { adminVariantRoutes } from "./admin-variants";
 import { parseWith } from "./validate";
 
 /** Admin endpoints: bearer `ADMIN_TOKEN` only; every action is audited. */
@@ -24,4 +25,5 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(report);
   })
   .route("/models", adminModelRoutes)
-  .route("/", adminExperimentRoutes);
+  .route("/", adminExperimentRoutes)
+  .route("/", adminVariantRoutes);

@@ -82,6 +82,35 @@ export const contentItems = sqliteTable(
   (t) => [primaryKey({ columns: [t.siteId, t.id] }), index("content_items_site_status").on(t.siteId, t.status)],
 );
 
+export const variantStatuses = ["draft", "approved", "rejected"] as const;
+export type VariantStatus = (typeof variantStatuses)[number];
+
+/** Where a variant came from, for transparency (worker/variants/schema.ts validates it). */
+export type Provenance = { origin: "human" | "generated" | "edited"; tool?: string; license?: string; source?: string };
+
+/**
+ * A variant of a content item: one language and one combination of components (headline, body,
+ * image, call to action) that override the item's own render fields. Only `approved` variants
+ * may ever be served; who reviewed it and when is kept here and in the audit log.
+ */
+export const contentVariants = sqliteTable(
+  "content_variants",
+  {
+    siteId: text("site_id").notNull(),
+    contentId: text("content_id").notNull(),
+    id: text("id").notNull(),
+    language: text("language").notNull(),
+    components: text("components", { mode: "json" }).$type<Partial<RenderFields>>().notNull(),
+    provenance: text("provenance", { mode: "json" }).$type<Provenance>().notNull(),
+    synthetic: integer("synthetic", { mode: "boolean" }).notNull(),
+    status: text("status", { enum: variantStatuses }).notNull().default("draft"),
+    reviewedBy: text("reviewed_by"),
+    reviewedAt: integer("reviewed_at", { mode: "timestamp_ms" }),
+    createdAt: timestampDefaultNow("created_at"),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.contentId, t.id] }), index("content_variants_site_status").on(t.siteId, t.status)],
+);
+
 export const modelStatuses = ["shadow", "canary", "live", "retired"] as const;
 export type ModelStatus = (typeof modelStatuses)[number];
 export const modelStorages = ["bundled", "kv"] as const;

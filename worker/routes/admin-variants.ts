@@ -1,0 +1,120 @@
+import { and, eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { ApiError } from "../errors";
+import { readPolicy } from "../experiments/policy";
+import { auditLog, contentItems, contentVariants, sites, variantStatuses } from "../store/schema";
+import { blockedTerms, reviewRequestSchema, variantImportRequestSchema, variantImportSchema } from "../variants/schema";
+import { parseWith } from "./validate";
+
+/**
+ * Content variants and their review gate (bearer `ADMIN_TOKEN`, under /v1/admin). Imports land
+ * as `draft`; a blocklisted term rejects a variant at import; review sets `approved` or
+ * `rejected` with who and when, in the row and in the audit log.
+ *
+ * TODO(#8): serving. The decision path does not read variants yet: ranking whole variants with
+ * the model, language fallback, and the synthetic label in the tag and edge rendering come next.
+ */
+
+const siteParam = z.string().min(1).max(64);
+
+async function requireSite(db: AppEnv["Variables"]["db"], site: string) {
+  const [row] = await db.select({ policy: sites.policy }).from(sites).where(eq(sites.id, site)).limit(1);
+  if (!row) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
+  return readPolicy(row.policy);
+}
+
+export const adminVariantRoutes = new Hono<AppEnv>()
+  .get("/sites/:site/variants", async (c) => {
+    const site = parseWith(siteParam, c.req.param("site"));
+    const status = parseWith(z.enum(variantStatuses).optional(), c.req.query("status"));
+    await requireSite(c.var.db, site);
+    const rows = await c.var.db
+      .select()
+      .from(contentVariants)
+      .where(and(eq(contentVariants.siteId, site), status ? eq(contentVariants.status, status) : undefined));
+    return c.json({ site, variants: rows });
+  })
+  .post("/sites/:site/variants", async (c) => {
+    const site = parseWith(siteParam, c.req.param("site"));
+    const policy = await requireSite(c.var.db, site);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
+    }
+    const { variants } = parseWith(variantImportRequestSchema, body);
+    const known = new Set(
+      (await c.var.db.select({ id: contentItems.id }).from(contentItems).where(eq(contentItems.siteId, site))).map((r) => r.id),
+    );
+    const rejected: { index: number; id?: string; reason: string }[] = [];
+    const accepted = variants.flatMap((raw, index) => {
+      const parsed = variantImportSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        rejected.push({ index, reason: `${issue?.path.join(".") || "variant"}: ${issue?.message ?? "invalid"}` });
+        return [];
+      }
+      const variant = parsed.data;
+      if (!known.has(variant.contentId)) {
+        rejected.push({ index, id: variant.id, reason: `no content item "${variant.contentId}" on site "${site}"` });
+        return [];
+      }
+      const blocked = blockedTerms(variant, policy.blocklist);
+      if (blocked.length) {
+        rejected.push({ index, id: variant.id, reason: `blocklisted: ${blocked.join(", ")}` });
+        return [];
+      }
+      return [variant];
+    });
+    // One statement per variant: D1 binds at most 100 parameters per statement.
+    const statements = accepted.map((v) =>
+      c.var.db
+        .insert(contentVariants)
+        .values({ siteId: site, ...v, status: "draft" })
+        .onConflictDoUpdate({
+          target: [contentVariants.siteId, contentVariants.contentId, contentVariants.id],
+          // A re-import is a new draft: it must be reviewed again.
+          set: {
+            language: v.language,
+            components: v.components,
+            provenance: v.provenance,
+            synthetic: v.synthetic,
+            status: "draft",
+            reviewedBy: null,
+            reviewedAt: null,
+          },
+        }),
+    );
+    const [first, ...rest] = statements;
+    if (first) await c.var.db.batch([first, ...rest]);
+    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.variants.import", target: `${site}:${accepted.length}` });
+    return c.json({ imported: accepted.length, rejected }, rejected.length && !accepted.length ? 422 : 200);
+  })
+  .post("/sites/:site/variants/:contentId/:id/review", async (c) => {
+    const site = parseWith(siteParam, c.req.param("site"));
+    const { contentId, id } = c.req.param();
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
+    }
+    const { status } = parseWith(reviewRequestSchema, body);
+    const updated = await c.var.db
+      .update(contentVariants)
+      .set({ status, reviewedBy: "admin", reviewedAt: new Date() })
+      .where(and(eq(contentVariants.siteId, site), eq(contentVariants.contentId, contentId), eq(contentVariants.id, id)))
+      .returning({ id: contentVariants.id });
+    if (!updated.length) throw new ApiError(404, "unknown_variant", `no variant "${id}" of "${contentId}" on site "${site}"`);
+    await c.var.db
+      .insert(auditLog)
+      .values({
+        role: "admin",
+        action: `admin.variant.${status === "approved" ? "approve" : "reject"}`,
+        target: `${site}:${contentId}:${id}`,
+      });
+    return c.json({ site, contentId, id, status });
+  });

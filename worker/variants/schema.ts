@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+/**
+ * A variant as imported (admin endpoint or `npm run variants -- import`): its components override
+ * the content item's render fields, and its provenance says who or what made it. Generated media
+ * must say so (`synthetic`), as transparency rules for generated content expect.
+ */
+const text = (max: number) => z.string().min(1).max(max);
+const safeUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => u.startsWith("/") || /^https:\/\//.test(u), "a path or an https URL");
+
+export const variantImportSchema = z
+  .object({
+    contentId: text(128),
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "id: letters, digits, _ and - (max 64)"),
+    /** BCP 47 language tag, e.g. `en`, `fr`, `pt-BR`. */
+    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "language: a BCP 47 tag such as en or pt-BR"),
+    components: z
+      .object({ title: text(200).optional(), body: text(1000).optional(), imageUrl: safeUrl.optional(), cta: text(60).optional() })
+      .strict()
+      .refine((c) => Object.keys(c).length > 0, "components: at least one of title, body, imageUrl, cta"),
+    provenance: z
+      .object({
+        origin: z.enum(["human", "generated", "edited"]),
+        tool: text(200).optional(),
+        license: text(200).optional(),
+        source: text(500).optional(),
+      })
+      .strict()
+      .refine(
+        (p) => p.origin === "human" || p.tool !== undefined,
+        "provenance.tool: name the tool or model for generated or edited content",
+      ),
+    synthetic: z.boolean(),
+  })
+  .strict();
+export type VariantImport = z.infer<typeof variantImportSchema>;
+
+export const MAX_VARIANTS_PER_IMPORT = 500;
+export const variantImportRequestSchema = z.object({ variants: z.array(z.unknown()).min(1).max(MAX_VARIANTS_PER_IMPORT) });
+
+export const reviewRequestSchema = z.object({ status: z.enum(["approved", "rejected"]) });
+
+/** The blocklisted terms a variant's text contains (whole words, any case). */
+export function blockedTerms(variant: VariantImport, blocklist: readonly string[]): string[] {
+  const textOf = [variant.components.title, variant.components.body, variant.components.cta].filter(Boolean).join(" ").toLowerCase();
+  return blocklist.filter((term) => {
+    const escaped = term.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return new RegExp(`(^|[^\\p{L}\\p{N}])${escaped}($|[^\\p{L}\\p{N}])`, "u").test(textOf);
+  });
+}
