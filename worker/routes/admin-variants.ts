@@ -109,12 +109,10 @@ export const adminVariantRoutes = new Hono<AppEnv>()
       .where(and(eq(contentVariants.siteId, site), eq(contentVariants.contentId, contentId), eq(contentVariants.id, id)))
       .returning({ id: contentVariants.id });
     if (!updated.length) throw new ApiError(404, "unknown_variant", `no variant "${id}" of "${contentId}" on site "${site}"`);
-    await c.var.db
-      .insert(auditLog)
-      .values({
-        role: "admin",
-        action: `admin.variant.${status === "approved" ? "approve" : "reject"}`,
-        target: `${site}:${contentId}:${id}`,
-      });
+    await c.var.db.insert(auditLog).values({
+      role: "admin",
+      action: `admin.variant.${status === "approved" ? "approve" : "reject"}`,
+      target: `${site}:${contentId}:${id}`,
+    });
     return c.json({ site, contentId, id, status });
   });
