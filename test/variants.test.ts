@@ -35,7 +35,7 @@ describe("content variants: import and review", () => {
     expect(body.rejected[0]?.reason).toBe("blocklisted: miracle, guaranteed");
     expect(body.rejected[1]?.reason).toContain("provenance.tool");
     expect(body.rejected[2]?.reason).toContain("imageUrl");
-    expect(body.rejected[3]?.reason).toContain("no-such-item");
+    expect(body.rejected[3]?.reason).toBe(`no content item "no-such-item"`);
 
     const drafts = await (await call(`/sites/${site}/variants?status=draft`)).json<{ variants: { id: string; status: string }[] }>();
     expect(drafts.variants.map((v) => [v.id, v.status])).toEqual([["fr-1", "draft"]]);

@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { readPolicy } from "../experiments/policy";
 import { auditLog, contentItems, contentVariants, sites, variantStatuses } from "../store/schema";
-import { blockedTerms, reviewRequestSchema, variantImportRequestSchema, variantImportSchema } from "../variants/schema";
+import { reviewRequestSchema, screenVariants, variantImportRequestSchema } from "../variants/schema";
 import { parseWith } from "./validate";
 
 /**
@@ -49,26 +49,7 @@ export const adminVariantRoutes = new Hono<AppEnv>()
     const known = new Set(
       (await c.var.db.select({ id: contentItems.id }).from(contentItems).where(eq(contentItems.siteId, site))).map((r) => r.id),
     );
-    const rejected: { index: number; id?: string; reason: string }[] = [];
-    const accepted = variants.flatMap((raw, index) => {
-      const parsed = variantImportSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        rejected.push({ index, reason: `${issue?.path.join(".") || "variant"}: ${issue?.message ?? "invalid"}` });
-        return [];
-      }
-      const variant = parsed.data;
-      if (!known.has(variant.contentId)) {
-        rejected.push({ index, id: variant.id, reason: `no content item "${variant.contentId}" on site "${site}"` });
-        return [];
-      }
-      const blocked = blockedTerms(variant, policy.blocklist);
-      if (blocked.length) {
-        rejected.push({ index, id: variant.id, reason: `blocklisted: ${blocked.join(", ")}` });
-        return [];
-      }
-      return [variant];
-    });
+    const { accepted, rejected } = screenVariants(variants, known, policy.blocklist);
     // One statement per variant: D1 binds at most 100 parameters per statement.
     const statements = accepted.map((v) =>
       c.var.db

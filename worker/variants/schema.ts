@@ -51,3 +51,32 @@ export function blockedTerms(variant: VariantImport, blocklist: readonly string[
     return new RegExp(`(^|[^\\p{L}\\p{N}])${escaped}($|[^\\p{L}\\p{N}])`, "u").test(textOf);
   });
 }
+
+export type Refusal = { index: number; id?: string; reason: string };
+
+/**
+ * The import rules, shared by the admin endpoint and `npm run variants`: a variant must parse,
+ * belong to a known content item, and contain no blocklisted term.
+ */
+export function screenVariants(
+  list: readonly unknown[],
+  knownContentIds: ReadonlySet<string>,
+  blocklist: readonly string[],
+): { accepted: VariantImport[]; rejected: Refusal[] } {
+  const accepted: VariantImport[] = [];
+  const rejected: Refusal[] = [];
+  list.forEach((raw, index) => {
+    const parsed = variantImportSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      rejected.push({ index, reason: `${issue?.path.join(".") || "variant"}: ${issue?.message ?? "invalid"}` });
+      return;
+    }
+    const variant = parsed.data;
+    const blocked = blockedTerms(variant, blocklist);
+    if (!knownContentIds.has(variant.contentId)) rejected.push({ index, id: variant.id, reason: `no content item "${variant.contentId}"` });
+    else if (blocked.length) rejected.push({ index, id: variant.id, reason: `blocklisted: ${blocked.join(", ")}` });
+    else accepted.push(variant);
+  });
+  return { accepted, rejected };
+}
