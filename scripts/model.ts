@@ -10,14 +10,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import * as ort from "onnxruntime-web";
 import bundledManifest from "../models/default/manifest.json";
 import { ApiError } from "../worker/errors";
 import { manifestSchema } from "../worker/inference/manifest";
-import { type ModelSource, type Scorer, scorerFromSession } from "../worker/inference/scorer";
+import type { ModelSource, Scorer } from "../worker/inference/scorer";
 import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY } from "../worker/models/config";
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RegistryRow, type RowChange } from "../worker/models/lifecycle";
 import { validateModel } from "../worker/models/validate";
+import { scorerFromBytes } from "./evaluate/scorer";
 import { applyAndPublish, insertStatement, killSwitchStatement, readRegistry } from "./model/registry";
 import { kvGet, kvPut, type Target } from "./wrangler";
 
@@ -33,16 +33,11 @@ const USAGE = `usage: npm run model -- <command> [--local [--persist-to DIR]] [-
   register-bundled                       register the bundled default model (live when none is)
 Without --local, wrangler acts on the real account.`;
 
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = "error";
-
-/** onnxruntime-web in Node, with the worker's own scorer on top. */
+/** onnxruntime-web in Node (the evaluation's loader), with the worker's own scorer on top. */
 async function loadInNode(source: ModelSource): Promise<Scorer> {
-  const manifest = manifestSchema.parse(source.manifest);
   const bytes = await source.bytes();
   if (!bytes) throw new Error("no model bytes");
-  const session = await ort.InferenceSession.create(new Uint8Array(bytes));
-  return scorerFromSession(source.version, manifest, session, ort.Tensor);
+  return scorerFromBytes(source.version, manifestSchema.parse(source.manifest), new Uint8Array(bytes));
 }
 
 function required(value: string | undefined, what: string): string {

@@ -1,28 +1,12 @@
-/**
- * A simulated run of the measurement loop, end to end: the production bundle on workerd with its
- * queue consumer, a site with a 20% holdout, exploration and fairness segments, and simulated
- * visitors (countries, devices, profiles) whose clicks follow a known rule. Prints the uplift,
- * fairness and experiment reports as the admin endpoints give them.
- *
- *   npm run simulate -- [--visitors 1500] [--seed 1]
- *
- * The click rule (the "truth" the reports should recover): a shown item is clicked with
- * probability 4%, times 1.5 when the visitor is not in the holdout (personalization helps), times
- * 0.6 on mobile (a device gap the fairness report should flag). SYNTHETIC behaviour, not data.
- */
-
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { VISITOR_COOKIE } from "../worker/consent/cookies";
 import { sign } from "../worker/consent/signed-id";
 import { writeProfile } from "../worker/store/profiles";
-import { buildBundle } from "./bench/bundle";
-import { readQueueConsumers, withQueueConsumers } from "./bench/queues";
-import { BENCH_SITE, seedBenchState } from "./bench/seed-state";
-import { miniflareOptions, readWranglerConfig, startWorkerd, stderrLogSink, stopWorkerd, throwawaySecrets } from "./bench/workerd";
+import { BENCH_SITE } from "./bench/seed-state";
+import { startWorkerWithConsumer } from "./bench/stack";
+import { stopWorkerd } from "./bench/workerd";
 import { demoVisitors } from "./seed/demo-data";
+import { createRandom } from "./train/random";
 
 const BASE_CTR = 0.04;
 const PERSONALIZATION_LIFT = 1.5;
@@ -32,17 +16,6 @@ const UA = {
   desktop: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15",
   mobile: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1",
 };
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Decided = {
   decisionId: string;
@@ -54,20 +27,9 @@ type Decided = {
 async function main() {
   const { values } = parseArgs({ options: { visitors: { type: "string", default: "1500" }, seed: { type: "string", default: "1" } } });
   const visitors = Number(values.visitors);
-  const random = seeded(Number(values.seed));
-  const config = await readWranglerConfig();
-  const secrets = { ...throwawaySecrets(), CONFIG_TTL_MS: "0", MODEL_LOAD_BUDGET_MS: "60000" };
-  const options = miniflareOptions({
-    bundle: buildBundle(config.main, join("bench-out", "simulate-bundle")),
-    config,
-    secrets,
-    stateDir: mkdtempSync(join(tmpdir(), "ep-simulate-")),
-    logs: stderrLogSink("workerd"),
-  });
-  const mf = startWorkerd(withQueueConsumers(options, await readQueueConsumers()));
+  const random = createRandom(Number(values.seed)).next;
+  const { mf, url, secrets } = await startWorkerWithConsumer("simulate");
   try {
-    const url = await mf.ready;
-    await seedBenchState(mf, secrets.ID_SIGNING_KEY);
     const admin = (path: string, init: RequestInit = {}) =>
       fetch(new URL(`/v1/admin${path}`, url), {
         ...init,

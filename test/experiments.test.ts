@@ -1,6 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { createRandom } from "../scripts/train/random";
 import { decideResponseSchema } from "../worker/decisions/schema";
 import { writeEvents } from "../worker/events/ingest";
 import type { DecisionEvent, InteractionEvent } from "../worker/events/schema";
@@ -13,18 +14,6 @@ import { BROWSER, waitUntil } from "./support/pipeline";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const admin = (path: string) => SELF.fetch(`https://edge.example/v1/admin${path}`, { headers: ADMIN });
-
-/** A seeded uniform generator (mulberry32), so that simulations are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function chiSquare(observed: number[], expectedShares: number[]): number {
   const total = observed.reduce((a, b) => a + b, 0);
@@ -106,7 +95,7 @@ describe("exploration", () => {
     const items = demoItems().slice(0, 6);
     const scores = new Map(items.map((item, i) => [item.id, 1 - i / 10]));
     const exploration = { kind: "epsilon-greedy" as const, epsilon: 0.3 };
-    const random = seeded(7);
+    const random = createRandom(7).next;
     const seen = new Set<string>();
     for (let run = 0; run < 200; run++) {
       const chosen = choosePositions(items, scores, 3, exploration, { contentId: items[4]?.id ?? "", share: 0.25 }, random);
@@ -289,7 +278,7 @@ describe("reports", () => {
         { visitors: 1200, ctr: 0.08 },
         { visitors: 600, ctr: 0.05, holdout: true },
       ],
-      seeded(11),
+      createRandom(11).next,
     );
     const report = await (await admin(`/reports/uplift?site=${site}`)).json<{
       treated: { visitors: number };
@@ -328,7 +317,7 @@ describe("reports", () => {
         { visitors: 560, ctr: 0.05, assignments: arm("a") },
         { visitors: 440, ctr: 0.05, assignments: arm("b") },
       ],
-      seeded(3),
+      createRandom(3).next,
       1,
     );
     const report = await (await admin(`/reports/experiments?site=${site}`)).json<{
@@ -361,7 +350,7 @@ describe("reports", () => {
         { visitors: 400, ctr: 0.1, segments: { country: "FR" } },
         { visitors: 400, ctr: 0.03, segments: { country: "DE" } },
       ],
-      seeded(5),
+      createRandom(5).next,
     );
     const report = await (await admin(`/reports/fairness?site=${site}`)).json<{
       segments: { segment: string; flagged: boolean; ctrDisparity: number; values: { value: string; exposureShare: number }[] }[];

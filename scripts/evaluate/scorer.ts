@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-web";
-import { manifestSchema } from "../../worker/inference/manifest";
+import { type ModelManifest, manifestSchema } from "../../worker/inference/manifest";
 import { type Scorer, scorerFromSession, sha256Hex } from "../../worker/inference/scorer";
 
 /**
@@ -26,6 +26,11 @@ export async function loadModelDir(dir: string): Promise<Scorer> {
   const bytes = await readFile(join(dir, manifest.file));
   const sha256 = await sha256Hex(new Uint8Array(bytes).buffer);
   if (sha256 !== manifest.sha256) throw new Error(`${join(dir, manifest.file)}: sha256 ${sha256}, the manifest says ${manifest.sha256}`);
+  return scorerFromBytes(manifest.version, manifest, bytes);
+}
+
+/** A scorer over model bytes already checked by the caller (`npm run model -- push` validates its own). */
+export async function scorerFromBytes(version: string, manifest: ModelManifest, bytes: Uint8Array): Promise<Scorer> {
   const session = await ort.InferenceSession.create(bytes);
-  return scorerFromSession(manifest.version, manifest, session, ort.Tensor);
+  return scorerFromSession(version, manifest, session, ort.Tensor);
 }

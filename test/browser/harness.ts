@@ -1,20 +1,8 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { buildBundle } from "../../scripts/bench/bundle";
 import { chromiumAvailable as chromiumInstalled, DESKTOP_UA, launchChromium } from "../../scripts/bench/chromium";
-import { readQueueConsumers, withQueueConsumers } from "../../scripts/bench/queues";
-import { type BenchVisitor, seedBenchState } from "../../scripts/bench/seed-state";
-import {
-  type Miniflare,
-  miniflareOptions,
-  readWranglerConfig,
-  startWorkerd,
-  stderrLogSink,
-  stopWorkerd,
-  throwawaySecrets,
-} from "../../scripts/bench/workerd";
+import type { BenchVisitor } from "../../scripts/bench/seed-state";
+import { startWorkerWithConsumer } from "../../scripts/bench/stack";
+import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
@@ -31,25 +19,9 @@ export { DESKTOP_UA };
 export type Stack = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; browser: Browser; stop(): Promise<void> };
 
 export async function startStack(): Promise<Stack> {
-  const config = await readWranglerConfig();
-  const bundle = buildBundle(config.main, join("bench-out", "browser-bundle"));
-  const secrets = {
-    ...throwawaySecrets(),
-    // Every request reads the catalogue afresh, so that a test's changes show at once.
-    CONFIG_TTL_MS: "0",
-    // The first decision waits for the model instead of serving editor defaults.
-    MODEL_LOAD_BUDGET_MS: "60000",
-  };
-  const options = miniflareOptions({
-    bundle,
-    config,
-    secrets,
-    stateDir: mkdtempSync(join(tmpdir(), "ep-browser-")),
-    logs: stderrLogSink("workerd"),
-  });
-  const mf = startWorkerd(withQueueConsumers(options, await readQueueConsumers()));
-  const url = await mf.ready;
-  const visitor = await seedBenchState(mf, secrets.ID_SIGNING_KEY);
+  // Every request reads the catalogue afresh (a test's changes show at once); the first decision
+  // waits for the model instead of serving editor defaults.
+  const { mf, url, visitor } = await startWorkerWithConsumer("browser");
   const d1 = (await mf.getD1Database("DB")) as unknown as D1Database;
   // The demo origin, for the edge-rewriting route.
   await d1.prepare("UPDATE sites SET origin_url = 'bundled:demo' WHERE id = 'bench'").run();

@@ -1,19 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBundle } from "../../scripts/bench/bundle";
-import { readQueueConsumers, withQueueConsumers } from "../../scripts/bench/queues";
-import { BENCH_SITE, seedBenchState } from "../../scripts/bench/seed-state";
-import {
-  type Miniflare,
-  miniflareOptions,
-  readWranglerConfig,
-  startWorkerd,
-  stderrLogSink,
-  stopWorkerd,
-  throwawaySecrets,
-} from "../../scripts/bench/workerd";
+import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { startWorkerWithConsumer } from "../../scripts/bench/stack";
+import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { VISITOR_COOKIE } from "../../worker/consent/cookies";
@@ -38,22 +26,11 @@ let url: URL;
 let signingKey: string;
 
 beforeAll(async () => {
-  const config = await readWranglerConfig();
-  const bundle = buildBundle(config.main, join("bench-out", "evaluate-parity-bundle"));
-  const secrets = { ...throwawaySecrets(), CONFIG_TTL_MS: "0", MODEL_LOAD_BUDGET_MS: "60000" };
-  signingKey = secrets.ID_SIGNING_KEY;
-  const options = miniflareOptions({
-    bundle,
-    config,
-    secrets,
-    stateDir: mkdtempSync(join(tmpdir(), "ep-parity-")),
-    logs: stderrLogSink("workerd"),
-  });
   // The consumer flushes after 1 s rather than production's 5: the test waits for the logged decision.
-  const consumers = (await readQueueConsumers()).map((c) => ({ ...c, maxBatchTimeout: 1 }));
-  mf = startWorkerd(withQueueConsumers(options, consumers));
-  url = await mf.ready;
-  await seedBenchState(mf, signingKey);
+  const stack = await startWorkerWithConsumer("evaluate-parity", { consumerBatchTimeoutS: 1 });
+  mf = stack.mf;
+  url = stack.url;
+  signingKey = stack.secrets.ID_SIGNING_KEY;
 });
 
 afterAll(async () => {

@@ -1,26 +1,21 @@
 import { eq } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { performanceQuerySchema } from "../events/report";
-import { readPolicy, sitePolicySchema } from "../experiments/policy";
+import { sitePolicySchema } from "../experiments/policy";
 import { issuePreviewToken, previewRequestSchema } from "../experiments/preview";
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../experiments/report";
+import { sitePolicyOf } from "../experiments/site-policy";
 import { sampleSizePerArm } from "../experiments/stats";
 import { auditLog, sites } from "../store/schema";
-import { parseWith } from "./validate";
+import { jsonBody, parseWith } from "./validate";
 
 /**
  * Experiments and measurement (bearer `ADMIN_TOKEN`, under /v1/admin): the site's policy
  * (holdout, exploration, rules, experiments, fairness segments) and the reports on it.
  */
-
-async function policyOf(c: Context<AppEnv>, site: string) {
-  const [row] = await c.var.db.select({ policy: sites.policy }).from(sites).where(eq(sites.id, site)).limit(1);
-  if (!row) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
-  return readPolicy(row.policy);
-}
 
 const siteParam = z.string().min(1).max(64);
 const sampleSizeQuerySchema = z.object({
@@ -31,16 +26,11 @@ const sampleSizeQuerySchema = z.object({
 });
 
 export const adminExperimentRoutes = new Hono<AppEnv>()
-  .get("/sites/:site/policy", async (c) => c.json(await policyOf(c, parseWith(siteParam, c.req.param("site")))))
+  .get("/sites/:site/policy", async (c) => c.json(await sitePolicyOf(c.var.db, parseWith(siteParam, c.req.param("site")))))
   .put("/sites/:site/policy", async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
-    await policyOf(c, site);
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
-    }
+    await sitePolicyOf(c.var.db, site);
+    const body = await jsonBody(c);
     const policy = parseWith(sitePolicySchema, body);
     await c.var.db.update(sites).set({ policy }).where(eq(sites.id, site));
     await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.site.policy", target: site });
@@ -53,23 +43,18 @@ export const adminExperimentRoutes = new Hono<AppEnv>()
   })
   .get("/reports/experiments", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
-    const policy = await policyOf(c, query.site);
+    const policy = await sitePolicyOf(c.var.db, query.site);
     return c.json({ site: query.site, experiments: await experimentsReport(c.var.db, query, policy) });
   })
   .get("/reports/fairness", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
-    const policy = await policyOf(c, query.site);
+    const policy = await sitePolicyOf(c.var.db, query.site);
     return c.json({ site: query.site, segments: await fairnessReport(c.var.db, query, policy) });
   })
   .post("/preview-tokens", async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
-    }
+    const body = await jsonBody(c);
     const request = parseWith(previewRequestSchema, body);
-    await policyOf(c, request.site);
+    await sitePolicyOf(c.var.db, request.site);
     const token = await issuePreviewToken(request, c.env.ID_SIGNING_KEY, Date.now());
     await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.preview_token", target: request.site });
     return c.json({ token, header: "x-ep-preview", query: "preview", expiresInMinutes: request.ttlMinutes }, 201);

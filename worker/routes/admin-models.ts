@@ -8,7 +8,7 @@ import { planCanary, planPromote, planPush, planRetire, planRollback, type RowCh
 import { applyChanges, publishServingConfig, readRegistry, setKillSwitch, storeVersion } from "../models/registry-store";
 import { validateModel } from "../models/validate";
 import { auditLog, modelVersions } from "../store/schema";
-import { limitBody, parseWith } from "./validate";
+import { jsonBody, limitBody, parseWith } from "./validate";
 
 /**
  * The model lifecycle over HTTP (bearer `ADMIN_TOKEN`, mounted under /v1/admin): the same
@@ -37,14 +37,6 @@ async function change(c: Context<AppEnv>, action: string, target: string, change
   await applyChanges(c.var.db, changes);
   await audited(c, action, target);
   return c.json({ changes, serving: await publishServingConfig(c.var.db, c.env.CONFIG) });
-}
-
-async function jsonOf(c: Context<AppEnv>): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    throw new ApiError(400, "invalid_json", "request body is not valid JSON");
-  }
 }
 
 export const adminModelRoutes = new Hono<AppEnv>()
@@ -99,7 +91,7 @@ export const adminModelRoutes = new Hono<AppEnv>()
     return change(c, "admin.model.rollback", changes[1]?.version ?? "", changes);
   })
   .post("/kill-switch", async (c) => {
-    const { on } = parseWith(killBodySchema, await jsonOf(c));
+    const { on } = parseWith(killBodySchema, await jsonBody(c));
     await setKillSwitch(c.var.db, on);
     await audited(c, on ? "admin.model.kill_switch.on" : "admin.model.kill_switch.off", "serving");
     return c.json({ serving: await publishServingConfig(c.var.db, c.env.CONFIG) });
@@ -111,7 +103,7 @@ export const adminModelRoutes = new Hono<AppEnv>()
   })
   .post("/:version/canary", async (c) => {
     const version = parseWith(versionParam, c.req.param("version"));
-    const { share } = parseWith(canaryBodySchema, await jsonOf(c));
+    const { share } = parseWith(canaryBodySchema, await jsonBody(c));
     const { rows } = await readRegistry(c.var.db);
     return change(c, "admin.model.canary", version, planCanary(rows, version, share));
   })

@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
-import { readPolicy } from "../experiments/policy";
-import { auditLog, contentItems, contentVariants, sites, variantStatuses } from "../store/schema";
+import { sitePolicyOf } from "../experiments/site-policy";
+import { auditLog, contentItems, contentVariants, variantStatuses } from "../store/schema";
 import { reviewRequestSchema, screenVariants, variantImportRequestSchema } from "../variants/schema";
-import { parseWith } from "./validate";
+import { jsonBody, parseWith } from "./validate";
 
 /**
  * Content variants and their review gate (bearer `ADMIN_TOKEN`, under /v1/admin). Imports land
@@ -19,17 +19,11 @@ import { parseWith } from "./validate";
 
 const siteParam = z.string().min(1).max(64);
 
-async function requireSite(db: AppEnv["Variables"]["db"], site: string) {
-  const [row] = await db.select({ policy: sites.policy }).from(sites).where(eq(sites.id, site)).limit(1);
-  if (!row) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
-  return readPolicy(row.policy);
-}
-
 export const adminVariantRoutes = new Hono<AppEnv>()
   .get("/sites/:site/variants", async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
     const status = parseWith(z.enum(variantStatuses).optional(), c.req.query("status"));
-    await requireSite(c.var.db, site);
+    await sitePolicyOf(c.var.db, site);
     const rows = await c.var.db
       .select()
       .from(contentVariants)
@@ -38,13 +32,8 @@ export const adminVariantRoutes = new Hono<AppEnv>()
   })
   .post("/sites/:site/variants", async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
-    const policy = await requireSite(c.var.db, site);
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
-    }
+    const policy = await sitePolicyOf(c.var.db, site);
+    const body = await jsonBody(c);
     const { variants } = parseWith(variantImportRequestSchema, body);
     const known = new Set(
       (await c.var.db.select({ id: contentItems.id }).from(contentItems).where(eq(contentItems.siteId, site))).map((r) => r.id),
@@ -77,12 +66,7 @@ export const adminVariantRoutes = new Hono<AppEnv>()
   .post("/sites/:site/variants/:contentId/:id/review", async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
     const { contentId, id } = c.req.param();
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError(400, "invalid_json", "request body is not valid JSON");
-    }
+    const body = await jsonBody(c);
     const { status } = parseWith(reviewRequestSchema, body);
     const updated = await c.var.db
       .update(contentVariants)

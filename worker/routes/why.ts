@@ -93,9 +93,7 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const shown = slots.filter((s) => s.policy === "model").flatMap((s) => s.items.map((i) => i.contentId));
   if (version && shown.length) {
     try {
-      const source =
-        version.storage === "bundled" && version.version === bundledSource.version ? bundledSource : await sourceOf(c.env.CONFIG, version);
-      const scorer = await scorerFor(source);
+      const scorer = await scorerFor(await sourceOf(c.env.CONFIG, version));
       const profile = visitor?.consent.personalization ? await readProfile(c.env.PROFILES, row.siteId, visitorId) : null;
       const items = shown.map((id) => ({ contentId: id, attributes: itemById.get(id)?.attributes ?? {} }));
       explanation = await explainScores(scorer, profile, row.context, items);
