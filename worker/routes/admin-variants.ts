@@ -2,9 +2,9 @@ import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
 import { sitePolicyOf } from "../experiments/site-policy";
 import { auditLog, contentItems, contentVariants, variantStatuses } from "../store/schema";
+import { reviewVariant } from "../variants/review";
 import { reviewRequestSchema, screenVariants, variantImportRequestSchema } from "../variants/schema";
 import { jsonBody, parseWith } from "./validate";
 
@@ -68,16 +68,6 @@ export const adminVariantRoutes = new Hono<AppEnv>()
     const { contentId, id } = c.req.param();
     const body = await jsonBody(c);
     const { status } = parseWith(reviewRequestSchema, body);
-    const updated = await c.var.db
-      .update(contentVariants)
-      .set({ status, reviewedBy: "admin", reviewedAt: new Date() })
-      .where(and(eq(contentVariants.siteId, site), eq(contentVariants.contentId, contentId), eq(contentVariants.id, id)))
-      .returning({ id: contentVariants.id });
-    if (!updated.length) throw new ApiError(404, "unknown_variant", `no variant "${id}" of "${contentId}" on site "${site}"`);
-    await c.var.db.insert(auditLog).values({
-      role: "admin",
-      action: `admin.variant.${status === "approved" ? "approve" : "reject"}`,
-      target: `${site}:${contentId}:${id}`,
-    });
+    await reviewVariant(c.var.db, { site, contentId, id }, status, "admin");
     return c.json({ site, contentId, id, status });
   });

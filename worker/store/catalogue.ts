@@ -98,6 +98,11 @@ export async function loadCatalogue(
   }
 }
 
+/** Drops this isolate's cached catalogue of a site after a write to it (a variant review, say). */
+export function forgetCatalogue(siteId: string): void {
+  cache.forget(siteId);
+}
+
 /** Writes the snapshot used when D1 is unreachable (from seeding and the scheduled refresh). */
 export async function writeCatalogueSnapshot(db: Database, configKv: KVNamespace, siteId: string): Promise<boolean> {
   const catalogue = await readCatalogueFromD1(db, siteId);

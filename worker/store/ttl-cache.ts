@@ -21,6 +21,11 @@ export class TtlCache<K, V> {
     return next;
   }
 
+  /** Drops a key, so that the next `get` loads it again (a write this isolate made). */
+  forget(key: K): void {
+    this.entries.delete(key);
+  }
+
   stale(key: K): V | undefined {
     return this.entries.get(key)?.value;
   }
