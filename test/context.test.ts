@@ -43,8 +43,17 @@ describe("request context", () => {
       siteTimezone: "UTC",
       userAgent: "Mozilla/5.0 (iPhone) Mobile",
       page: { url: "https://shop.example/men/coats?id=42", referrer: "https://www.bing.com/search?q=x" },
+      languages: ["ja-jp", "ja", "en"],
     });
-    expect(context).toEqual({ country: "JP", hour: 12, dayOfWeek: 3, device: "mobile", pageCategory: "men", referrerClass: "search" });
+    expect(context).toEqual({
+      country: "JP",
+      hour: 12,
+      dayOfWeek: 3,
+      device: "mobile",
+      pageCategory: "men",
+      referrerClass: "search",
+      language: "ja",
+    });
   });
 });
 

@@ -75,7 +75,7 @@ describe("POST /v1/decide", () => {
 
     // The scores each visitor got are the model's scores for that visitor's own stored features.
     const scorer = await scorerFor(bundledSource);
-    const context = buildContext({ now: new Date(), cf: CF, siteTimezone: "Asia/Tokyo", userAgent: SAFARI, page: PAGE });
+    const context = buildContext({ now: new Date(), cf: CF, siteTimezone: "Asia/Tokyo", userAgent: SAFARI, page: PAGE, languages: ["en"] });
     for (const [id, res] of [
       [idA, resA],
       [idB, resB],

@@ -6,6 +6,7 @@ const item = (id: string, slotIds: string[], defaultRank: number, window: { star
   id,
   slotIds,
   render: { title: `Title ${id}` },
+  variants: [],
   categories: [],
   attributes: {},
   startsAt: window.startsAt ?? null,

@@ -83,6 +83,7 @@ export function demoItems(): CatalogueItem[] {
         cta: CTAS[i % CTAS.length],
       },
       categories: [obd.campaign],
+      variants: [],
       attributes: obd.attributes,
       startsAt: null,
       endsAt: null,

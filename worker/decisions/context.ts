@@ -62,6 +62,8 @@ export function buildContext(input: {
   siteTimezone: string;
   userAgent: string | undefined;
   page: { url: string; referrer?: string; category?: string };
+  /** The language chain (worker/variants/language.ts); its first entry is a context feature. */
+  languages: readonly string[];
 }): RequestContext {
   const timeZone = typeof input.cf?.timezone === "string" ? input.cf.timezone : input.siteTimezone;
   const country = typeof input.cf?.country === "string" ? input.cf.country : undefined;
@@ -71,5 +73,6 @@ export function buildContext(input: {
     device: deviceClass(input.userAgent),
     pageCategory: pageCategory(input.page.url, input.page.category),
     referrerClass: referrerClass(input.page.referrer, input.page.url),
+    ...(input.languages[0] ? { language: input.languages[0].split("-")[0] } : {}),
   };
 }

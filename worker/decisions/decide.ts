@@ -1,7 +1,7 @@
 import type { Visitor } from "../consent/visitor";
 import { ApiError, DependencyError, type FallbackReason } from "../errors";
 import type { DecisionEvent } from "../events/schema";
-import { EVENT_TOKEN_TTL_MS, type EventGrant } from "../events/token";
+import { EVENT_TOKEN_TTL_MS, type EventGrant, type GrantItem } from "../events/token";
 import { assignArms, inHoldout } from "../experiments/assign";
 import { matches, type SitePolicy } from "../experiments/policy";
 import type { Preview } from "../experiments/preview";
@@ -10,7 +10,8 @@ import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
 import type { ServingModels } from "../models/serving";
 import type { Catalogue } from "../store/catalogue";
-import { candidatesFor, fillSlots, fillSlotsWithPolicy, type SlotRequest } from "./rank";
+import { asVariant, candidateFeatures, chooseVariants, type ScoringRow, scoringRows } from "../variants/choose";
+import { candidatesFor, fillSlots, fillSlotsWithPolicy, type RankedItem, type SlotRequest } from "./rank";
 import type { DecideRequest, DecideResponse, Mode, SlotPolicy } from "./schema";
 
 /** The decision's I/O, passed in so that tests and the benchmark can drive the logic directly. */
@@ -31,6 +32,8 @@ export type DecisionOptions = {
   shownToday?: Readonly<Record<string, number>>;
   /** A verified QA preview token's overrides. */
   preview?: Preview | null;
+  /** The visitor's language chain for content variants (worker/variants/language.ts). */
+  languages?: readonly string[];
 };
 
 /**
@@ -68,27 +71,21 @@ async function profileFor(visitor: Visitor, deps: DecisionDeps): Promise<Visitor
   return deps.readProfile(visitor.id);
 }
 
-type Candidate = Catalogue["items"][number];
-
-async function scoresOf(scorer: Scorer, profile: VisitorProfile | null, context: RequestContext, candidates: Candidate[]) {
-  const raw = await scorer.score(
-    profile,
-    context,
-    candidates.map((item) => ({ contentId: item.id, attributes: item.attributes })),
-  );
-  return new Map(candidates.map((item, i) => [item.id, raw[i] ?? 0]));
+async function scoresOf(scorer: Scorer, profile: VisitorProfile | null, context: RequestContext, rows: readonly ScoringRow[]) {
+  const raw = await scorer.score(profile, context, rows.map(candidateFeatures));
+  return rows.map((_, i) => raw[i] ?? 0);
 }
 
 async function modelScores(
   deps: DecisionDeps,
   profile: VisitorProfile | null,
   context: RequestContext,
-  candidates: Candidate[],
+  rows: readonly ScoringRow[],
   forceVersion: string | undefined,
-): Promise<{ served: ServingModels; scores: Map<string, number> }> {
+): Promise<{ served: ServingModels; rowScores: number[] }> {
   const served = await deps.loadModels(forceVersion);
   try {
-    return { served, scores: await scoresOf(served.scorer, profile, context, candidates) };
+    return { served, rowScores: await scoresOf(served.scorer, profile, context, rows) };
   } catch (cause) {
     throw new DependencyError("model_unavailable", { cause });
   }
@@ -98,16 +95,19 @@ async function modelScores(
 async function shadowFills(
   shadows: readonly Scorer[],
   slots: SlotRequest[],
-  items: Candidate[],
+  items: RankedItem[],
   now: number,
   profile: VisitorProfile | null,
   context: RequestContext,
-  candidates: Candidate[],
+  candidates: RankedItem[],
 ): Promise<NonNullable<DecisionEvent["shadow"]>> {
   const fills: NonNullable<DecisionEvent["shadow"]> = [];
+  // Each item as the variant the served model chose for it.
+  const rows = candidates.map((item) => ({ item, variant: item.variants.find((v) => v.id === item.variant?.id) }));
   for (const shadow of shadows) {
     try {
-      const scores = await scoresOf(shadow, profile, context, candidates);
+      const rowScores = await scoresOf(shadow, profile, context, rows);
+      const scores = new Map(candidates.map((item, i) => [item.id, rowScores[i] ?? 0]));
       const filled = fillSlots(slots, items, now, scores);
       fills.push({
         version: shadow.version,
@@ -162,7 +162,7 @@ function segmentsOf(policy: SitePolicy, context: RequestContext, profile: Visito
   for (const segment of policy.fairness.segments) {
     const value = segment.startsWith("user:")
       ? profile?.attributes[segment.slice("user:".length)]
-      : context[segment as "country" | "device"];
+      : context[segment as "country" | "device" | "language"];
     values[segment] = value === undefined || value === "" ? "(unknown)" : String(value);
   }
   return values;
@@ -188,6 +188,7 @@ export async function decide(
   const now = deps.now.getTime();
   const decisionId = deps.newDecisionId();
   const policy = catalogue.site.policy;
+  const languages = options.languages ?? [policy.variants.defaultLanguage];
   // A visitor without an id cannot be kept in one group: each request is drawn on its own.
   const assignmentKey = visitor.id ?? decisionId;
   const drawnIntoHoldout = await inHoldout(catalogue.site.id, assignmentKey, policy.holdout.share);
@@ -206,13 +207,13 @@ export async function decide(
   let fallback: FallbackReason | undefined = degraded;
   let profile: VisitorProfile | null = null;
   let scored: Awaited<ReturnType<typeof modelScores>> | null = null;
-  let candidates: Catalogue["items"] = [];
+  let rows: ScoringRow[] = [];
   if (!fallback && !holdout && !editorArm) {
     try {
       profile = await profileFor(visitor, deps);
       if (profile) pool = pool.filter((item) => !policy.exclusions.some((rule) => rule.scope === "profile" && matches(rule, item)));
-      candidates = candidatesFor(slots, pool, now);
-      scored = await modelScores(deps, profile, context, candidates, forceVersion);
+      rows = scoringRows(candidatesFor(slots, pool, now), languages);
+      scored = await modelScores(deps, profile, context, rows, forceVersion);
     } catch (err) {
       if (!(err instanceof DependencyError)) throw err;
       fallback = err.reason;
@@ -220,8 +221,15 @@ export async function decide(
     }
   }
 
+  // Every item as one of its approved variants in the visitor's language (or as itself).
+  if (!scored) rows = scoringRows(pool, languages);
+  const choices = chooseVariants(rows, scored?.rowScores ?? null, policy.variants.coldStart, deps.random);
+  const ranked = pool.map((item) => asVariant(item, choices.get(item.id)));
+  const candidates = scored ? ranked.filter((item) => choices.has(item.id)) : [];
+  const scores = new Map(candidates.map((item) => [item.id, choices.get(item.id)?.score ?? 0]));
+
   const shadow = scored?.served.shadows.length
-    ? await shadowFills(scored.served.shadows, slots, pool, now, profile, context, candidates)
+    ? await shadowFills(scored.served.shadows, slots, ranked, now, profile, context, candidates)
     : [];
 
   const mode: Mode = !scored ? "default" : profile ? "personalized" : "contextual";
@@ -240,9 +248,11 @@ export async function decide(
               : "no_profile");
   const slotPolicy: SlotPolicy = holdout ? "holdout" : scored ? "model" : "editor-default";
   const fills = scored
-    ? fillSlotsWithPolicy(slots, pool, now, scored.scores, { exploration: policy.exploration, pins, random: deps.random })
-    : fillSlots(slots, pool, now, null, holdout ? "holdout" : "default");
+    ? fillSlotsWithPolicy(slots, ranked, now, scores, { exploration: policy.exploration, pins, random: deps.random })
+    : fillSlots(slots, ranked, now, null, holdout ? "holdout" : "default");
   const filled: DecideResponse["slots"] = fills.map((slot) => ({ ...slot, policy: slotPolicy, ...(fallback ? { fallback } : {}) }));
+  const label = policy.variants.syntheticLabel;
+  const showsSynthetic = filled.some((slot) => slot.items.some((item) => item.variant?.synthetic));
 
   const response: Decision["response"] = {
     decisionId,
@@ -250,6 +260,7 @@ export async function decide(
     mode,
     modeReason,
     slots: filled,
+    ...(showsSynthetic && label.visible ? { syntheticLabel: label.text } : {}),
     ...(preview
       ? {
           preview: true,
@@ -259,7 +270,7 @@ export async function decide(
             forcedModelVersion: forceVersion ?? null,
             servedArm: scored?.served.arm ?? null,
             candidates: candidates
-              .map((item) => ({ contentId: item.id, score: scored?.scores.get(item.id) ?? null }))
+              .map((item) => ({ contentId: item.id, score: scores.get(item.id) ?? null }))
               .sort((a, b) => (b.score ?? -1) - (a.score ?? -1)),
             filtered: catalogue.items
               .filter((item) => !pool.includes(item))
@@ -295,7 +306,14 @@ export async function decide(
       slot: slot.slot,
       policy: slot.policy,
       ...(slot.fallback ? { fallback: slot.fallback } : {}),
-      items: slot.items.map(({ contentId, rank, score, reason, propensity }) => ({ contentId, rank, score, reason, propensity })),
+      items: slot.items.map(({ contentId, rank, score, reason, propensity, variant }) => ({
+        contentId,
+        rank,
+        score,
+        reason,
+        propensity,
+        ...(variant ? { variant } : {}),
+      })),
     })),
   };
   const grant: EventGrant = {
@@ -305,7 +323,12 @@ export async function decide(
     m: visitor.consent.measurement,
     p: visitor.consent.personalization,
     mv: response.modelVersion ?? "",
-    i: filled.flatMap((slot) => slot.items.map((item): [string, string, string] => [slot.slot, item.contentId, slot.policy])),
+    i: filled.flatMap((slot) =>
+      slot.items.map((item): GrantItem => {
+        const shown: GrantItem = [slot.slot, item.contentId, slot.policy];
+        return item.variant ? [...shown, item.variant.id, item.variant.reason] : shown;
+      }),
+    ),
     b: bot,
     ...(preview ? { q: true } : {}),
     e: now + EVENT_TOKEN_TTL_MS,

@@ -10,6 +10,7 @@ import { readPreviewToken } from "../experiments/preview";
 import { servingModels } from "../models/serving";
 import { loadCatalogue } from "../store/catalogue";
 import { readProfile } from "../store/profiles";
+import { languageChain } from "../variants/language";
 import { buildContext } from "./context";
 import { catalogueUnavailable, decide } from "./decide";
 import type { DecideRequest, DecideResponse } from "./schema";
@@ -47,12 +48,18 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
     await setVisitorId(c, crypto.randomUUID());
   }
   const now = new Date();
+  const languages = languageChain({
+    pageLanguage: request.page.language,
+    acceptLanguage: c.req.header("accept-language"),
+    defaultLanguage: catalogue.site.policy.variants.defaultLanguage,
+  });
   const context = buildContext({
     now,
     cf: c.req.raw.cf as { country?: unknown; timezone?: unknown } | undefined,
     siteTimezone: catalogue.site.timezone,
     userAgent: c.req.header("user-agent"),
     page: request.page,
+    languages,
   });
   const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
   const preview = await readPreviewToken(
@@ -81,7 +88,7 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       newDecisionId: () => crypto.randomUUID(),
       random: () => (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) / 2 ** 32,
     },
-    { degraded, shownToday: shownBefore, preview },
+    { degraded, shownToday: shownBefore, preview, languages },
   );
   if (capsKept) await setShownToday(c, today, shownToday);
   emit(c, event);

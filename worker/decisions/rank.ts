@@ -1,6 +1,7 @@
 import { choosePositions, type Pin } from "../experiments/explore";
 import type { Exploration } from "../experiments/policy";
 import type { CatalogueItem } from "../store/catalogue";
+import type { ServedVariant } from "../variants/choose";
 import type { DecidedItem, ItemReason } from "./schema";
 
 /**
@@ -9,8 +10,11 @@ import type { DecidedItem, ItemReason } from "./schema";
 
 export type SlotRequest = { id: string; count: number };
 
+/** A catalogue item as this decision shows it: as its chosen variant, if it has one. */
+export type RankedItem = CatalogueItem & { variant?: ServedVariant };
+
 /** Items that may show in a slot now: eligible for it and inside their schedule window. */
-export function eligibleFor(slotId: string, items: readonly CatalogueItem[], now: number): CatalogueItem[] {
+export function eligibleFor<T extends CatalogueItem>(slotId: string, items: readonly T[], now: number): T[] {
   return items.filter(
     (item) =>
       item.slotIds.includes(slotId) && (item.startsAt === null || item.startsAt <= now) && (item.endsAt === null || item.endsAt > now),
@@ -18,8 +22,8 @@ export function eligibleFor(slotId: string, items: readonly CatalogueItem[], now
 }
 
 /** The union of candidates over all requested slots, each once. */
-export function candidatesFor(slots: readonly SlotRequest[], items: readonly CatalogueItem[], now: number): CatalogueItem[] {
-  const byId = new Map<string, CatalogueItem>();
+export function candidatesFor<T extends CatalogueItem>(slots: readonly SlotRequest[], items: readonly T[], now: number): T[] {
+  const byId = new Map<string, T>();
   for (const slot of slots) for (const item of eligibleFor(slot.id, items, now)) byId.set(item.id, item);
   return [...byId.values()];
 }
@@ -29,13 +33,14 @@ const byEditorRank = (a: CatalogueItem, b: CatalogueItem) => a.defaultRank - b.d
 const modelOrder = (scores: ReadonlyMap<string, number>) => (a: CatalogueItem, b: CatalogueItem) =>
   (scores.get(b.id) ?? -1) - (scores.get(a.id) ?? -1) || byEditorRank(a, b);
 
-const decided = (item: CatalogueItem, rank: number, score: number | null, reason: ItemReason, propensity: number): DecidedItem => ({
+const decided = (item: RankedItem, rank: number, score: number | null, reason: ItemReason, propensity: number): DecidedItem => ({
   contentId: item.id,
   rank,
   score,
   reason,
   propensity,
   ...item.render,
+  ...(item.variant ? { variant: item.variant } : {}),
 });
 
 /**
@@ -45,7 +50,7 @@ const decided = (item: CatalogueItem, rank: number, score: number | null, reason
  */
 export function fillSlots(
   slots: readonly SlotRequest[],
-  items: readonly CatalogueItem[],
+  items: readonly RankedItem[],
   now: number,
   scores: ReadonlyMap<string, number> | null,
   defaultReason: Extract<ItemReason, "default" | "holdout"> = "default",
@@ -74,7 +79,7 @@ export function fillSlots(
  */
 export function fillSlotsWithPolicy(
   slots: readonly SlotRequest[],
-  items: readonly CatalogueItem[],
+  items: readonly RankedItem[],
   now: number,
   scores: ReadonlyMap<string, number>,
   options: { exploration: Exploration; pins: readonly (Pin & { slot: string })[]; random: () => number },

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { fallbackReasons } from "../errors";
+import { languageTag } from "../experiments/policy";
+import { variantReasons } from "../variants/choose";
 
 /**
  * Request and response of the decision API, shared by the worker, the script tag, scripts and
@@ -26,6 +28,8 @@ export const decideRequestSchema = z.object({
     url: httpUrl,
     referrer: z.union([httpUrl, z.literal("")]).optional(),
     category: z.string().max(64).optional(),
+    /** The page's own language (`<html lang>`): first in the variants' language chain. */
+    language: languageTag.optional(),
   }),
   slots: z
     .array(
@@ -65,6 +69,17 @@ export const decidedItemSchema = z.object({
   imageUrl: z.string().optional(),
   href: z.string().optional(),
   cta: z.string().optional(),
+  /** The content variant shown (worker/variants/choose.ts); absent when the item has none. */
+  variant: z
+    .object({
+      id: z.string(),
+      language: z.string(),
+      components: z.record(z.string(), z.string()),
+      synthetic: z.boolean(),
+      reason: z.enum(variantReasons),
+      propensity: z.number().min(0).max(1),
+    })
+    .optional(),
 });
 export type DecidedItem = z.infer<typeof decidedItemSchema>;
 
@@ -83,6 +98,8 @@ export const decideResponseSchema = z.object({
   /** Why this mode: consent and data available, or the fallback that forced it. */
   modeReason: z.string(),
   slots: z.array(decidedSlotSchema),
+  /** The site's visible label for synthetic variants, when one is shown and the site wants it. */
+  syntheticLabel: z.string().optional(),
   /** Set only for a QA preview token's bearer (worker/experiments/preview.ts): the decision's trace. */
   preview: z.literal(true).optional(),
   debug: z
@@ -101,7 +118,7 @@ export const decideResponseSchema = z.object({
 export type DecideResponse = z.infer<typeof decideResponseSchema>;
 
 /**
- * The query form for the script tag: `?site=demo&slots=hero,recommendations:3&url=..&ref=..&category=..`.
+ * The query form for the script tag: `?site=demo&slots=hero,recommendations:3&url=..&ref=..&category=..&lang=..`.
  * Parsed into the same shape as the POST body so that one schema validates both.
  */
 export function decideRequestFromQuery(query: Record<string, string>): unknown {
@@ -118,6 +135,7 @@ export function decideRequestFromQuery(query: Record<string, string>): unknown {
       url: query.url,
       ...(query.ref !== undefined ? { referrer: query.ref } : {}),
       ...(query.category !== undefined ? { category: query.category } : {}),
+      ...(query.lang ? { language: query.lang } : {}),
     },
     slots,
   };

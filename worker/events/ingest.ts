@@ -69,6 +69,8 @@ function interactionStatements(db: Database, e: InteractionEvent): BatchItem<"sq
         day,
         value: e.value ?? null,
         currency: e.currency ?? null,
+        variantId: e.variantId ?? null,
+        variantReason: e.variantReason ?? null,
       })
       .onConflictDoNothing(),
     db

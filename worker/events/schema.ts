@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { itemReasons, modes } from "../decisions/schema";
+import { decidedItemSchema, itemReasons, modes } from "../decisions/schema";
 import { interactionTypes } from "../store/schema";
 
 /**
@@ -69,6 +69,7 @@ export const decisionEventSchema = z.object({
     device: z.string().optional(),
     pageCategory: z.string().optional(),
     referrerClass: z.string().optional(),
+    language: z.string().optional(),
   }),
   slots: z.array(
     z.object({
@@ -83,6 +84,8 @@ export const decisionEventSchema = z.object({
           reason: z.enum(itemReasons).optional(),
           /** Probability with which this item was chosen for this position (1: deterministic). */
           propensity: z.number().min(0).max(1),
+          /** The variant shown and its own propensity (the joint one is the product). */
+          variant: decidedItemSchema.shape.variant,
         }),
       ),
     }),
@@ -105,6 +108,8 @@ export const interactionEventSchema = z.object({
   ts: z.number().int(),
   value: z.number().optional(),
   currency: z.string().optional(),
+  variantId: z.string().optional(),
+  variantReason: z.string().optional(),
 });
 export type InteractionEvent = z.infer<typeof interactionEventSchema>;
 

@@ -7,6 +7,9 @@ import { base64UrlToText, sign, textToBase64Url, verify } from "../consent/signe
  */
 export const EVENT_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** A shown item: [slot, contentId, policy], and [variant id, variant reason] when it was a variant. */
+export type GrantItem = [string, string, string] | [string, string, string, string, string];
+
 export type EventGrant = {
   /** decision id, site, visitor (null when unidentified) */
   d: string;
@@ -15,9 +18,9 @@ export type EventGrant = {
   /** consent at decision time: measurement, personalization (profile writes) */
   m: boolean;
   p: boolean;
-  /** model version ("" when none) and the shown items: [slot, contentId, policy] */
+  /** model version ("" when none) and the shown items */
   mv: string;
-  i: [string, string, string][];
+  i: GrantItem[];
   /** bot traffic: kept out of learning and reports */
   b: boolean;
   /** QA preview traffic: likewise kept out */

@@ -7,6 +7,9 @@ import { z } from "zod";
  * so `{}` is a valid policy.
  */
 
+/** A BCP 47 language tag such as `en`, `fr` or `pt-BR`. */
+export const languageTag = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 language tag such as en or pt-BR");
+
 const contentMatch = {
   contentIds: z.array(z.string()).default([]),
   categories: z.array(z.string()).default([]),
@@ -54,12 +57,40 @@ export const sitePolicySchema = z.object({
   blocklist: z.array(z.string().min(1).max(100)).max(1000).default([]),
   fairness: z
     .object({
-      /** `country`, `device`, or `user:<attribute>` from the visitor's profile. */
-      segments: z.array(z.string().regex(/^(country|device|user:[A-Za-z0-9_]+)$/)).default(["country", "device"]),
+      /** `country`, `device`, `language` (the visitor's first), or `user:<attribute>` from the visitor's profile. */
+      segments: z.array(z.string().regex(/^(country|device|language|user:[A-Za-z0-9_]+)$/)).default(["country", "device"]),
       /** A segment's CTR or exposure share further than this ratio from another's is flagged. */
       disparityRatio: z.number().min(1).default(1.25),
     })
     .default({ segments: ["country", "device"], disparityRatio: 1.25 }),
+  /** Content variants (worker/variants/): language fallback, the synthetic label, cold start. */
+  variants: z
+    .object({
+      /** The last language tried before an item's own (base) content; see worker/variants/language.ts. */
+      defaultLanguage: languageTag.default("en"),
+      /**
+       * Synthetic variants always carry `data-synthetic="true"`; with `visible`, also a label
+       * with this text, as transparency rules for generated media expect.
+       */
+      syntheticLabel: z.object({ visible: z.boolean().default(true), text: z.string().min(1).max(60).default("AI-generated") }).default({
+        visible: true,
+        text: "AI-generated",
+      }),
+      /**
+       * A variant with fewer than `minImpressions` impressions is new: with probability `share`
+       * an item shows one of its new variants (uniformly) instead of the model's best, so that
+       * new variants get enough traffic to be judged. Logged as `cold-start` with its propensity.
+       */
+      coldStart: z.object({ share: z.number().min(0).max(1).default(0.2), minImpressions: z.number().int().min(0).default(200) }).default({
+        share: 0.2,
+        minImpressions: 200,
+      }),
+    })
+    .default({
+      defaultLanguage: "en",
+      syntheticLabel: { visible: true, text: "AI-generated" },
+      coldStart: { share: 0.2, minImpressions: 200 },
+    }),
 });
 export type SitePolicy = z.infer<typeof sitePolicySchema>;
 

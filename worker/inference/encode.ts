@@ -14,6 +14,8 @@ export type RequestContext = {
   device?: string;
   pageCategory?: string;
   referrerClass?: string;
+  /** The visitor's first language (worker/variants/language.ts), primary subtag: `fr`, `pt`. */
+  language?: string;
 };
 
 export type CandidateFeatures = {

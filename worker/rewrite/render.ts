@@ -14,7 +14,11 @@ export function safeUrl(url: string | undefined): string | null {
   return /^https?:$/.test(new URL(url).protocol) ? url : null;
 }
 
-export function renderItem(item: DecidedItem): string {
+/**
+ * A synthetic variant carries `data-synthetic="true"` and, when the site wants it (`label`), a
+ * visible label: generated media must be recognisable as such.
+ */
+export function renderItem(item: DecidedItem, label?: string): string {
   const href = safeUrl(item.href);
   const image = safeUrl(item.imageUrl);
   const parts = [
@@ -26,5 +30,10 @@ export function renderItem(item: DecidedItem): string {
     item.cta ? `<span class="ep-cta">${escapeHtml(item.cta)}</span>` : "",
   ].join("");
   const inner = href ? `<a class="ep-link" href="${escapeHtml(href)}">${parts}</a>` : parts;
-  return `<div class="ep-item" data-content-id="${escapeHtml(item.contentId)}" data-rank="${item.rank}">${inner}</div>`;
+  const variant = item.variant
+    ? ` data-variant-id="${escapeHtml(item.variant.id)}"${item.variant.synthetic ? ' data-synthetic="true"' : ""}`
+    : "";
+  const disclosure =
+    item.variant?.synthetic && label ? `<span class="ep-synthetic-label">${escapeHtml(label)}</span>` : "";
+  return `<div class="ep-item" data-content-id="${escapeHtml(item.contentId)}" data-rank="${item.rank}"${variant}>${inner}${disclosure}</div>`;
 }

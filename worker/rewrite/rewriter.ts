@@ -27,7 +27,7 @@ export function slotRewriter(answer: DecideResponse | null, tagScript: string): 
           // The origin's own content stays, inert in a <template>, so that the tag can put it back
           // (a consent withdrawal, a new view in a single-page app) without a reload. Appended
           // first: if the element cannot take content, nothing is left half-wrapped.
-          element.append(`</template>${items.map(renderItem).join("")}`, { html: true });
+          element.append(`</template>${items.map((item) => renderItem(item, answer.syntheticLabel)).join("")}`, { html: true });
           element.prepend("<template data-ep-default>", { html: true });
           element.setAttribute("data-decision-id", answer.decisionId);
           element.setAttribute("data-event-token", answer.eventToken);

@@ -39,9 +39,15 @@ export const edgeRoutes = new Hono<AppEnv>().all("/:site/*", async (c) => {
 
   // Decided only once the origin answers with HTML, so that no decision is logged for assets.
   // Set-Cookie from the decision (a new visitor's id) must be known before the headers go out.
+  // The page's language, for content variants, is what the origin says it wrote.
+  const language = origin.headers.get("content-language")?.split(",")[0]?.trim();
   const answer = await decisionForRequest(c, {
     site: siteId,
-    page: { url: `${url.origin}${pagePath}`, ...(c.req.header("referer") ? { referrer: c.req.header("referer") } : {}) },
+    page: {
+      url: `${url.origin}${pagePath}`,
+      ...(c.req.header("referer") ? { referrer: c.req.header("referer") } : {}),
+      ...(language ? { language } : {}),
+    },
     slots: catalogue.slots.map((slot) => ({ id: slot.id })),
   }).catch(() => null);
 

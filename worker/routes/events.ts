@@ -41,6 +41,7 @@ function enrich(event: ClientEvent, grant: EventGrant, index: number, bot: boole
     ts: event.ts,
     ...(event.value !== undefined ? { value: event.value } : {}),
     ...(event.currency ? { currency: event.currency } : {}),
+    ...(shown[3] ? { variantId: shown[3], variantReason: shown[4] } : {}),
   };
 }
 

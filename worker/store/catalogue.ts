@@ -1,8 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { DependencyError } from "../errors";
 import { readPolicy, type SitePolicy } from "../experiments/policy";
+import { componentIdsOf } from "../variants/components";
 import type { Database } from "./db";
-import { contentItems, type RenderFields, type Site, type Slot, sites, slots } from "./schema";
+import { contentItems, contentVariants, events, type RenderFields, type Site, type Slot, sites, slots } from "./schema";
 import { TtlCache } from "./ttl-cache";
 
 /** Everything the decision path needs about one site, as plain JSON-safe data. */
@@ -23,6 +24,19 @@ export type CatalogueItem = {
   startsAt: number | null;
   endsAt: number | null;
   defaultRank: number;
+  /** Approved variants only: nothing else is ever a candidate (worker/variants/). */
+  variants: CatalogueVariant[];
+};
+
+export type CatalogueVariant = {
+  id: string;
+  language: string;
+  /** The fields this variant replaces. */
+  render: Partial<RenderFields>;
+  componentIds: Record<string, string>;
+  synthetic: boolean;
+  /** Impressions so far, for cold-start exploration. */
+  impressions: number;
 };
 
 /** KV key of the snapshot that serves when D1 cannot be read. */
@@ -31,13 +45,24 @@ export const catalogueSnapshotKey = (siteId: string) => `catalogue:${siteId}`;
 export async function readCatalogueFromD1(db: Database, siteId: string): Promise<Catalogue | null> {
   const [site] = await db.select().from(sites).where(eq(sites.id, siteId)).limit(1);
   if (!site) return null;
-  const [slotRows, itemRows] = await Promise.all([
+  const [slotRows, itemRows, variantRows, impressionRows] = await Promise.all([
     db.select().from(slots).where(eq(slots.siteId, siteId)),
     db
       .select()
       .from(contentItems)
       .where(and(eq(contentItems.siteId, siteId), eq(contentItems.status, "active"))),
+    db
+      .select()
+      .from(contentVariants)
+      .where(and(eq(contentVariants.siteId, siteId), eq(contentVariants.status, "approved")))
+      .orderBy(contentVariants.contentId, contentVariants.id),
+    db
+      .select({ contentId: events.contentId, variantId: events.variantId, impressions: sql<number>`count(*)` })
+      .from(events)
+      .where(and(eq(events.siteId, siteId), isNotNull(events.variantId), eq(events.type, "impression")))
+      .groupBy(events.contentId, events.variantId),
   ]);
+  const impressions = new Map(impressionRows.map((r) => [`${r.contentId}\u0000${r.variantId}`, r.impressions]));
   return {
     site: {
       id: site.id,
@@ -60,6 +85,16 @@ export async function readCatalogueFromD1(db: Database, siteId: string): Promise
       startsAt: row.startsAt?.getTime() ?? null,
       endsAt: row.endsAt?.getTime() ?? null,
       defaultRank: row.defaultRank,
+      variants: variantRows
+        .filter((v) => v.contentId === row.id)
+        .map((v) => ({
+          id: v.id,
+          language: v.language,
+          render: v.components,
+          componentIds: componentIdsOf(v.components),
+          synthetic: v.synthetic,
+          impressions: impressions.get(`${v.contentId}\u0000${v.id}`) ?? 0,
+        })),
     })),
   };
 }
@@ -88,10 +123,14 @@ export async function loadCatalogue(
     } catch {
       // Both stores are down: fall through.
     }
-    // Snapshots written by older code (or by hand) may predate the policy field.
+    // Snapshots written by older code (or by hand) may predate the policy and variants fields.
     if (snapshot)
       return {
-        catalogue: { ...snapshot, site: { ...snapshot.site, policy: readPolicy(snapshot.site.policy) } },
+        catalogue: {
+          ...snapshot,
+          site: { ...snapshot.site, policy: readPolicy(snapshot.site.policy) },
+          items: snapshot.items.map((item) => ({ ...item, variants: item.variants ?? [] })),
+        },
         degraded: "d1_unavailable",
       };
     throw new DependencyError("catalogue_unavailable", { cause: d1Error });

@@ -266,8 +266,15 @@ export const events = sqliteTable(
     day: text("day").notNull(),
     value: real("value"),
     currency: text("currency"),
+    /** The content variant shown, if any, and why it was chosen (worker/variants/choose.ts). */
+    variantId: text("variant_id"),
+    variantReason: text("variant_reason"),
   },
-  (t) => [index("events_visitor").on(t.visitorId), index("events_decision").on(t.decisionId)],
+  (t) => [
+    index("events_visitor").on(t.visitorId),
+    index("events_decision").on(t.decisionId),
+    index("events_site_variant").on(t.siteId, t.contentId, t.variantId),
+  ],
 );
 
 /**

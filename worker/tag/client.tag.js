@@ -49,10 +49,14 @@
     return node;
   }
 
-  // Text nodes only: content can never inject markup.
-  function render(item) {
+  // Text nodes only: content can never inject markup. Synthetic variants are marked, and labelled
+  // when the site asks for a visible label.
+  function render(item, label) {
     const box = el("div", "ep-item");
+    const variant = item.variant;
     box.setAttribute("data-content-id", item.contentId);
+    if (variant) box.setAttribute("data-variant-id", variant.id);
+    if (variant?.synthetic) box.setAttribute("data-synthetic", "true");
     const href = item.href && safeUrl(item.href);
     const inner = href ? box.appendChild(el("a", "ep-link")) : box;
     if (href) inner.href = href;
@@ -68,6 +72,7 @@
     inner.appendChild(el("span", "ep-title", item.title));
     if (item.body) inner.appendChild(el("span", "ep-body", item.body));
     if (item.cta) inner.appendChild(el("span", "ep-cta", item.cta));
+    if (variant?.synthetic && label) box.appendChild(el("span", "ep-synthetic-label", label));
     return box;
   }
 
@@ -112,9 +117,15 @@
     const timer = setTimeout(reveal, timeout);
     const ids = slots.map((s) => attr(s, "data-slot") + (attr(s, "data-count") > 0 ? `:${attr(s, "data-count")}` : ""));
     const q = encodeURIComponent;
-    fetch(`${base}/v1/decide?site=${q(site)}&slots=${q(ids.join(","))}&url=${q(page)}${referrer ? `&ref=${q(referrer)}` : ""}`, {
-      credentials: "include",
-    })
+    // The page's language leads the content variants' language chain; a malformed one is left out.
+    const lang = document.documentElement.lang.toLowerCase();
+    const langParam = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/.test(lang) ? `&lang=${lang}` : "";
+    fetch(
+      `${base}/v1/decide?site=${q(site)}&slots=${q(ids.join(","))}&url=${q(page)}${referrer ? `&ref=${q(referrer)}` : ""}${langParam}`,
+      {
+        credentials: "include",
+      },
+    )
       .then((res) => res.ok && res.json())
       .then((answer) => {
         // Too late (the page's own content shows by now and stays) or overtaken.
@@ -125,7 +136,10 @@
           if (!items?.length) restore(slot);
           else {
             if (!defaults.has(slot)) defaults.set(slot, [...slot.childNodes]);
-            fill(slot, items.map(render));
+            fill(
+              slot,
+              items.map((item) => render(item, answer.syntheticLabel)),
+            );
             slot.setAttribute(DECISION, answer.decisionId);
           }
         }

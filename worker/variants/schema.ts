@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { languageTag } from "../experiments/policy";
 
 /**
  * A variant as imported (admin endpoint or `npm run variants -- import`): its components override
@@ -16,7 +17,7 @@ export const variantImportSchema = z
     contentId: text(128),
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "id: letters, digits, _ and - (max 64)"),
     /** BCP 47 language tag, e.g. `en`, `fr`, `pt-BR`. */
-    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "language: a BCP 47 tag such as en or pt-BR"),
+    language: languageTag,
     components: z
       .object({ title: text(200).optional(), body: text(1000).optional(), imageUrl: safeUrl.optional(), cta: text(60).optional() })
       .strict()
