@@ -3,10 +3,11 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { loadScorer } from "../inference/model";
-import { SERVING_CONFIG_KEY, servingConfigSchema } from "../models/config";
+import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from "../models/config";
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RowChange } from "../models/lifecycle";
 import { applyChanges, publishServingConfig, readRegistry, setKillSwitch, storeVersion } from "../models/registry-store";
 import { validateModel } from "../models/validate";
+import type { Database } from "../store/db";
 import { auditLog, modelVersions } from "../store/schema";
 import { jsonBody, limitBody, parseWith } from "./validate";
 
@@ -19,7 +20,7 @@ import { jsonBody, limitBody, parseWith } from "./validate";
 /** KV takes values up to 25 MiB; a model and its form fields stay below. */
 const MAX_PUSH_BYTES = 25 * 1024 * 1024;
 
-const versionParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "version: letters, digits, . _ - (max 64)");
+export const versionParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "version: letters, digits, . _ - (max 64)");
 const pushFormSchema = z.object({
   manifest: z.string().min(2, "manifest: the manifest.json text"),
   model: z.instanceof(File, { message: "model: the .onnx file" }),
@@ -29,15 +30,56 @@ const pushFormSchema = z.object({
 const canaryBodySchema = z.object({ share: z.number() });
 const killBodySchema = z.object({ on: z.boolean() });
 
-async function audited(c: Context<AppEnv>, action: string, target: string) {
-  await c.var.db.insert(auditLog).values({ role: "admin", action, target });
+async function audited(db: Database, action: string, target: string) {
+  await db.insert(auditLog).values({ role: "admin", action, target });
 }
 
-async function change(c: Context<AppEnv>, action: string, target: string, changes: RowChange[]) {
-  await applyChanges(c.var.db, changes);
-  await audited(c, action, target);
-  return c.json({ changes, serving: await publishServingConfig(c.var.db, c.env.CONFIG) });
+/** A lifecycle step, as the admin endpoints and the console's buttons both ask for it. */
+export type ModelAction =
+  | { kind: "promote"; version: string }
+  | { kind: "canary"; version: string; share: number }
+  | { kind: "retire"; version: string }
+  | { kind: "rollback" }
+  | { kind: "kill-switch"; on: boolean };
+
+/**
+ * Plans the step with worker/models/lifecycle.ts (as `npm run model` does), applies it, audits it
+ * and rewrites the serving config in KV. The one implementation behind the admin endpoints and
+ * the console, so both obey the same rules and leave the same audit trail.
+ */
+export async function runModelAction(
+  db: Database,
+  kv: KVNamespace,
+  action: ModelAction,
+): Promise<{ changes: RowChange[]; serving: ServingConfig }> {
+  if (action.kind === "kill-switch") {
+    await setKillSwitch(db, action.on);
+    await audited(db, action.on ? "admin.model.kill_switch.on" : "admin.model.kill_switch.off", "serving");
+    return { changes: [], serving: await publishServingConfig(db, kv) };
+  }
+  const { rows } = await readRegistry(db);
+  const changes =
+    action.kind === "rollback"
+      ? planRollback(rows)
+      : action.kind === "promote"
+        ? planPromote(rows, action.version, Date.now())
+        : action.kind === "canary"
+          ? planCanary(rows, action.version, action.share)
+          : planRetire(rows, action.version);
+  await applyChanges(db, changes);
+  await audited(db, `admin.model.${action.kind}`, action.kind === "rollback" ? (changes[1]?.version ?? "") : action.version);
+  return { changes, serving: await publishServingConfig(db, kv) };
 }
+
+/** The serving config as KV holds it (null when none was published or it does not parse). */
+export async function publishedServingConfig(kv: KVNamespace): Promise<ServingConfig | null> {
+  return servingConfigSchema
+    .nullable()
+    .catch(null)
+    .parse(await kv.get(SERVING_CONFIG_KEY, "json"));
+}
+
+const run = async (c: Context<AppEnv>, action: ModelAction) => c.json(await runModelAction(c.var.db, c.env.CONFIG, action));
 
 export const adminModelRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
@@ -53,11 +95,7 @@ export const adminModelRoutes = new Hono<AppEnv>()
         createdAt: modelVersions.createdAt,
       })
       .from(modelVersions);
-    const serving = servingConfigSchema
-      .nullable()
-      .catch(null)
-      .parse(await c.env.CONFIG.get(SERVING_CONFIG_KEY, "json"));
-    return c.json({ versions, serving });
+    return c.json({ versions, serving: await publishedServingConfig(c.env.CONFIG) });
   })
   .put("/:version", limitBody(MAX_PUSH_BYTES), async (c) => {
     const version = parseWith(versionParam, c.req.param("version"));
@@ -82,33 +120,19 @@ export const adminModelRoutes = new Hono<AppEnv>()
     const { rows } = await readRegistry(c.var.db);
     const row = planPush(rows, { version, sha256, storage: "kv", status: push.status, share: push.share });
     await storeVersion(c.var.db, c.env.CONFIG, row, manifest, bytes);
-    await audited(c, `admin.model.push.${row.status}`, version);
+    await audited(c.var.db, `admin.model.push.${row.status}`, version);
     return c.json({ version: row, serving: await publishServingConfig(c.var.db, c.env.CONFIG) }, 201);
   })
-  .post("/rollback", async (c) => {
-    const { rows } = await readRegistry(c.var.db);
-    const changes = planRollback(rows);
-    return change(c, "admin.model.rollback", changes[1]?.version ?? "", changes);
-  })
+  .post("/rollback", (c) => run(c, { kind: "rollback" }))
   .post("/kill-switch", async (c) => {
     const { on } = parseWith(killBodySchema, await jsonBody(c));
-    await setKillSwitch(c.var.db, on);
-    await audited(c, on ? "admin.model.kill_switch.on" : "admin.model.kill_switch.off", "serving");
-    return c.json({ serving: await publishServingConfig(c.var.db, c.env.CONFIG) });
+    const { serving } = await runModelAction(c.var.db, c.env.CONFIG, { kind: "kill-switch", on });
+    return c.json({ serving });
   })
-  .post("/:version/promote", async (c) => {
-    const version = parseWith(versionParam, c.req.param("version"));
-    const { rows } = await readRegistry(c.var.db);
-    return change(c, "admin.model.promote", version, planPromote(rows, version, Date.now()));
-  })
+  .post("/:version/promote", (c) => run(c, { kind: "promote", version: parseWith(versionParam, c.req.param("version")) }))
   .post("/:version/canary", async (c) => {
     const version = parseWith(versionParam, c.req.param("version"));
     const { share } = parseWith(canaryBodySchema, await jsonBody(c));
-    const { rows } = await readRegistry(c.var.db);
-    return change(c, "admin.model.canary", version, planCanary(rows, version, share));
+    return run(c, { kind: "canary", version, share });
   })
-  .post("/:version/retire", async (c) => {
-    const version = parseWith(versionParam, c.req.param("version"));
-    const { rows } = await readRegistry(c.var.db);
-    return change(c, "admin.model.retire", version, planRetire(rows, version));
-  });
+  .post("/:version/retire", (c) => run(c, { kind: "retire", version: parseWith(versionParam, c.req.param("version")) }));
