@@ -7,6 +7,7 @@ import { ApiError } from "../errors";
 import { requireRole } from "../middleware/auth";
 import { revokeSubject } from "../privacy/erasure";
 import { exportSubject } from "../privacy/export";
+import { auditListSchema, consentListSchema, listAudit, listConsent, listRequests, requestListSchema } from "../privacy/lists";
 import { auditLog, privacyRequests } from "../store/schema";
 import { jsonBody, limitBody, parseWith } from "./validate";
 
@@ -17,6 +18,22 @@ export const privacyRoutes = new Hono<AppEnv>()
     const { subjectId, reason } = parseWith(revocationRequestSchema, await jsonBody(c));
     const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, { subjectId, reason, role: "privacy" });
     return c.json({ requestId }, 202);
+  })
+  // Lists, newest first, with the console's filters (worker/privacy/lists.ts); each read is audited.
+  .get("/requests", async (c) => {
+    const filter = parseWith(requestListSchema, c.req.query());
+    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.requests.list", target: null });
+    return c.json({ requests: await listRequests(c.var.db, filter) });
+  })
+  .get("/consent-log", async (c) => {
+    const filter = parseWith(consentListSchema, c.req.query());
+    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.consent_log.list", target: null });
+    return c.json({ records: await listConsent(c.var.db, filter) });
+  })
+  .get("/audit-log", async (c) => {
+    const filter = parseWith(auditListSchema, c.req.query());
+    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.audit_log.list", target: null });
+    return c.json({ entries: await listAudit(c.var.db, filter) });
   })
   .get("/requests/:id", async (c) => {
     const id = c.req.param("id");
