@@ -7,6 +7,7 @@ import { retryPendingErasures } from "./privacy/erasure";
 import { mountedRequest } from "./rewrite/hosts";
 import { adminRoutes } from "./routes/admin";
 import { consentRoutes } from "./routes/consent";
+import { consoleRoutes } from "./routes/console";
 import { decideRoutes } from "./routes/decide";
 import { demoRoutes } from "./routes/demo";
 import { edgeRoutes } from "./routes/edge";
@@ -28,6 +29,7 @@ const app = new Hono<AppEnv>()
   .route("/v1/why", whyRoutes)
   .route("/v1/privacy", privacyRoutes)
   .route("/v1/admin", adminRoutes)
+  .route("/admin", consoleRoutes)
   .route("/edge", edgeRoutes)
   .route("/demo", demoRoutes)
   .notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))

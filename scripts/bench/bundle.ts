@@ -19,8 +19,9 @@ export type Bundle = {
 
 /** By extension, as wrangler.toml's rules classify them; ".js" chunks are ES modules in a modules-format worker. */
 const TYPE_BY_EXTENSION: Record<string, ModuleType> = { ".js": "ESModule", ".mjs": "ESModule", ".wasm": "CompiledWasm", ".onnx": "Data" };
-/** The script tag's source is a Text module (wrangler.toml's rule for files ending in .tag.js), not a chunk. */
-const typeOf = (name: string): ModuleType | undefined => (name.endsWith(".tag.js") ? "Text" : TYPE_BY_EXTENSION[extname(name)]);
+/** Browser assets (the script tag, the console's files, uPlot) are Text modules by wrangler.toml's rule, not chunks. */
+const TEXT_MODULE = /(\.tag\.js|\.client\.js|\.client\.css|-uPlot\.iife\.min\.js|-uPlot\.min\.css)$/;
+const typeOf = (name: string): ModuleType | undefined => (TEXT_MODULE.test(name) ? "Text" : TYPE_BY_EXTENSION[extname(name)]);
 /** Written next to the modules but never uploaded: left out of the size. */
 const NOT_UPLOADED = (name: string) => name === "README.md" || name.endsWith(".map");
 

@@ -6,7 +6,7 @@ import type { TokenRole } from "../store/schema";
 const encoder = new TextEncoder();
 
 /** Compares digests, not the strings, so that neither length nor content leaks through timing. */
-async function sameSecret(given: string, expected: string | undefined): Promise<boolean> {
+export async function sameSecret(given: string, expected: string | undefined): Promise<boolean> {
   if (!expected) return false;
   const [a, b] = await Promise.all([
     crypto.subtle.digest("SHA-256", encoder.encode(given)),
@@ -15,7 +15,8 @@ async function sameSecret(given: string, expected: string | undefined): Promise<
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-async function roleOf(token: string, env: Env): Promise<TokenRole | null> {
+/** The role a token holds, or null; the console's sign-in exchanges it for a session with this role. */
+export async function roleOf(token: string, env: Env): Promise<TokenRole | null> {
   const [admin, privacy] = await Promise.all([sameSecret(token, env.ADMIN_TOKEN), sameSecret(token, env.PRIVACY_TOKEN)]);
   return admin ? "admin" : privacy ? "privacy" : null;
 }
