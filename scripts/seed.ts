@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { sign } from "../worker/consent/signed-id";
 import { catalogueSnapshotKey } from "../worker/store/catalogue";
 import { profileKey } from "../worker/store/profiles";
-import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVisitors } from "./seed/demo-data";
+import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
+import { upsertVariantSql } from "./variants/sql";
 import { sqlJson, sqlText } from "./wrangler";
 
 const args = process.argv.slice(2);
@@ -22,6 +23,7 @@ function demoSql(): string {
   const lines = [
     `INSERT OR REPLACE INTO sites (id, name, allowed_origins, consent_model, honor_gpc, tcf_vendor_id, timezone, origin_url) VALUES (${sqlText(s.id)}, ${sqlText(s.name)}, ${sqlJson(s.allowedOrigins)}, ${sqlText(s.consentModel)}, ${s.honorGpc ? 1 : 0}, NULL, ${sqlText(s.timezone)}, ${sqlText(s.originUrl)});`,
     `DELETE FROM content_items WHERE site_id = ${sqlText(s.id)};`,
+    `DELETE FROM content_variants WHERE site_id = ${sqlText(s.id)};`,
     ...DEMO_SLOTS.map(
       (slot) =>
         `INSERT OR REPLACE INTO slots (site_id, id, name, default_count, max_count) VALUES (${sqlText(s.id)}, ${sqlText(slot.id)}, ${sqlText(slot.name)}, ${slot.defaultCount}, ${slot.maxCount});`,
@@ -29,6 +31,9 @@ function demoSql(): string {
     ...demoItems().map(
       (item) =>
         `INSERT INTO content_items (site_id, id, status, slot_ids, render, categories, attributes, default_rank) VALUES (${sqlText(s.id)}, ${sqlText(item.id)}, 'active', ${sqlJson(item.slotIds)}, ${sqlJson(item.render)}, ${sqlJson(item.categories)}, ${sqlJson(item.attributes)}, ${item.defaultRank});`,
+    ),
+    ...demoVariants().map(({ variant, status }) =>
+      upsertVariantSql(s.id, variant, status === "approved" ? { status, by: "seed" } : { status }),
     ),
   ];
   return `${lines.join("\n")}\n`;

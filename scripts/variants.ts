@@ -1,30 +1,22 @@
 /**
- * Bulk import of content variants from a JSON file, built on wrangler's D1 commands:
+ * Bulk import of content variants from a JSON or CSV file, built on wrangler's D1 commands:
  *
  *   npm run variants -- import FILE --site SITE [--local [--persist-to DIR]] [--env NAME]
  *
- * FILE holds `{ "variants": [...] }` or a bare array, each as `worker/variants/schema.ts` describes.
+ * FILE is JSON (`{ "variants": [...], "combinations": [...] }` or a bare array of variants, as
+ * `worker/variants/schema.ts` describes) or CSV (`.csv`: one variant per row, see scripts/variants/file.ts).
  * The rules are the admin endpoint's: invalid, orphan and blocklisted variants are refused with
  * the reason, the others land as drafts that a reviewer must approve. Without `--local` it acts on
  * the real account.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readPolicy } from "../worker/experiments/policy";
-import { MAX_VARIANTS_PER_IMPORT, screenVariants, type VariantImport } from "../worker/variants/schema";
-import { d1Query, d1Run, sqlJson, sqlText, type Target } from "./wrangler";
+import { MAX_VARIANTS_PER_IMPORT, screenVariants } from "../worker/variants/schema";
+import { readVariantsFile } from "./variants/file";
+import { upsertVariantSql } from "./variants/sql";
+import { d1Query, d1Run, sqlText, type Target } from "./wrangler";
 
 const USAGE = "usage: npm run variants -- import FILE --site SITE [--local [--persist-to DIR]] [--env staging|production]";
-
-function insertStatement(site: string, v: VariantImport): string {
-  const values = [site, v.contentId, v.id, v.language].map(sqlText).join(", ");
-  return (
-    "INSERT INTO content_variants (site_id, content_id, id, language, components, provenance, synthetic, status) " +
-    `VALUES (${values}, ${sqlJson(v.components)}, ${sqlJson(v.provenance)}, ${v.synthetic ? 1 : 0}, 'draft') ` +
-    "ON CONFLICT (site_id, content_id, id) DO UPDATE SET language = excluded.language, components = excluded.components, " +
-    "provenance = excluded.provenance, synthetic = excluded.synthetic, status = 'draft', reviewed_by = NULL, reviewed_at = NULL;"
-  );
-}
 
 function main(argv: readonly string[]) {
   const { values, positionals } = parseArgs({
@@ -42,8 +34,7 @@ function main(argv: readonly string[]) {
   const site = values.site;
   const target: Target = { remote: !values.local, env: values.env, persistTo: values["persist-to"] };
 
-  const raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
-  const list = Array.isArray(raw) ? raw : ((raw as { variants?: unknown[] }).variants ?? []);
+  const list = readVariantsFile(file);
   if (list.length > MAX_VARIANTS_PER_IMPORT * 20) throw new Error(`at most ${MAX_VARIANTS_PER_IMPORT * 20} variants per file`);
 
   const [siteRows = [], itemRows = []] = d1Query(
@@ -57,7 +48,7 @@ function main(argv: readonly string[]) {
 
   const { accepted, rejected } = screenVariants(list, known, blocklist);
   for (const r of rejected) console.error(`#${r.index}${r.id ? ` ${r.id}` : ""}: refused: ${r.reason}`);
-  const statements = accepted.map((v) => insertStatement(site, v));
+  const statements = accepted.map((v) => upsertVariantSql(site, v));
   d1Run(statements, target);
   console.log(`imported ${statements.length} of ${list.length} variants as drafts on "${site}"; approve them with the admin endpoint`);
 }

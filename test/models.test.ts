@@ -2,60 +2,18 @@ import { env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bucketOf } from "../worker/experiments/assign";
 import { binsOf } from "../worker/inference/drift";
-import { type FeatureSpec, manifestSchema } from "../worker/inference/manifest";
+import type { FeatureSpec } from "../worker/inference/manifest";
 import { bundledSource } from "../worker/inference/registry";
-import { SERVING_CONFIG_KEY } from "../worker/models/config";
-import { auditLog, featureDrift, modelControls, modelVersions } from "../worker/store/schema";
+import { auditLog, featureDrift, modelVersions } from "../worker/store/schema";
 import { createSite, db, decideBody, decideOk, expectError, newVisitorId, visitorCookie } from "./support/fixtures";
 import { BROWSER, decideAs, event, postEvents, shownIn, waitUntil } from "./support/pipeline";
+import { admin, bundledManifest, post, push, resetRegistry } from "./support/registry";
 
 /** The model lifecycle through the admin endpoints, while the worker serves decisions. */
-const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
-const bundledManifest = manifestSchema.parse(bundledSource.manifest);
-const bundledBytes = async () => {
-  const bytes = await bundledSource.bytes();
-  if (!bytes) throw new Error("bundled bytes expected");
-  return bytes;
-};
-
-function admin(path: string, init: RequestInit = {}) {
-  return SELF.fetch(`https://edge.example/v1/admin${path}`, { ...init, headers: { ...ADMIN, ...(init.headers ?? {}) } });
-}
-
-const post = (path: string, body?: unknown) =>
-  admin(path, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-
-async function push(version: string, options: { status?: string; share?: number; manifest?: unknown; bytes?: ArrayBuffer } = {}) {
-  const form = new FormData();
-  form.set("manifest", JSON.stringify(options.manifest ?? { ...bundledManifest, version }));
-  form.set("model", new File([options.bytes ?? (await bundledBytes())], "model.onnx"));
-  form.set("status", options.status ?? "shadow");
-  if (options.share !== undefined) form.set("share", String(options.share));
-  return admin(`/models/${version}`, { method: "PUT", body: form });
-}
-
 async function health(): Promise<{
   model: { version: string | null; killSwitch: boolean; canary: { version: string; share: number } | null; shadows: string[] };
 }> {
   return (await SELF.fetch("https://edge.example/health")).json();
-}
-
-/** The registry with the bundled model live, as seeding leaves it. */
-async function resetRegistry() {
-  await db.delete(modelVersions);
-  await db.delete(modelControls);
-  await db.insert(modelVersions).values({
-    version: bundledSource.version,
-    sha256: bundledSource.sha256,
-    manifest: bundledSource.manifest,
-    status: "live",
-    storage: "bundled",
-  });
-  await env.CONFIG.delete(SERVING_CONFIG_KEY);
 }
 
 describe("model lifecycle: push → shadow → canary → promote → rollback while the worker serves", () => {

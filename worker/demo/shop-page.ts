@@ -18,9 +18,10 @@ const STYLE = `
   .ep-title { font-weight: 600; } .ep-cta { color: #a0522d; }
 `;
 
-export function shopPage(title = "Demo fashion shop"): string {
+/** The demo shop page; `lang` is the page's language, which leads the content variants' language chain. */
+export function shopPage(title = "Demo fashion shop", lang: "en" | "fr" = "en"): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

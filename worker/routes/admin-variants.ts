@@ -2,8 +2,10 @@ import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { performanceQuerySchema } from "../events/report";
 import { sitePolicyOf } from "../experiments/site-policy";
 import { auditLog, contentItems, contentVariants, variantStatuses } from "../store/schema";
+import { variantReport } from "../variants/report";
 import { reviewVariant } from "../variants/review";
 import { reviewRequestSchema, screenVariants, variantImportRequestSchema } from "../variants/schema";
 import { jsonBody, parseWith } from "./validate";
@@ -12,14 +14,17 @@ import { jsonBody, parseWith } from "./validate";
  * Content variants and their review gate (bearer `ADMIN_TOKEN`, under /v1/admin). Imports land
  * as `draft`; a blocklisted term rejects a variant at import; review sets `approved` or
  * `rejected` with who and when, in the row and in the audit log.
- *
- * TODO(#8): serving. The decision path does not read variants yet: ranking whole variants with
- * the model, language fallback, and the synthetic label in the tag and edge rendering come next.
+ * `/reports/variants`: which variants and components win (worker/variants/report.ts).
  */
 
 const siteParam = z.string().min(1).max(64);
 
 export const adminVariantRoutes = new Hono<AppEnv>()
+  .get("/reports/variants", async (c) => {
+    const query = parseWith(performanceQuerySchema, c.req.query());
+    const policy = await sitePolicyOf(c.var.db, query.site);
+    return c.json(await variantReport(c.var.db, query, policy));
+  })
   .get("/sites/:site/variants", async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
     const status = parseWith(z.enum(variantStatuses).optional(), c.req.query("status"));

@@ -6,6 +6,8 @@ import { tagVersion } from "../tag/version";
 /** The bundled demo origin that the demo site's edge route fetches in-process (`bundled:demo`). */
 export const demoOrigin = new Hono()
   .get("/", (c) => c.html(shopPage()))
+  // The same shop in French: the edge route reads the language from Content-Language.
+  .get("/fr", (c) => c.html(shopPage("Boutique de mode (démo)", "fr"), 200, { "content-language": "fr" }))
   .get("/large", (c) => {
     const chunks = Math.min(Math.max(Number(c.req.query("chunks") ?? 50) || 50, 1), 2000);
     const delayMs = Math.min(Math.max(Number(c.req.query("delay") ?? 20) || 0, 0), 1000);
@@ -27,6 +29,7 @@ export const demoRoutes = new Hono<AppEnv>()
   .get("/tag", async (c) => {
     const site = /^[A-Za-z0-9_-]{1,64}$/.test(c.req.query("site") ?? "") ? (c.req.query("site") as string) : "demo";
     const timeout = /^\d{2,5}$/.test(c.req.query("timeout") ?? "") ? ` data-timeout="${c.req.query("timeout")}"` : "";
+    const lang = c.req.query("lang") === "fr" ? "fr" : "en";
     const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${site}"${timeout} async></script>`;
-    return c.html(shopPage("Demo fashion shop (script tag)").replace("</head>", `${tag}\n</head>`));
+    return c.html(shopPage("Demo fashion shop (script tag)", lang).replace("</head>", `${tag}\n</head>`));
   });

@@ -40,7 +40,63 @@ export const variantImportSchema = z
 export type VariantImport = z.infer<typeof variantImportSchema>;
 
 export const MAX_VARIANTS_PER_IMPORT = 500;
-export const variantImportRequestSchema = z.object({ variants: z.array(z.unknown()).min(1).max(MAX_VARIANTS_PER_IMPORT) });
+const MAX_COMBINATIONS_PER_SET = 100;
+
+/**
+ * Components whose combinations are the variants: every headline × image × call to action of
+ * one item in one language, with one provenance. Variant ids are the prefix and the component
+ * indexes, e.g. `spring-t0c1` for the first title with the second call to action.
+ */
+export const combinationSetSchema = z
+  .object({
+    contentId: text(128),
+    idPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "idPrefix: letters, digits, _ and - (max 40)"),
+    language: languageTag,
+    components: z
+      .object({
+        title: z.array(text(200)).min(1).max(20).optional(),
+        body: z.array(text(1000)).min(1).max(20).optional(),
+        imageUrl: z.array(safeUrl).min(1).max(20).optional(),
+        cta: z.array(text(60)).min(1).max(20).optional(),
+      })
+      .strict(),
+    provenance: z.unknown(),
+    synthetic: z.unknown(),
+  })
+  .strict()
+  .refine(
+    (set) => Object.values(set.components).reduce((n, options) => n * (options?.length ?? 1), 1) <= MAX_COMBINATIONS_PER_SET,
+    `components: at most ${MAX_COMBINATIONS_PER_SET} combinations per set`,
+  );
+
+/** Every combination of a set as a plain variant (validated afterwards like any other). */
+export function expandCombinations(set: z.infer<typeof combinationSetSchema>): unknown[] {
+  const kinds = (["title", "body", "imageUrl", "cta"] as const).filter((k) => set.components[k]?.length);
+  let combos: { id: string; components: Record<string, string> }[] = [{ id: "", components: {} }];
+  for (const kind of kinds) {
+    const options = set.components[kind] ?? [];
+    combos = combos.flatMap((combo) =>
+      options.map((value, i) => ({ id: `${combo.id}${kind[0]}${i}`, components: { ...combo.components, [kind]: value } })),
+    );
+  }
+  return combos.map((combo) => ({
+    contentId: set.contentId,
+    id: `${set.idPrefix}-${combo.id}`,
+    language: set.language,
+    components: combo.components,
+    provenance: set.provenance,
+    synthetic: set.synthetic,
+  }));
+}
+
+export const variantImportRequestSchema = z
+  .object({
+    variants: z.array(z.unknown()).max(MAX_VARIANTS_PER_IMPORT).default([]),
+    combinations: z.array(combinationSetSchema).max(50).default([]),
+  })
+  .refine((r) => r.variants.length + r.combinations.length > 0, "send variants, combinations, or both")
+  .transform((r) => ({ variants: [...r.variants, ...r.combinations.flatMap(expandCombinations)] }))
+  .refine((r) => r.variants.length <= MAX_VARIANTS_PER_IMPORT, `at most ${MAX_VARIANTS_PER_IMPORT} variants per import`);
 
 export const reviewRequestSchema = z.object({ status: z.enum(["approved", "rejected"]) });
 
