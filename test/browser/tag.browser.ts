@@ -1,7 +1,10 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { demoItems } from "../../scripts/seed/demo-data";
 import type { DecideResponse } from "../../worker/decisions/schema";
+import { createDb } from "../../worker/store/db";
+import { contentVariants } from "../../worker/store/schema";
 import { tcString } from "../support/tcf";
 import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, startStack, visitorCookie, waitFor } from "./harness";
 
@@ -97,6 +100,50 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     expect(cls).toBeLessThan(0.1);
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it("renders the page language's variants and labels synthetic ones (data-synthetic and the visible label)", async () => {
+    const site = "variants-tag";
+    await addDemoSite(stack, site, "opt-out");
+    // Every item has an English variant (by a person) and a French one (generated, synthetic);
+    // one statement per item, as D1 binds at most 100 parameters.
+    for (const item of demoItems())
+      await createDb(stack.d1)
+        .insert(contentVariants)
+        .values(
+          (["en", "fr"] as const).map((language) => ({
+            siteId: site,
+            contentId: item.id,
+            id: language,
+            language,
+            components: { title: `${language.toUpperCase()} ${item.render.title}` },
+            provenance: language === "fr" ? { origin: "generated" as const, tool: "test" } : { origin: "human" as const },
+            synthetic: language === "fr",
+            status: "approved" as const,
+          })),
+        );
+    const itemsOn = async (lang: string) => {
+      const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, locale: "en-US" });
+      const page = await context.newPage();
+      await page.goto(new URL(`/demo/tag?site=${site}&timeout=5000&lang=${lang}`, stack.url).href);
+      await page.waitForFunction(ALL_DECIDED, null, { timeout: 10_000 });
+      const found = await page.evaluate<{ title: string; synthetic: string | null; label: string | null; labelShown: boolean }[]>(
+        `[...document.querySelectorAll("[data-slot] .ep-item")].map((el) => {
+          const label = el.querySelector(".ep-synthetic-label");
+          return { title: el.querySelector(".ep-title").textContent, synthetic: el.getAttribute("data-synthetic"),
+                   label: label && label.textContent, labelShown: !!label && label.getBoundingClientRect().height > 0 };
+        })`,
+      );
+      await context.close();
+      return found;
+    };
+    // The browser prefers English; the page is French, so French variants lead the chain.
+    const french = await itemsOn("fr");
+    expect(french).toHaveLength(5);
+    for (const item of french)
+      expect(item).toMatchObject({ title: expect.stringMatching(/^FR /), synthetic: "true", label: "AI-generated", labelShown: true });
+    const english = await itemsOn("en");
+    for (const item of english) expect(item).toMatchObject({ title: expect.stringMatching(/^EN /), synthetic: null, label: null });
   });
 
   it("keeps the page's own content when the decision comes after the timeout", async () => {
