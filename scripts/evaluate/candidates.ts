@@ -7,6 +7,12 @@ export function candidate(items: Dataset["items"], contentId: string): Candidate
   return { contentId, attributes: items.get(contentId) ?? {} };
 }
 
+/** The item as an example showed it: as its variant, when the logged decision showed one. */
+export function exampleCandidate(items: Dataset["items"], example: Example): CandidateFeatures {
+  const item = candidate(items, example.contentId);
+  return example.variant ? { ...item, attributes: { ...item.attributes, ...example.variant } } : item;
+}
+
 /**
  * The model's score for each example, in order. Examples of one round with the same context share
  * the visitor and the request, so they are scored in one batch, as the worker scores a decision.
@@ -25,7 +31,7 @@ export async function scoreExamples(scorer: Scorer, examples: readonly Example[]
     const batch = await scorer.score(
       first.profile,
       first.context,
-      indices.map((i) => candidate(items, (examples[i] as Example).contentId)),
+      indices.map((i) => exampleCandidate(items, examples[i] as Example)),
     );
     indices.forEach((i, j) => {
       scores[i] = batch[j] as number;

@@ -14,6 +14,7 @@ import { applyInteractions } from "../../worker/events/features";
 import { decisionEventSchema, type InteractionEvent } from "../../worker/events/schema";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import type { StoredProfile } from "../../worker/store/profiles";
+import { servedVariantFeatures } from "../../worker/variants/choose";
 import { columns, readAttributes, readCsv } from "./csv";
 import { createRandom } from "./random";
 
@@ -26,6 +27,7 @@ export type Example = {
   label: 0 | 1;
   propensity: number | null; // logging policy's probability of this item (bandit logs), else null
   round: string; // examples shown/sampled together (a logged decision, an OBD round, a positive with its sampled negatives)
+  variant?: Record<string, string | number>; // the content variant shown, as item features (worker/variants/choose.ts)
 };
 export type Positive = { userId: string; contentId: string; ts: number };
 export type Dataset = {
@@ -433,8 +435,10 @@ function loadEvents(source: Extract<DatasetSource, { kind: "events" }>): Dataset
       context: { ...localTime(new Date(e.ts), source.timezone), ...e.context, position: String(e.position) },
       contentId: e.contentId,
       label: e.click,
-      propensity: e.propensity,
+      // The joint probability of the item and its variant, both drawn by the logging policy.
+      propensity: e.propensity * (e.variant?.propensity ?? 1),
       round: e.decisionId,
+      ...(e.variant ? { variant: servedVariantFeatures(e.variant) } : {}),
     };
   });
   return {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { binOf, binsOf } from "../../worker/inference/drift";
 import { type CandidateFeatures, createEncoder, type RequestContext, type VisitorProfile } from "../../worker/inference/encode";
 import { type FeatureSpec, featureWidth, type ModelManifest } from "../../worker/inference/manifest";
-import { candidate } from "../evaluate/candidates";
+import { exampleCandidate } from "../evaluate/candidates";
 import type { Dataset, Example } from "./dataset";
 import { createRandom } from "./random";
 
@@ -92,7 +92,7 @@ export function buildFeatureSpecs(train: readonly Example[], dataset: Dataset, o
     .sort(naturalOrder);
 
   const userAttributes = train.flatMap((e) => (e.profile ? [e.profile.attributes] : []));
-  const itemAttributes = train.map((e) => dataset.items.get(e.contentId) ?? {});
+  const itemAttributes = train.map((e) => exampleCandidate(dataset.items, e).attributes);
   const userKeys = new Set(userAttributes.flatMap((a) => Object.keys(a)));
   const itemKeys = new Set(itemAttributes.flatMap((a) => Object.keys(a)));
   const reserved = new Set(["history", AFFINITY_KEY, "contentId", "hour", "dayOfWeek", "position"]);
@@ -291,7 +291,7 @@ export function* exampleGroups(
       profile: chance(dropout?.anonymous ?? 0) ? null : first.profile,
       context: first.context,
       items: group.map((e) => {
-        const item = candidate(dataset.items, e.contentId);
+        const item = exampleCandidate(dataset.items, e);
         return chance(dropout?.unknownItem ?? 0) ? { ...item, contentId: UNKNOWN_CONTENT } : item;
       }),
       labels: group.map((e) => e.label),

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Dataset, type Example, loadDataset, timeSplit } from "../../scripts/train/dataset";
+import { buildFeatureSpecs, DEFAULT_FEATURE_OPTIONS } from "../../scripts/train/featurize";
 import { applyInteractions } from "../../worker/events/features";
 import type { InteractionEvent } from "../../worker/events/schema";
 import { type StoredProfile, storedProfileSchema } from "../../worker/store/profiles";
@@ -206,6 +207,37 @@ describe("the events NDJSON reader", () => {
     expect(dataset.examples[0]?.profile).toBeNull();
     expect(Object.keys(dataset.examples[1]?.profile?.itemAffinity ?? {})).toEqual(["c1"]);
     expect(dataset.positives).toEqual([{ userId: "v1", contentId: "c1", ts: T0 }]);
+  });
+
+  it("learns variants: the shown variant's features become item features, and the propensity the joint one", async () => {
+    const path = join(dir(), "events.ndjson");
+    const variant = (id: string, title: string) => ({
+      id,
+      language: "fr",
+      components: { title, cta: "cta-1" },
+      synthetic: id === "b",
+      reason: "model",
+      propensity: 0.5,
+    });
+    write(
+      path,
+      Array.from({ length: 12 }, (_, i) =>
+        line({
+          decisionId: `d${i}`,
+          ts: T0 + i * DAY,
+          propensity: 0.8,
+          variant: variant(i % 2 ? "a" : "b", i % 2 ? "title-1" : "title-2"),
+        }),
+      ),
+    );
+    const dataset = await loadDataset({ kind: "events", ndjson: path, timezone: "UTC" });
+    expect(dataset.examples[0]).toMatchObject({
+      propensity: 0.4,
+      variant: { variant: "b", variantLanguage: "fr", synthetic: 1, component_title: "title-2", component_cta: "cta-1" },
+    });
+    const specs = buildFeatureSpecs(dataset.examples, dataset, { ...DEFAULT_FEATURE_OPTIONS, minCount: 1 });
+    const titles = specs.find((f) => f.kind === "categorical" && f.key === "component_title");
+    expect(titles?.kind === "categorical" && titles.vocabulary).toEqual(["title-1", "title-2"]);
   });
 
   it("rejects a malformed line with an error naming the line and the field", async () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decidedItemSchema } from "../decisions/schema";
 import type { DecisionEvent } from "./schema";
 
 /**
@@ -26,6 +27,8 @@ export const trainingExampleSchema = z.object({
   click: z.union([z.literal(0), z.literal(1)]),
   conversion: z.union([z.literal(0), z.literal(1)]),
   value: z.number(),
+  /** The content variant shown, with the probability it was drawn with for its item. */
+  variant: decidedItemSchema.shape.variant,
 });
 export type TrainingExample = z.infer<typeof trainingExampleSchema>;
 
@@ -63,6 +66,7 @@ export function toTrainingExamples(decisions: readonly LoggedDecision[], events:
         position: item.rank,
         score: item.score,
         propensity: item.propensity,
+        ...(item.variant ? { variant: item.variant } : {}),
         context: d.context,
         ...(outcomes.get(`${d.decisionId}\u0000${slot.slot}\u0000${item.contentId}`) ?? {
           impression: 0,

@@ -28,16 +28,23 @@ export type ServedVariant = {
 /** One scoring row: an item as one of its variants, or as itself when it has none to offer. */
 export type ScoringRow = { item: CatalogueItem; variant?: CatalogueVariant };
 
-/** Item features a model can learn variants from; a manifest names the ones it uses. */
-export function variantFeatures(variant: CatalogueVariant): Record<string, string | number> {
+/**
+ * Item features a model can learn variants from (a manifest names the ones it uses): the same
+ * names at serving and in training, where they come from the logged `ServedVariant`.
+ */
+export function servedVariantFeatures(
+  variant: Pick<ServedVariant, "id" | "language" | "components" | "synthetic">,
+): Record<string, string | number> {
   const features: Record<string, string | number> = {
     variant: variant.id,
     variantLanguage: variant.language,
     synthetic: variant.synthetic ? 1 : 0,
   };
-  for (const [kind, id] of Object.entries(variant.componentIds)) features[`component_${kind}`] = id;
+  for (const [kind, id] of Object.entries(variant.components)) features[`component_${kind}`] = id;
   return features;
 }
+
+const variantFeatures = (variant: CatalogueVariant) => servedVariantFeatures({ ...variant, components: variant.componentIds });
 
 export function candidateFeatures(row: ScoringRow): CandidateFeatures {
   return {
