@@ -5,10 +5,16 @@ import { writeProfile } from "../worker/store/profiles";
 import { BENCH_SITE } from "./bench/seed-state";
 import { startWorkerWithConsumer } from "./bench/stack";
 import { stopWorkerd } from "./bench/workerd";
-import { demoVisitors } from "./seed/demo-data";
+import { demoItems, demoVisitors } from "./seed/demo-data";
 import { createRandom } from "./train/random";
 
 const BASE_CTR = 0.04;
+/** With --variants: the hero item's headlines, and how much more each is truly clicked. */
+const HEADLINES = [
+  { text: "Merino crew-neck knit", lift: 1 },
+  { text: "Merino knit: warm, light, itch-free", lift: 2 },
+  { text: "New: merino knit", lift: 1.2 },
+];
 const PERSONALIZATION_LIFT = 1.5;
 const MOBILE_FACTOR = 0.6;
 const COUNTRIES = ["FR", "DE", "ES"] as const;
@@ -21,27 +27,63 @@ type Decided = {
   decisionId: string;
   eventToken: string;
   modeReason: string;
-  slots: { slot: string; items: { contentId: string }[] }[];
+  slots: { slot: string; items: { contentId: string; title: string }[] }[];
 };
 
+type Admin = (path: string, init?: RequestInit) => Promise<Response>;
+
+/** The hero item's headlines as one combination set, each approved by a reviewer. */
+async function importHeadlines(admin: Admin, contentId: string) {
+  const set = {
+    contentId,
+    idPrefix: "headline",
+    language: "en",
+    components: { title: HEADLINES.map((h) => h.text) },
+    provenance: { origin: "human" },
+    synthetic: false,
+  };
+  const imported = await admin(`/sites/${BENCH_SITE}/variants`, { method: "POST", body: JSON.stringify({ combinations: [set] }) });
+  if (!imported.ok) throw new Error(`variants: ${imported.status} ${await imported.text()}`);
+  for (let i = 0; i < HEADLINES.length; i++) {
+    const review = await admin(`/sites/${BENCH_SITE}/variants/${contentId}/headline-t${i}/review`, {
+      method: "POST",
+      body: JSON.stringify({ status: "approved" }),
+    });
+    if (!review.ok) throw new Error(`review: ${review.status} ${await review.text()}`);
+  }
+}
+
+/** The true click-rate multiplier of a shown item: its headline's lift, if it is one of ours. */
+const headlineLift = (title: string) => HEADLINES.find((h) => h.text === title)?.lift ?? 1;
+
 async function main() {
-  const { values } = parseArgs({ options: { visitors: { type: "string", default: "1500" }, seed: { type: "string", default: "1" } } });
+  const { values } = parseArgs({
+    options: {
+      visitors: { type: "string", default: "1500" },
+      seed: { type: "string", default: "1" },
+      variants: { type: "boolean", default: false },
+    },
+  });
   const visitors = Number(values.visitors);
   const random = createRandom(Number(values.seed)).next;
   const { mf, url, secrets } = await startWorkerWithConsumer("simulate");
   try {
-    const admin = (path: string, init: RequestInit = {}) =>
+    const admin: Admin = (path, init = {}) =>
       fetch(new URL(`/v1/admin${path}`, url), {
         ...init,
         headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}`, "content-type": "application/json" },
       });
+    const heroItem = demoItems().find((item) => item.slotIds.includes("hero"))?.id ?? "";
     const policy = {
       holdout: { share: 0.2 },
       exploration: { kind: "epsilon-greedy", epsilon: 0.1 },
       fairness: { segments: ["country", "device"], disparityRatio: 1.25 },
+      // The variants scenario pins one item in the hero, so that its headlines get the traffic.
+      ...(values.variants ? { pinned: [{ slot: "hero", contentId: heroItem, share: 1 }] } : {}),
     };
     const put = await admin(`/sites/${BENCH_SITE}/policy`, { method: "PUT", body: JSON.stringify(policy) });
     if (!put.ok) throw new Error(`policy: ${put.status} ${await put.text()}`);
+    if (values.variants) await importHeadlines(admin, heroItem);
 
     const profiles = (await mf.getKVNamespace("PROFILES")) as unknown as KVNamespace;
     const profilesToUse = demoVisitors();
@@ -73,7 +115,7 @@ async function main() {
           const base = { decisionId: d.decisionId, slot: slot.slot, contentId: item.contentId, ts: Date.now(), eventToken: d.eventToken };
           const shown = [{ ...base, eventId: `${d.decisionId.slice(0, 8)}-${slot.slot}-${k}-i`, type: "impression" }];
           impressions++;
-          if (random() < p) {
+          if (random() < p * headlineLift(item.title)) {
             clicks++;
             shown.push({ ...base, eventId: `${d.decisionId.slice(0, 8)}-${slot.slot}-${k}-c`, type: "click" });
           }
@@ -102,9 +144,16 @@ async function main() {
     console.log(
       JSON.stringify(
         {
-          truth: { ctrUplift: expectedUplift, mobileOverDesktopCtr: MOBILE_FACTOR, holdoutShare: 0.2, explorationEpsilon: 0.1 },
+          truth: {
+            ctrUplift: expectedUplift,
+            mobileOverDesktopCtr: MOBILE_FACTOR,
+            holdoutShare: 0.2,
+            explorationEpsilon: 0.1,
+            ...(values.variants ? { headlines: HEADLINES } : {}),
+          },
           uplift: await report("/reports/uplift"),
           fairness: await report("/reports/fairness"),
+          ...(values.variants ? { variants: await report("/reports/variants") } : {}),
         },
         null,
         2,

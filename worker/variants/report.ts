@@ -2,6 +2,7 @@ import { and, eq, gte, isNotNull, lte, sql } from "drizzle-orm";
 import type { PerformanceQuery } from "../events/report";
 import { wilsonInterval } from "../events/report";
 import type { SitePolicy } from "../experiments/policy";
+import { proportionDifference } from "../experiments/stats";
 import type { Database } from "../store/db";
 import { contentVariants, decisions, events } from "../store/schema";
 import { type ComponentKind, componentIdsOf, componentKinds } from "./components";
@@ -44,14 +45,16 @@ function inRange(query: PerformanceQuery) {
 }
 
 /**
- * The component that wins a kind for an item: the best CTR whose interval lies above every other
- * component's; null while the intervals still overlap (not enough traffic to tell).
+ * The component that wins a kind for an item: the best CTR whose difference from every other
+ * component's CTR has a 95% interval above zero; null while the data cannot tell them apart.
  */
 function leaderOf(components: readonly { id: string; stats: Rated }[]): string | null {
   const ranked = components.filter((c) => c.stats.ctr !== null).sort((a, b) => (b.stats.ctr ?? 0) - (a.stats.ctr ?? 0));
   const [best, ...rest] = ranked;
   if (!best || !rest.length) return null;
-  return rest.every((c) => (best.stats.ctrLow ?? 0) > (c.stats.ctrHigh ?? 1)) ? best.id : null;
+  const beats = (other: Rated) =>
+    (proportionDifference(best.stats.clicks, best.stats.impressions, other.clicks, other.impressions)?.low ?? 0) > 0;
+  return rest.every((c) => beats(c.stats)) ? best.id : null;
 }
 
 export async function variantReport(db: Database, query: PerformanceQuery, policy: SitePolicy) {
