@@ -28,7 +28,12 @@ async function sessionAs(token: string, page: string): Promise<Session> {
   return { cookie, csrf };
 }
 
-const post = (path: string, session: Partial<Session>, fields: Record<string, string>, headers: Record<string, string> = { origin: ORIGIN }) =>
+const post = (
+  path: string,
+  session: Partial<Session>,
+  fields: Record<string, string>,
+  headers: Record<string, string> = { origin: ORIGIN },
+) =>
   SELF.fetch(`${BASE}/${path}`, {
     method: "POST",
     body: form({ ...(session.csrf ? { csrf: session.csrf } : {}), ...fields }),
@@ -72,7 +77,15 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
       expect(res.status, page).toBe(303);
       expect(res.headers.get("location"), page).toMatch(/sign-in\?next=/);
     }
-    for (const path of ["models/rollback", "models/promote", "models/kill-switch", "content/review", "content/blocklist", "privacy/revocations", "sign-out"]) {
+    for (const path of [
+      "models/rollback",
+      "models/promote",
+      "models/kill-switch",
+      "content/review",
+      "content/blocklist",
+      "privacy/revocations",
+      "sign-out",
+    ]) {
       const res = await post(path, {}, { csrf: "x" });
       expect(res.status, path).toBe(401);
     }
@@ -142,7 +155,9 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
     const admin = await sessionAs(env.ADMIN_TOKEN, `content?site=${site}`);
     const res = await post(`content/blocklist?site=${site}`, admin, { terms: "free money\n\n  miracle \nfree money" });
     expect(res.status).toBe(303);
-    const policy = (await (await SELF.fetch(`https://edge.example/v1/admin/sites/${site}/policy`, { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })).json()) as {
+    const policy = (await (
+      await SELF.fetch(`https://edge.example/v1/admin/sites/${site}/policy`, { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })
+    ).json()) as {
       blocklist: string[];
     };
     expect(policy.blocklist).toEqual(["free money", "miracle"]);
@@ -172,7 +187,9 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
       requests: { id: string; status: string }[];
     };
     expect(requests.requests.map((r) => r.id)).toContain(revoked.requestId);
-    const consent = (await (await SELF.fetch(`https://edge.example/v1/privacy/consent-log?source=revocation&subject=${subjectId}`, { headers })).json()) as {
+    const consent = (await (
+      await SELF.fetch(`https://edge.example/v1/privacy/consent-log?source=revocation&subject=${subjectId}`, { headers })
+    ).json()) as {
       records: { source: string }[];
     };
     expect(consent.records).toHaveLength(1);

@@ -49,7 +49,9 @@ export function Layout(props: LayoutProps) {
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="referrer" content="no-referrer" />
+          {/* same-origin, not no-referrer: with no-referrer a form post's Origin is "null", which the CSRF check refuses. */}
+          <meta name="referrer" content="same-origin" />
+          <link rel="icon" href="data:," />
           <title>{props.title} · edge-personalizer console</title>
           <link rel="stylesheet" href="assets/uPlot.min.css" />
           <link rel="stylesheet" href="assets/console.client.css" />

@@ -164,7 +164,8 @@ export function ContentPage(props: {
   items: ContentItem[];
   variants: ContentVariant[];
   blocklist: string[];
-  variantReport: unknown;
+  /** The site's visible label for synthetic variants, shown in the preview as visitors would see it. */
+  syntheticLabel: string | undefined;
 }) {
   const queue = props.variants.filter((v) => v.status === "draft");
   const reviewed = props.variants.filter((v) => v.status !== "draft");
@@ -221,7 +222,13 @@ export function ContentPage(props: {
         ) : (
           <ul class="variants">
             {queue.map((v) => (
-              <VariantCard variant={v} item={itemOf(v.contentId)} csrf={props.csrf} site={props.site} />
+              <VariantCard
+                variant={v}
+                item={itemOf(v.contentId)}
+                csrf={props.csrf}
+                site={props.site}
+                syntheticLabel={props.syntheticLabel}
+              />
             ))}
           </ul>
         )}
@@ -274,12 +281,23 @@ export function ContentPage(props: {
   );
 }
 
-function VariantCard(props: { variant: ContentVariant; item: ContentItem | undefined; csrf: string; site: string }) {
+function VariantCard(props: {
+  variant: ContentVariant;
+  item: ContentItem | undefined;
+  csrf: string;
+  site: string;
+  syntheticLabel: string | undefined;
+}) {
   const v = props.variant;
   const render = { ...(props.item?.render ?? { title: v.contentId }), ...v.components };
   // renderItem escapes every field and keeps only http(s) or site-relative URLs: the preview is
   // the markup the edge would serve, never the content's own HTML.
-  const preview = renderItem({ contentId: v.contentId, rank: 1, score: null, reason: "default", propensity: 1, ...render });
+  const components = Object.fromEntries(Object.entries(v.components).filter((e): e is [string, string] => typeof e[1] === "string"));
+  const served = { id: v.id, language: v.language, components, synthetic: v.synthetic, reason: "model" as const, propensity: 1 };
+  const preview = renderItem(
+    { contentId: v.contentId, rank: 1, score: null, reason: "default", propensity: 1, ...render, variant: served },
+    props.syntheticLabel,
+  );
   const label = `${v.contentId} / ${v.id}`;
   return (
     <li class="variant" data-variant-id={v.id}>
@@ -592,7 +610,7 @@ export function PrivacyPage(props: {
           <p>Stops all personalization and measurement for the visitor at once, then erases their data everywhere.</p>
           <ActionForm action="privacy/revocations" csrf={props.csrf} class="stack">
             <label for="subjectId">Visitor id</label>
-            <input id="subjectId" name="subjectId" required pattern="[0-9a-f-]{36}" placeholder="e.g. 0b7c…-…" />
+            <input id="subjectId" name="subjectId" required pattern="[0-9a-f\-]{36}" placeholder="e.g. 0b7c…-…" />
             <label for="reason">Reason (optional)</label>
             <input id="reason" name="reason" maxLength={500} />
             <button type="submit" class="danger">
@@ -605,7 +623,7 @@ export function PrivacyPage(props: {
           <p>Everything stored about one visitor, as a JSON download (audited).</p>
           <form method="get" action="privacy/export" class="stack">
             <label for="export-subject">Visitor id</label>
-            <input id="export-subject" name="subjectId" required pattern="[0-9a-f-]{36}" />
+            <input id="export-subject" name="subjectId" required pattern="[0-9a-f\-]{36}" />
             <button type="submit">Download export</button>
           </form>
         </section>

@@ -82,5 +82,9 @@ export const validCsrf = (session: ConsoleSession, given: string | undefined) =>
  */
 export function sameOrigin(c: Ctx): boolean {
   const origin = c.req.header("origin");
-  return origin === undefined || origin === new URL(c.req.url).origin;
+  if (origin === undefined) return true;
+  // By host, as the browser addressed it: a proxy in front (or Miniflare) may rewrite the URL's
+  // scheme or host, never the Host header the browser sent.
+  const host = c.req.header("host") ?? new URL(c.req.url).host;
+  return URL.canParse(origin) && new URL(origin).host === host;
 }

@@ -200,7 +200,7 @@ export const consoleRoutes = new Hono<AppEnv>()
     await next();
     c.header("Content-Security-Policy", CONSOLE_CSP);
     c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "no-referrer");
+    c.header("Referrer-Policy", "same-origin");
     c.header("X-Frame-Options", "DENY");
     c.header("Cross-Origin-Opener-Policy", "same-origin");
   })
@@ -209,10 +209,13 @@ export const consoleRoutes = new Hono<AppEnv>()
     if (!asset) throw new ApiError(404, "not_found", `no console asset "${c.req.param("name")}"`);
     return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=300" });
   })
-  .get("/", async (c) => {
+  // `/admin` and `/admin/` (which Hono's strict routing does not match to "/", hence the middleware).
+  .use(async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    if (!path.endsWith("/admin") && !path.endsWith("/admin/")) return next();
     const session = await readSession(c);
     const to = session ? homeOf(session.role) : "sign-in";
-    return redirectTo(c, new URL(c.req.url).pathname.endsWith("/") ? to : `admin/${to}`);
+    return redirectTo(c, path.endsWith("/") ? to : `admin/${to}`);
   })
   .get("/sign-in", async (c) => {
     const session = await readSession(c);
@@ -298,7 +301,7 @@ export const consoleRoutes = new Hono<AppEnv>()
         items,
         variants,
         blocklist: policy.blocklist,
-        variantReport: null,
+        syntheticLabel: policy.variants.syntheticLabel.visible ? policy.variants.syntheticLabel.text : undefined,
       });
       return render(c, session, { title: "Content & variants", active: "content", site, sites: all }, body);
     }),

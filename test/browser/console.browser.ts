@@ -1,0 +1,278 @@
+import { readFileSync } from "node:fs";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import type { DecideResponse } from "../../worker/decisions/schema";
+import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack, type Traffic, waitFor } from "./harness";
+
+/**
+ * The console at /admin in Chromium, on the production bundle with simulated traffic: each role
+ * signs in with the keyboard, every page draws its charts (uPlot canvases from the JSON data
+ * blocks) without CSP violations or page errors, and the actions reach the same code as the API:
+ * an approved variant is served by /v1/decide, a rollback shows in /health, a revocation completes.
+ */
+
+const BUNDLED_VERSION = (JSON.parse(readFileSync("models/default/manifest.json", "utf8")) as { version: string }).version;
+
+type Console = { context: BrowserContext; page: Page; problems: string[] };
+
+describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
+  let stack: Stack;
+  let traffic: Traffic;
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(new URL(`/v1/admin${path}`, stack.url), {
+      ...init,
+      headers: { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}`, ...(init.headers ?? {}) },
+    });
+  const consoleUrl = (path: string) => new URL(`/admin/${path}`, stack.url).href;
+
+  beforeAll(async () => {
+    stack = await startStack("console-browser");
+    traffic = await simulateTraffic(stack, { visitors: 240, days: 7 });
+  }, 240_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  /** A fresh browser context, signed in through the form with the keyboard only. */
+  async function signIn(token: string, viewport = { width: 1280, height: 900 }): Promise<Console> {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (err) => problems.push(err.message));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") problems.push(msg.text());
+    });
+    await page.goto(new URL("/admin", stack.url).href);
+    expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
+    // The token field has focus on load; Enter submits.
+    await page.keyboard.type(token);
+    await Promise.all([page.waitForURL((url) => url.pathname !== "/admin/sign-in"), page.keyboard.press("Enter")]);
+    return { context, page, problems };
+  }
+
+  /** Every chart on the page drawn: a canvas inside each figure that has data. */
+  async function chartsDrawn(page: Page): Promise<number> {
+    // In-page code is a string: it runs in the browser, not in this Node process.
+    await page.waitForFunction('document.querySelectorAll("figure[data-chart] canvas").length > 0', null, { timeout: 10_000 });
+    return page.locator("figure[data-chart][data-drawn='true'] canvas").count();
+  }
+
+  it("signs the admin in and draws the performance page from the reports", async () => {
+    const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    expect(new URL(page.url()).pathname).toBe("/admin/performance");
+    await page.selectOption("#site-picker", BENCH_SITE);
+    await page.click(".site-picker button");
+    await page.waitForURL(/site=bench/);
+    expect(await chartsDrawn(page)).toBeGreaterThanOrEqual(4);
+    // One CTR chart per slot, each with its band series.
+    for (const slot of ["hero", "recommendations", "promo"])
+      expect(await page.locator(`figure[data-chart="ctr-${slot}"] canvas`).count()).toBe(1);
+    // The page's totals are the performance endpoint's.
+    const report = (await (await admin(`/reports/performance?site=${BENCH_SITE}`)).json()) as { rows: { impressions: number }[] };
+    const impressions = report.rows.reduce((n, r) => n + r.impressions, 0);
+    expect(impressions).toBeGreaterThan(0);
+    expect(await page.locator(".stat", { hasText: "Impressions" }).locator("strong").textContent()).toBe(impressions.toLocaleString("en"));
+    // The holdout makes an uplift interval, drawn as SVG.
+    expect(await page.locator(".uplift").textContent()).toMatch(/pp \[/);
+    expect(await page.locator("svg.interval circle").count()).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("draws the models and experiments pages, with the SRM check and fairness flags", async () => {
+    const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    await page.goto(consoleUrl(`models?site=${BENCH_SITE}`));
+    expect(await chartsDrawn(page)).toBe(2);
+    expect(await page.locator(`tr[data-version="${BUNDLED_VERSION}"] .status`).textContent()).toBe("live");
+
+    await page.goto(consoleUrl(`experiments?site=${BENCH_SITE}`));
+    expect(await chartsDrawn(page)).toBe(3);
+    const experiment = page.locator('[data-experiment="hero-order"]');
+    expect(await experiment.textContent()).toContain("Sample-ratio check: χ² =");
+    for (const segment of ["country", "device"]) expect(await page.locator(`[data-segment="${segment}"] canvas`).count()).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("approves a draft variant in the review queue, and /v1/decide then serves it", async () => {
+    const { results } = await stack.d1
+      .prepare(
+        "SELECT c.id FROM content_items c WHERE c.site_id = ? AND c.slot_ids LIKE '%recommendations%' AND NOT EXISTS (SELECT 1 FROM content_variants v WHERE v.site_id = c.site_id AND v.content_id = c.id) ORDER BY c.id",
+      )
+      .bind(BENCH_SITE)
+      .all<{ id: string }>();
+    const contentId = results[0]?.id ?? "";
+    expect(contentId).not.toBe("");
+    const imported = await admin(`/sites/${BENCH_SITE}/variants`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        variants: [
+          {
+            contentId,
+            id: "console-v1",
+            language: "en",
+            components: { title: "<b>Console</b> headline", cta: "Shop now" },
+            provenance: { origin: "generated", tool: "test-writer", license: "CC0-1.0" },
+            synthetic: true,
+          },
+        ],
+      }),
+    });
+    expect(imported.status).toBe(200);
+
+    const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    await page.goto(consoleUrl(`content?site=${BENCH_SITE}`));
+    expect(await chartsDrawn(page)).toBe(1);
+    const card = page.locator('li.variant[data-variant-id="console-v1"]');
+    // The preview renders content as text: the markup in the title is shown, not parsed.
+    expect(await card.locator(".ep-title").textContent()).toBe("<b>Console</b> headline");
+    expect(await card.locator(".ep-title b").count()).toBe(0);
+    expect(await card.locator(".ep-synthetic-label").textContent()).toBe("AI-generated");
+    expect(await card.locator(".provenance").textContent()).toContain("test-writer");
+    await card.getByRole("button", { name: `Approve ${contentId} / console-v1` }).click();
+    await page.waitForURL(/flash=approved/);
+    expect(await page.locator(".flash").textContent()).toContain("Variant approved");
+
+    const audit = await stack.d1
+      .prepare("SELECT role FROM audit_log WHERE action = 'admin.variant.approve' AND target LIKE '%console-v1'")
+      .first<{ role: string }>();
+    expect(audit?.role).toBe("admin");
+
+    // Served: the item, whenever it is shown, now carries the approved variant.
+    const served = await waitFor(async () => {
+      for (const { cookie } of traffic.visitors.slice(0, 40)) {
+        const res = await fetch(new URL("/v1/decide", stack.url), {
+          method: "POST",
+          headers: { "content-type": "application/json", cookie, "user-agent": DESKTOP_UA },
+          body: JSON.stringify({ site: BENCH_SITE, page: { url: "https://shop.example/" }, slots: [{ id: "recommendations", count: 6 }] }),
+        });
+        const d = (await res.json()) as DecideResponse;
+        const item = d.slots.flatMap((s) => s.items).find((i) => i.contentId === contentId);
+        if (item) return item;
+      }
+      return null;
+    }, 60_000);
+    expect(served.variant?.id).toBe("console-v1");
+    expect(served.title).toBe("<b>Console</b> headline");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("promotes a pushed version and rolls it back from the models page; /health follows", async () => {
+    const manifest = JSON.parse(readFileSync("models/default/manifest.json", "utf8")) as Record<string, unknown>;
+    const form = new FormData();
+    form.set("manifest", JSON.stringify({ ...manifest, version: "console-cand" }));
+    form.set("model", new File([readFileSync("models/default/model.onnx")], "model.onnx"));
+    form.set("status", "shadow");
+    expect((await admin("/models/console-cand", { method: "PUT", body: form })).status).toBe(201);
+    const health = async () =>
+      ((await (await fetch(new URL("/health", stack.url))).json()) as { model: { version: string | null } }).model.version;
+
+    const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    await page.goto(consoleUrl(`models?site=${BENCH_SITE}`));
+    await page.getByRole("button", { name: "Promote console-cand to live" }).click();
+    await page.waitForURL(/flash=promoted/);
+    expect(await health()).toBe("console-cand");
+    expect(await page.locator('tr[data-version="console-cand"] .status').textContent()).toBe("live");
+
+    await page.getByRole("button", { name: "Roll back to the previous live version" }).click();
+    await page.waitForURL(/flash=rolled-back/);
+    expect(await health()).toBe(BUNDLED_VERSION);
+    expect(await page.locator(`tr[data-version="${BUNDLED_VERSION}"] .status`).textContent()).toBe("live");
+    expect(await page.locator(".flash code").textContent()).toBe(BUNDLED_VERSION);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("lets the privacy role revoke a subject, watch the request complete, export and filter the logs; admin pages are 403", async () => {
+    const { context, page, problems } = await signIn(stack.secrets.PRIVACY_TOKEN ?? "", { width: 390, height: 844 });
+    expect(new URL(page.url()).pathname).toBe("/admin/privacy");
+    // Consent records from the simulated banner answers.
+    expect(await chartsDrawn(page)).toBe(1);
+    // Phone width: nothing wider than the screen.
+    expect(await page.evaluate<boolean>("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+
+    const subject = traffic.visitors[1]?.id ?? "";
+    const before = await stack.d1.prepare("SELECT count(*) AS n FROM decisions WHERE visitor_id = ?").bind(subject).first<{ n: number }>();
+    expect(before?.n).toBe(1);
+    await page.fill("#subjectId", subject);
+    await page.fill("#reason", "console test");
+    await page.getByRole("button", { name: "Revoke and erase" }).click();
+    await page.waitForURL(/flash=revoked/);
+    const requestId = (await page.locator(".flash code").textContent()) ?? "";
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const status = await waitFor(async () => {
+      await page.reload();
+      const text = await page.locator(`tr[data-request-id="${requestId}"] .status`).textContent();
+      return text === "completed" ? text : null;
+    }, 30_000);
+    expect(status).toBe("completed");
+    const after = await stack.d1.prepare("SELECT count(*) AS n FROM decisions WHERE visitor_id = ?").bind(subject).first<{ n: number }>();
+    expect(after?.n).toBe(0);
+
+    // The export of another subject, as the download link fetches it (with the session cookie).
+    const other = traffic.visitors[2]?.id ?? "";
+    const exported = await page.request.get(consoleUrl(`privacy/export?subjectId=${other}`));
+    expect(exported.status()).toBe(200);
+    expect(exported.headers()["content-disposition"]).toContain("attachment");
+    expect(((await exported.json()) as { subjectId: string; decisions: unknown[] }).decisions).toHaveLength(1);
+
+    // The audit log, filtered to revocations.
+    await page.selectOption("#a-role", "privacy");
+    await page.fill("#a-action", "privacy.revoke");
+    await page.locator("#audit-h ~ form button").click();
+    await page.waitForURL(/action=privacy.revoke/);
+    const actions = await page.locator("#audit tbody td:nth-child(3)").allTextContents();
+    expect(actions.length).toBeGreaterThan(0);
+    expect(new Set(actions)).toEqual(new Set(["privacy.revoke"]));
+
+    // Admin pages and actions are not the privacy role's.
+    expect((await page.request.get(consoleUrl(`performance?site=${BENCH_SITE}`))).status()).toBe(403);
+    const csrf = (await page.locator('input[name="csrf"]').first().getAttribute("value")) ?? "";
+    const rollback = await page.request.post(consoleUrl("models/rollback"), { form: { csrf }, headers: { origin: stack.url.origin } });
+    expect(rollback.status()).toBe(403);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("without a session every page goes to the sign-in form and every action is a 401; a post without its CSRF token is refused", async () => {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA });
+    const page = await context.newPage();
+    for (const path of ["performance", "content", "models", "experiments", "privacy"]) {
+      await page.goto(consoleUrl(`${path}?site=${BENCH_SITE}`));
+      expect(new URL(page.url()).pathname, path).toBe("/admin/sign-in");
+      expect(await page.locator("label[for='token']").textContent()).toBe("Token");
+    }
+    for (const path of [
+      "models/rollback",
+      "models/promote",
+      "models/kill-switch",
+      "content/review",
+      "content/blocklist",
+      "privacy/revocations",
+      "sign-out",
+    ]) {
+      const res = await page.request.post(consoleUrl(path), { form: { csrf: "x" }, headers: { origin: stack.url.origin } });
+      expect(res.status(), path).toBe(401);
+    }
+    await context.close();
+
+    const { context: signedIn, page: adminPage } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    const noCsrf = await adminPage.request.post(consoleUrl("models/kill-switch"), {
+      form: { on: "true" },
+      headers: { origin: stack.url.origin },
+    });
+    expect(noCsrf.status()).toBe(403);
+    expect(((await (await fetch(new URL("/health", stack.url))).json()) as { model: { killSwitch: boolean } }).model.killSwitch).toBe(
+      false,
+    );
+    // Signing out ends the session: the pages go back to the sign-in form.
+    await adminPage.getByRole("button", { name: "Sign out" }).click();
+    await adminPage.waitForURL(/sign-in\?flash=signed-out/);
+    await adminPage.goto(consoleUrl("models"));
+    expect(new URL(adminPage.url()).pathname).toBe("/admin/sign-in");
+    await signedIn.close();
+  });
+});
