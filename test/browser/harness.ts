@@ -3,7 +3,7 @@ import { chromiumAvailable as chromiumInstalled, DESKTOP_UA, launchChromium } fr
 import { BENCH_SITE, type BenchVisitor } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
-import { demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
+import { demoVariants, demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
 import { createRandom } from "../../scripts/train/random";
 import { VISITOR_COOKIE } from "../../worker/consent/cookies";
 import { sign } from "../../worker/consent/signed-id";
@@ -99,7 +99,7 @@ const SIM_UA = {
 /**
  * Simulated visitors through the real endpoints (as `npm run simulate` does): the bench site gets a
  * 20% holdout, ε = 0.1 exploration, country/device fairness segments and a two-arm experiment;
- * each visitor decides once (from FR, DE or ES, on desktop or mobile), reports an impression per
+ * the demo catalogue's variants are imported and the seed's approved ones approved; each visitor decides once (from FR, DE or ES, on desktop or mobile), reports an impression per
  * shown item and clicks at a known rate (SYNTHETIC behaviour), and one in four answers the banner.
  * Events are stamped over the last `days` days (the event's `ts` is the client's), so that the
  * console's daily series have more than one point; decisions are logged today. Returns once the
@@ -129,6 +129,19 @@ export async function simulateTraffic(stack: Stack, options: { visitors?: number
     body: JSON.stringify(policy),
   });
   if (!put.ok) throw new Error(`policy: ${put.status} ${await put.text()}`);
+  // The demo catalogue's variants, reviewed as `npm run seed` leaves them (drafts stay for a reviewer).
+  const variants = demoVariants();
+  const imported = await fetch(new URL(`/v1/admin/sites/${BENCH_SITE}/variants`, stack.url), {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ variants: variants.map((v) => v.variant) }),
+  });
+  if (!imported.ok) throw new Error(`variants: ${imported.status} ${await imported.text()}`);
+  for (const { variant, status } of variants.filter((v) => v.status === "approved")) {
+    const path = `/v1/admin/sites/${BENCH_SITE}/variants/${variant.contentId}/${variant.id}/review`;
+    const reviewed = await fetch(new URL(path, stack.url), { method: "POST", headers: admin, body: JSON.stringify({ status }) });
+    if (!reviewed.ok) throw new Error(`review: ${reviewed.status} ${await reviewed.text()}`);
+  }
   const sent: Traffic = { visitors: [], events: 0 };
   for (let i = 0; i < visitors; i++) {
     const id = crypto.randomUUID();

@@ -5,6 +5,7 @@ import type { modelReport } from "../models/report";
 import type { listAudit, listConsent, listRequests } from "../privacy/lists";
 import { renderItem } from "../rewrite/render";
 import type { ContentItem, contentVariants } from "../store/schema";
+import type { variantReport } from "../variants/report";
 import { Chart, type ChartSpec, IntervalBar, interval, num, pct } from "./chart";
 import { ActionForm, Empty } from "./layout";
 
@@ -166,6 +167,8 @@ export function ContentPage(props: {
   blocklist: string[];
   /** The site's visible label for synthetic variants, shown in the preview as visitors would see it. */
   syntheticLabel: string | undefined;
+  variantStats: VariantReport;
+  variantChart: ChartSpec;
 }) {
   const queue = props.variants.filter((v) => v.status === "draft");
   const reviewed = props.variants.filter((v) => v.status !== "draft");
@@ -212,6 +215,7 @@ export function ContentPage(props: {
           </>
         )}
       </section>
+      <VariantStats report={props.variantStats} chart={props.variantChart} />
       <section aria-labelledby="queue-h" class="card">
         <h2 id="queue-h">Review queue ({queue.length})</h2>
         {queue.length === 0 ? (
@@ -278,6 +282,89 @@ export function ContentPage(props: {
         </ActionForm>
       </section>
     </>
+  );
+}
+
+type VariantReport = Awaited<ReturnType<typeof variantReport>>;
+
+/** Per variant and per component, from the variant report: which headline or image wins, and how much traffic cold start spends. */
+function VariantStats(props: { report: VariantReport; chart: ChartSpec }) {
+  const { report } = props;
+  const seen = report.variants.filter((v) => v.impressions > 0);
+  const leaders = new Set(report.leaders.flatMap((l) => (l.leader ? [l.leader] : [])));
+  return (
+    <section aria-labelledby="variant-stats-h" class="card">
+      <h2 id="variant-stats-h">Variants and components</h2>
+      {seen.length === 0 ? (
+        <Empty>No variant has been shown yet: approve variants in the review queue below; they serve from the next decision.</Empty>
+      ) : (
+        <>
+          <p>
+            Cold start: {pct(report.coldStart.share, 1)} of variant impressions went to new variants (fewer than{" "}
+            {report.coldStart.minImpressions} impressions, drawn with probability {report.coldStart.share ?? 0}).
+          </p>
+          <Chart id="variants" title="CTR per variant, with 95% bands" spec={props.chart} />
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">content / variant</th>
+                  <th scope="col">language</th>
+                  <th scope="col">status</th>
+                  <th scope="col">impressions</th>
+                  <th scope="col">CTR [95%]</th>
+                  <th scope="col">cold-start impressions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.variants.map((v) => (
+                  <tr>
+                    <th scope="row">
+                      {v.contentId} / {v.variantId} {v.synthetic ? <span class="badge warn">synthetic</span> : null}
+                    </th>
+                    <td>{v.language}</td>
+                    <td>{v.status}</td>
+                    <td>{num(v.impressions)}</td>
+                    <td>{ctrCell(v)}</td>
+                    <td>
+                      {num(v.coldStart.impressions)}
+                      {v.coldStart.isNew ? " (new)" : ""}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <h3>Components</h3>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">content</th>
+                  <th scope="col">kind</th>
+                  <th scope="col">text</th>
+                  <th scope="col">impressions</th>
+                  <th scope="col">CTR [95%]</th>
+                  <th scope="col">leads</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.components.map((c) => (
+                  <tr>
+                    <td>{c.contentId}</td>
+                    <td>{c.kind}</td>
+                    <td>{c.text}</td>
+                    <td>{num(c.stats.impressions)}</td>
+                    <td>{ctrCell(c.stats)}</td>
+                    <td>{leaders.has(c.componentId) ? "leader (its interval is above the others')" : ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
   );
 }
 

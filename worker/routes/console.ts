@@ -35,6 +35,7 @@ import {
   requestListSchema,
 } from "../privacy/lists";
 import { auditLog, contentItems, contentVariants, sites, type TokenRole } from "../store/schema";
+import { variantReport } from "../variants/report";
 import { reviewVariant } from "../variants/review";
 import { reviewRequestSchema } from "../variants/schema";
 import { runModelAction, versionParam } from "./admin-models";
@@ -287,12 +288,15 @@ export const consoleRoutes = new Hono<AppEnv>()
     page("admin", async (c, session) => {
       const { site, sites: all } = await siteOf(c);
       const range = dayRange(30);
-      const [rows, items, variants, policy] = await Promise.all([
-        performanceReport(c.var.db, { site, from: range[0], to: range[range.length - 1] }),
+      const period = { site, from: range[0], to: range[range.length - 1] };
+      const policy = await sitePolicyOf(c.var.db, site);
+      const [rows, items, variants, variantStats] = await Promise.all([
+        performanceReport(c.var.db, period),
         c.var.db.select().from(contentItems).where(eq(contentItems.siteId, site)),
         c.var.db.select().from(contentVariants).where(eq(contentVariants.siteId, site)).orderBy(desc(contentVariants.createdAt)).limit(200),
-        sitePolicyOf(c.var.db, site),
+        variantReport(c.var.db, period, policy),
       ]);
+      const shown = variantStats.variants.filter((v) => v.impressions > 0);
       const body = ContentPage({
         site,
         csrf: session.csrf,
@@ -302,6 +306,14 @@ export const consoleRoutes = new Hono<AppEnv>()
         variants,
         blocklist: policy.blocklist,
         syntheticLabel: policy.variants.syntheticLabel.visible ? policy.variants.syntheticLabel.text : undefined,
+        variantStats,
+        variantChart: {
+          kind: "bars",
+          unit: "ratio",
+          x: shown.map((_, i) => i),
+          labels: shown.map((v) => `${v.contentId}/${v.variantId}`),
+          series: [{ label: "CTR", values: shown.map((v) => v.ctr), low: shown.map((v) => v.ctrLow), high: shown.map((v) => v.ctrHigh) }],
+        },
       });
       return render(c, session, { title: "Content & variants", active: "content", site, sites: all }, body);
     }),
