@@ -13,7 +13,7 @@
  * Targets are informational: the script exits 0 unless something is broken. With `--json`, the
  * last line of stdout is one JSON object of the figures.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -108,6 +108,10 @@ function reportBundle(bundle: Bundle): void {
   say(
     `${label("bundle")}${mb(bundle.rawBytes)} raw, ${mb(gzip)} gzip = ${(gzip / MiB).toFixed(2)} MiB (wrangler: ${bundle.wranglerGzipKiB ?? "?"} KiB)` +
       `   ${verdict(gzip <= TARGETS.bundleGzipBytes)} ≤ 10 MiB paid, ${verdict(gzip <= TARGETS.freePlanGzipBytes)} ≤ 3 MiB free`,
+  );
+  const gz = (path: string) => gzipSync(readFileSync(path), { level: 9 }).byteLength;
+  say(
+    `${label("console script")}${gz("worker/console/assets/console.client.js")} bytes gzip as served, + uPlot ${gz("node_modules/uplot/dist/uPlot.iife.min.js")}`,
   );
 }
 
