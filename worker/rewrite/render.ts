@@ -33,7 +33,6 @@ export function renderItem(item: DecidedItem, label?: string): string {
   const variant = item.variant
     ? ` data-variant-id="${escapeHtml(item.variant.id)}"${item.variant.synthetic ? ' data-synthetic="true"' : ""}`
     : "";
-  const disclosure =
-    item.variant?.synthetic && label ? `<span class="ep-synthetic-label">${escapeHtml(label)}</span>` : "";
+  const disclosure = item.variant?.synthetic && label ? `<span class="ep-synthetic-label">${escapeHtml(label)}</span>` : "";
   return `<div class="ep-item" data-content-id="${escapeHtml(item.contentId)}" data-rank="${item.rank}"${variant}>${inner}${disclosure}</div>`;
 }
