@@ -33,20 +33,9 @@
         // The 95% interval as a shaded band between two unstroked series.
         const high = data.push(s.high) - 1;
         const low = data.push(s.low) - 1;
-        series.push({
-          label: `${s.label} 95% high`,
-          stroke: `${color}55`,
-          width: 0,
-          points: { show: false },
-          value: (_, v) => show(spec.unit, v),
-        });
-        series.push({
-          label: `${s.label} 95% low`,
-          stroke: `${color}55`,
-          width: 0,
-          points: { show: false },
-          value: (_, v) => show(spec.unit, v),
-        });
+        for (const edge of ["high", "low"]) {
+          series.push({ label: `${s.label} 95% ${edge}`, band: true, stroke: `${color}55`, width: 0, points: { show: false } });
+        }
         bands.push({ series: [high, low], fill: `${color}22` });
       }
     });
@@ -57,7 +46,13 @@
     ];
     const scales = bars ? { x: { time: false, range: [-0.5, spec.x.length - 0.5] } } : {};
     const opts = { width: target.clientWidth || 600, height: 260, series, bands, axes, scales, legend: { live: true } };
-    charts.push({ plot: new uPlot(opts, data, target), target });
+    const plot = new uPlot(opts, data, target);
+    // Band edges are series for uPlot, not for the reader: their legend rows go (the table below has them).
+    const rows = plot.root.querySelectorAll(".u-legend .u-series");
+    series.forEach((s, i) => {
+      if (s.band) rows[i]?.classList.add("band-edge");
+    });
+    charts.push({ plot, target });
     figure.dataset.drawn = "true";
   }
 
