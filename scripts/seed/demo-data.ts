@@ -135,6 +135,11 @@ export function demoVariants(): { variant: VariantImport; status: "approved" | "
     .flatMap((item, i) => {
       const title = item.render.title;
       const french = FRENCH[title] ?? title;
+      const frenchBody = (item.render.body ?? "")
+        .replace(/^Women/, "Femme")
+        .replace(/^Men/, "Homme")
+        .replace("autumn collection", "collection d'automne")
+        .replace("from", "dès");
       const variants: { variant: VariantImport; status: "approved" | "draft" }[] = [
         {
           variant: {
@@ -163,7 +168,7 @@ export function demoVariants(): { variant: VariantImport; status: "approved" | "
             contentId: item.id,
             id: "fr-plain",
             language: "fr",
-            components: { title: french, cta: "Découvrir" },
+            components: { title: french, body: frenchBody, cta: "Découvrir" },
             provenance: human,
             synthetic: false,
           },
@@ -176,7 +181,7 @@ export function demoVariants(): { variant: VariantImport; status: "approved" | "
             contentId: item.id,
             id: "fr-draft",
             language: "fr",
-            components: { title: `${french}, pour les jours froids`, cta: "Voir le look" },
+            components: { title: `${french}, pour les jours froids`, body: frenchBody, cta: "Voir le look" },
             provenance: generated,
             synthetic: true,
           },
