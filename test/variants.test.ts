@@ -275,12 +275,14 @@ describe("content variants: serving", () => {
     // Known truth: the good headline is clicked 35% of the time, the plain one 5%.
     const random = createRandom(7);
     let decisions = 0;
+    let first: { cookie: string; decision: DecideResponse } | undefined;
     const batch: unknown[] = [];
     for (let i = 0; i < 160; i++) {
       const cookie = await visitorCookie(newVisitorId());
       const d = await decideOk({ site, page: PAGE, slots: [{ id: "hero" }] }, { cookie });
       const shown = heroItem(d);
       if (!shown?.variant) throw new Error("a variant expected");
+      first ??= { cookie, decision: d };
       decisions++;
       const where = { slot: "hero", contentId: shown.contentId };
       batch.push(event(d, where, "impression"));
@@ -301,6 +303,15 @@ describe("content variants: serving", () => {
     expect(JSON.parse(logged?.slots ?? "[]")[0].items[0].variant).toMatchObject({
       components: { title: expect.stringMatching(/^title-/) },
     });
+
+    // The visitor's own account names the version shown, and why.
+    const why = await (
+      await SELF.fetch(`https://edge.example/v1/why?decisionId=${first?.decision.decisionId}`, { headers: { cookie: first?.cookie ?? "" } })
+    ).json<{ slots: { items: { title: string; variant?: { id: string; why: string } }[] }[] }>();
+    const explained = why.slots[0]?.items[0];
+    expect(explained?.variant?.id).toBe(heroItem(first?.decision as DecideResponse)?.variant?.id);
+    expect(explained?.title).toBe(heroItem(first?.decision as DecideResponse)?.title);
+    expect(explained?.variant?.why).toMatch(/version in your language/);
 
     const report = await (await call(`/reports/variants?site=${site}`)).json<{
       variants: { variantId: string; impressions: number; clicks: number; coldStart: { impressions: number } }[];

@@ -13,6 +13,7 @@ import { sourceOf } from "../models/serving";
 import { loadCatalogue } from "../store/catalogue";
 import { readProfile } from "../store/profiles";
 import { decisions, modelVersions } from "../store/schema";
+import { servedVariantFeatures, type VariantReason } from "../variants/choose";
 import { parseWith } from "./validate";
 
 /**
@@ -42,6 +43,13 @@ const REASON: Record<string, string> = {
   rule: "promoted by the site's editors",
   default: "the editors' order",
   holdout: "the editors' order (measurement group)",
+};
+
+/** Why this version (variant) of the content, in the visitor's terms. */
+const VARIANT_REASON: Record<VariantReason, string> = {
+  model: "the version in your language that the model expected you to like best",
+  "cold-start": "a new version in your language, shown now and then so that it can be judged fairly",
+  default: "the editors' first version in your language",
 };
 
 function summary(mode: string, modeReason: string | null): string {
@@ -77,6 +85,10 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const visitor = catalogue ? await resolveVisitor(c, catalogue.site) : null;
   const slots = row.slots as DecisionEvent["slots"];
   const itemById = new Map((catalogue?.items ?? []).map((item) => [item.id, item]));
+  const titleOf = (i: (typeof slots)[number]["items"][number]) => {
+    const item = itemById.get(i.contentId);
+    return item?.variants.find((v) => v.id === i.variant?.id)?.render.title ?? item?.render.title;
+  };
 
   // The feature groups are recomputed now: with the model that served, the logged context, and
   // the profile only if consent still allows reading it.
@@ -90,12 +102,16 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
     (row.modelVersion === bundledSource.version
       ? { version: bundledSource.version, sha256: bundledSource.sha256, storage: "bundled" as const }
       : undefined);
-  const shown = slots.filter((s) => s.policy === "model").flatMap((s) => s.items.map((i) => i.contentId));
+  const shown = slots.filter((s) => s.policy === "model").flatMap((s) => s.items);
   if (version && shown.length) {
     try {
       const scorer = await scorerFor(await sourceOf(c.env.CONFIG, version));
       const profile = visitor?.consent.personalization ? await readProfile(c.env.PROFILES, row.siteId, visitorId) : null;
-      const items = shown.map((id) => ({ contentId: id, attributes: itemById.get(id)?.attributes ?? {} }));
+      // Each item as the variant it was shown as, scored with the same features as then.
+      const items = shown.map((i) => ({
+        contentId: i.contentId,
+        attributes: { ...itemById.get(i.contentId)?.attributes, ...(i.variant ? servedVariantFeatures(i.variant) : {}) },
+      }));
       explanation = await explainScores(scorer, profile, row.context, items);
     } catch {
       // The account still stands without the feature groups.
@@ -116,7 +132,8 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
       policy: s.policy,
       items: s.items.map((i) => ({
         contentId: i.contentId,
-        title: itemById.get(i.contentId)?.render.title ?? null,
+        title: titleOf(i) ?? null,
+        ...(i.variant ? { variant: { id: i.variant.id, language: i.variant.language, why: VARIANT_REASON[i.variant.reason] } } : {}),
         reason: i.reason ?? (s.policy === "model" ? "model" : "default"),
         why: REASON[i.reason ?? "default"],
         propensity: i.propensity,
