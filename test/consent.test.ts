@@ -6,6 +6,7 @@ import type { ConsentStateResponse } from "../worker/consent/schema";
 import { decideResponseSchema } from "../worker/decisions/schema";
 import { sites } from "../worker/store/schema";
 import { createSite, db, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { BROWSER } from "./support/pipeline";
 import { TEST_VENDOR_ID, tcString } from "./support/tcf";
 
 const profile = () => {
@@ -89,6 +90,20 @@ describe("consent on an opt-in site", () => {
     const res = await decide(site, stale);
     expect(res.body.mode).toBe("contextual");
     expect(res.body.modeReason).toBe("banner_denied");
+  });
+
+  it("reads the TC string that the tag passes as gdpr_consent, before the cookie (a CMP that keeps no cookie)", async () => {
+    const id = newVisitorId();
+    await putProfile(site, id, profile());
+    const query = (tc: string) =>
+      `https://edge.example/v1/decide?site=${site}&slots=hero&url=${encodeURIComponent("https://shop.example/")}&gdpr_consent=${tc}`;
+    const ask = async (tc: string, cookie: string) =>
+      (await SELF.fetch(query(tc), { headers: { cookie, "user-agent": BROWSER } })).json<{ mode: string; modeReason: string }>();
+    const granted = tcString({ publisherPurposes: [1, 5, 6, 8] });
+    const denied = tcString({ publisherPurposes: [] });
+    expect(await ask(granted, await visitorCookie(id))).toMatchObject({ mode: "personalized", modeReason: "tcf_granted" });
+    // The page's CMP says no, whatever an older cookie says.
+    expect(await ask(denied, `${await visitorCookie(id)}; euconsent-v2=${granted}`)).toMatchObject({ modeReason: "tcf_denied" });
   });
 
   it("personalizes with a TCF string granting purposes 1, 5 and 6 in the publisher segment", async () => {

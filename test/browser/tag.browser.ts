@@ -358,6 +358,8 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
       await page.evaluate(`window.__cmpChoice(${JSON.stringify(granted)}, { 1: true, 5: true, 6: true, 8: true })`);
       await waitForNewDecision(page, before);
       expect(await decides[1]?.answer).toMatchObject({ mode: "personalized", modeReason: "tcf_granted" });
+      // The CMP's string goes with the request too, for CMPs that keep no cookie.
+      expect(decides[1]?.url.searchParams.get("gdpr_consent")).toBe(granted);
 
       const withdrawn = await page.evaluate<SlotState[]>(`window.__cmpChoice(${JSON.stringify(denied)}, {}); ${SLOT_STATE}`);
       expect(withdrawn.every((s) => s.items === 0 && s.decisionId === null)).toBe(true);

@@ -22,6 +22,8 @@
   let measure = true;
   let page = location.href.split("#")[0];
   let referrer = document.referrer;
+  // The CMP's TC string, passed on as gdpr_consent: not every CMP keeps it in a cookie.
+  let tcf = "";
 
   // Anti-flicker per slot: hidden (keeping its size) until filled or the timeout; the animation
   // reveals it even if this script never runs.
@@ -116,16 +118,13 @@
     const reveal = () => mine === epoch && slots.forEach(done);
     const timer = setTimeout(reveal, timeout);
     const ids = slots.map((s) => attr(s, "data-slot") + (attr(s, "data-count") > 0 ? `:${attr(s, "data-count")}` : ""));
-    const q = encodeURIComponent;
+    const params = new URLSearchParams({ site, slots: ids.join(","), url: page });
+    if (referrer) params.set("ref", referrer);
     // The page's language leads the content variants' language chain; a malformed one is left out.
     const lang = document.documentElement.lang.toLowerCase();
-    const langParam = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/.test(lang) ? `&lang=${lang}` : "";
-    fetch(
-      `${base}/v1/decide?site=${q(site)}&slots=${q(ids.join(","))}&url=${q(page)}${referrer ? `&ref=${q(referrer)}` : ""}${langParam}`,
-      {
-        credentials: "include",
-      },
-    )
+    if (/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/.test(lang)) params.set("lang", lang);
+    if (tcf) params.set("gdpr_consent", tcf);
+    fetch(`${base}/v1/decide?${params}`, { credentials: "include" })
       .then((res) => res.ok && res.json())
       .then((answer) => {
         // Too late (the page's own content shows by now and stays) or overtaken.
@@ -271,9 +270,10 @@
     const unknown = () => all().filter((s) => !known.has(s));
     want(unknown());
     new MutationObserver(() => want(unknown())).observe(document.body, { childList: true, subtree: true });
-    // IAB TCF: the CMP's user choice (the server reads the same TC string from its cookie).
+    // IAB TCF: the CMP's user choice (the server reads the same TC string from gdpr_consent or its cookie).
     // Looked up here rather than at load, so that a CMP stub defined after this async script counts.
     window.__tcfapi?.("addEventListener", 2, (tc, ok) => {
+      if (ok && tc.gdprApplies) tcf = tc.tcString || "";
       if (!ok || tc.eventStatus !== "useractioncomplete") return;
       const c = tc.publisher?.consents || {};
       const free = tc.gdprApplies === false;
