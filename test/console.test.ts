@@ -146,6 +146,8 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
     const badVersion = await post("models/promote", admin, { version: "../etc" });
     expect(badVersion.status).toBe(400);
     const privacy = await sessionAs(env.PRIVACY_TOKEN, "privacy");
+    const huge = await post(`content/blocklist?site=${site}`, admin, { terms: "x".repeat(200_000) });
+    expect(huge.status).toBe(413);
     const badSubject = await post("privacy/revocations", privacy, { subjectId: "not-an-id" });
     expect(badSubject.status).toBe(400);
     expect(await badSubject.text()).toContain("subjectId");

@@ -63,6 +63,7 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 };
 
 const siteId = z.string().min(1).max(64);
+const MAX_FORM_BYTES = 128 * 1024;
 const csrfField = z.string().min(1, "csrf: the form's token is missing").max(100);
 const daysQuery = z.coerce
   .number()
@@ -205,6 +206,8 @@ export const consoleRoutes = new Hono<AppEnv>()
     c.header("X-Frame-Options", "DENY");
     c.header("Cross-Origin-Opener-Policy", "same-origin");
   })
+  // Forms are small; the blocklist is the largest (1,000 terms of at most 100 characters).
+  .post("*", limitBody(MAX_FORM_BYTES))
   .get("/assets/:name", (c) => {
     const asset = ASSETS[c.req.param("name")];
     if (!asset) throw new ApiError(404, "not_found", `no console asset "${c.req.param("name")}"`);
@@ -229,7 +232,7 @@ export const consoleRoutes = new Hono<AppEnv>()
       ),
     );
   })
-  .post("/sign-in", limitBody(4096), async (c) => {
+  .post("/sign-in", async (c) => {
     if (!sameOrigin(c)) throw new ApiError(403, "bad_origin", "the form was posted from another origin");
     const form = signInSchema.safeParse(await c.req.parseBody().catch(() => ({})));
     const role = form.success ? await roleOf(form.data.token, c.env) : null;
