@@ -167,6 +167,15 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
     expect(page).toContain("free money\nmiracle");
   });
 
+  it("renders tables with a caption and column headers in a scroll wrapper", async () => {
+    const privacy = await sessionAs(env.PRIVACY_TOKEN, "privacy");
+    const html = await (await SELF.fetch(`${BASE}/privacy`, { headers: { cookie: privacy.cookie } })).text();
+    expect(html).toContain(
+      '<div class="scroll"><table id="audit"><caption class="visually-hidden">Audit log entries</caption><thead><tr><th scope="col">at</th>',
+    );
+    expect(html).toContain("<td>console.sign_in</td>");
+  });
+
   it("ends the session on the server at sign-out", async () => {
     const admin = await sessionAs(env.ADMIN_TOKEN, `performance?site=${site}`);
     const out = await post("sign-out", admin, {});

@@ -1,4 +1,5 @@
 import { raw } from "hono/html";
+import { DataTable } from "./table";
 
 /**
  * A chart as data: the page carries it in a `<script type="application/json">` block (never
@@ -38,31 +39,17 @@ export function Chart(props: { id: string; title: string; spec: ChartSpec; note?
       {props.note ? <p class="note">{props.note}</p> : null}
       <details>
         <summary>Data table: {title}</summary>
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{spec.kind === "time" ? "day" : "value"}</th>
-                {spec.series.map((s) => (
-                  <th scope="col">{s.label}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {spec.x.map((_, i) => (
-                <tr>
-                  <th scope="row">{xLabel(spec, i)}</th>
-                  {spec.series.map((s) => (
-                    <td>
-                      {format(spec.unit, s.values[i])}
-                      {s.low && s.high ? ` [${format(spec.unit, s.low[i])}, ${format(spec.unit, s.high[i])}]` : ""}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          rows={spec.x.map((_, i) => i)}
+          columns={[
+            { header: spec.kind === "time" ? "day" : "value", rowHeader: true, cell: (i) => xLabel(spec, i) },
+            ...spec.series.map((s) => ({
+              header: s.label,
+              cell: (i: number) =>
+                `${format(spec.unit, s.values[i])}${s.low && s.high ? ` [${format(spec.unit, s.low[i])}, ${format(spec.unit, s.high[i])}]` : ""}`,
+            })),
+          ]}
+        />
       </details>
     </figure>
   );

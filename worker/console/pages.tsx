@@ -8,6 +8,7 @@ import type { ContentItem, contentVariants } from "../store/schema";
 import type { variantReport } from "../variants/report";
 import { Chart, type ChartSpec, IntervalBar, interval, num, pct } from "./chart";
 import { ActionForm, Empty } from "./layout";
+import { DataTable } from "./table";
 
 type ContentVariant = typeof contentVariants.$inferSelect;
 
@@ -113,28 +114,17 @@ export function PerformancePage(props: {
             {props.uplift.holdout.visitors === 0 ? (
               <Empty>No holdout visitors in this period: set a holdout share in the site policy to measure uplift.</Empty>
             ) : null}
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">group</th>
-                  <th scope="col">visitors</th>
-                  <th scope="col">impressions</th>
-                  <th scope="col">CTR</th>
-                  <th scope="col">conversion rate</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(["treated", "holdout"] as const).map((g) => (
-                  <tr>
-                    <th scope="row">{g}</th>
-                    <td>{num(props.uplift[g].visitors)}</td>
-                    <td>{num(props.uplift[g].impressions)}</td>
-                    <td>{pct(props.uplift[g].ctr)}</td>
-                    <td>{pct(props.uplift[g].conversionRate)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              caption="Treated and holdout visitors"
+              rows={(["treated", "holdout"] as const).map((group) => ({ group, ...props.uplift[group] }))}
+              columns={[
+                { header: "group", rowHeader: true, cell: (g) => g.group },
+                { header: "visitors", cell: (g) => num(g.visitors) },
+                { header: "impressions", cell: (g) => num(g.impressions) },
+                { header: "CTR", cell: (g) => pct(g.ctr) },
+                { header: "conversion rate", cell: (g) => pct(g.conversionRate) },
+              ]}
+            />
             <p>
               CTR uplift (treated − holdout, 95% interval): <strong class="uplift">{interval(props.uplift.uplift.ctr)}</strong>
             </p>
@@ -182,36 +172,20 @@ export function ContentPage(props: {
         ) : (
           <>
             <Chart id="items" title="CTR per item (all slots and policies), with 95% bands" spec={props.itemChart} />
-            <div class="scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">slot</th>
-                    <th scope="col">content</th>
-                    <th scope="col">policy</th>
-                    <th scope="col">model</th>
-                    <th scope="col">impressions</th>
-                    <th scope="col">clicks</th>
-                    <th scope="col">CTR [95%]</th>
-                    <th scope="col">conversions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {props.rows.map((r) => (
-                    <tr>
-                      <td>{r.slot}</td>
-                      <td>{r.contentId}</td>
-                      <td>{r.policy}</td>
-                      <td>{r.modelVersion}</td>
-                      <td>{num(r.impressions)}</td>
-                      <td>{num(r.clicks)}</td>
-                      <td>{ctrCell(r)}</td>
-                      <td>{num(r.conversions)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption="Performance per slot, item, policy and model version"
+              rows={props.rows}
+              columns={[
+                { header: "slot", cell: (r) => r.slot },
+                { header: "content", cell: (r) => r.contentId },
+                { header: "policy", cell: (r) => r.policy },
+                { header: "model", cell: (r) => r.modelVersion },
+                { header: "impressions", cell: (r) => num(r.impressions) },
+                { header: "clicks", cell: (r) => num(r.clicks) },
+                { header: "CTR [95%]", cell: ctrCell },
+                { header: "conversions", cell: (r) => num(r.conversions) },
+              ]}
+            />
           </>
         )}
       </section>
@@ -240,34 +214,19 @@ export function ContentPage(props: {
       {reviewed.length ? (
         <section aria-labelledby="reviewed-h" class="card">
           <h2 id="reviewed-h">Reviewed variants</h2>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">content</th>
-                  <th scope="col">variant</th>
-                  <th scope="col">language</th>
-                  <th scope="col">status</th>
-                  <th scope="col">by</th>
-                  <th scope="col">at</th>
-                  <th scope="col">synthetic</th>
-                </tr>
-              </thead>
-              <tbody>
-                {reviewed.map((v) => (
-                  <tr>
-                    <td>{v.contentId}</td>
-                    <td>{v.id}</td>
-                    <td>{v.language}</td>
-                    <td>{v.status}</td>
-                    <td>{v.reviewedBy ?? "–"}</td>
-                    <td>{v.reviewedAt?.toISOString() ?? "–"}</td>
-                    <td>{v.synthetic ? "yes" : "no"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Reviewed variants"
+            rows={reviewed}
+            columns={[
+              { header: "content", cell: (v) => v.contentId },
+              { header: "variant", cell: (v) => v.id },
+              { header: "language", cell: (v) => v.language },
+              { header: "status", cell: (v) => v.status },
+              { header: "by", cell: (v) => v.reviewedBy ?? "–" },
+              { header: "at", cell: (v) => v.reviewedAt?.toISOString() ?? "–" },
+              { header: "synthetic", cell: (v) => (v.synthetic ? "yes" : "no") },
+            ]}
+          />
         </section>
       ) : null}
       <section aria-labelledby="blocklist-h" class="card">
@@ -304,64 +263,39 @@ function VariantStats(props: { report: VariantReport; chart: ChartSpec }) {
             {report.coldStart.minImpressions} impressions, drawn with probability {report.coldStart.share ?? 0}).
           </p>
           <Chart id="variants" title="CTR per variant, with 95% bands" spec={props.chart} />
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">content / variant</th>
-                  <th scope="col">language</th>
-                  <th scope="col">status</th>
-                  <th scope="col">impressions</th>
-                  <th scope="col">CTR [95%]</th>
-                  <th scope="col">cold-start impressions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.variants.map((v) => (
-                  <tr>
-                    <th scope="row">
-                      {v.contentId} / {v.variantId} {v.synthetic ? <span class="badge warn">synthetic</span> : null}
-                    </th>
-                    <td>{v.language}</td>
-                    <td>{v.status}</td>
-                    <td>{num(v.impressions)}</td>
-                    <td>{ctrCell(v)}</td>
-                    <td>
-                      {num(v.coldStart.impressions)}
-                      {v.coldStart.isNew ? " (new)" : ""}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Variants"
+            rows={report.variants}
+            columns={[
+              {
+                header: "content / variant",
+                rowHeader: true,
+                cell: (v) => (
+                  <>
+                    {v.contentId} / {v.variantId} {v.synthetic ? <span class="badge warn">synthetic</span> : null}
+                  </>
+                ),
+              },
+              { header: "language", cell: (v) => v.language },
+              { header: "status", cell: (v) => v.status },
+              { header: "impressions", cell: (v) => num(v.impressions) },
+              { header: "CTR [95%]", cell: ctrCell },
+              { header: "cold-start impressions", cell: (v) => `${num(v.coldStart.impressions)}${v.coldStart.isNew ? " (new)" : ""}` },
+            ]}
+          />
           <h3>Components</h3>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">content</th>
-                  <th scope="col">kind</th>
-                  <th scope="col">text</th>
-                  <th scope="col">impressions</th>
-                  <th scope="col">CTR [95%]</th>
-                  <th scope="col">leads</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.components.map((c) => (
-                  <tr>
-                    <td>{c.contentId}</td>
-                    <td>{c.kind}</td>
-                    <td>{c.text}</td>
-                    <td>{num(c.stats.impressions)}</td>
-                    <td>{ctrCell(c.stats)}</td>
-                    <td>{leaders.has(c.componentId) ? "leader (its interval is above the others')" : ""}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Components"
+            rows={report.components}
+            columns={[
+              { header: "content", cell: (c) => c.contentId },
+              { header: "kind", cell: (c) => c.kind },
+              { header: "text", cell: (c) => c.text },
+              { header: "impressions", cell: (c) => num(c.stats.impressions) },
+              { header: "CTR [95%]", cell: (c) => ctrCell(c.stats) },
+              { header: "leads", cell: (c) => (leaders.has(c.componentId) ? "leader (its interval is above the others')" : "") },
+            ]}
+          />
         </>
       )}
     </section>
@@ -471,64 +405,55 @@ export function ModelsPage(props: {
       </section>
       <section aria-labelledby="versions-h" class="card">
         <h2 id="versions-h">Versions</h2>
-        {report.versions.length === 0 ? (
-          <Empty>
-            No model registered: run <code>npm run model -- push DIR</code> or deploy with the bundled model.
-          </Empty>
-        ) : (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">version</th>
-                  <th scope="col">status</th>
-                  <th scope="col">decisions per arm</th>
-                  <th scope="col">CTR [95%]</th>
-                  <th scope="col">shadow agreement (top 1 / overlap)</th>
-                  <th scope="col">drift</th>
-                  <th scope="col">action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.versions.map((v) => (
-                  <tr data-version={v.version}>
-                    <th scope="row">{v.version}</th>
-                    <td class="status">
-                      {v.status}
-                      {v.status === "canary" ? ` (${pct(v.trafficShare, 0)})` : ""}
-                    </td>
-                    <td>
-                      {Object.entries(v.decisions)
-                        .map(([arm, n]) => `${arm}: ${num(n)}`)
-                        .join(", ") || "–"}
-                    </td>
-                    <td>{ctrCell(v)}</td>
-                    <td>
-                      {v.shadow ? `${pct(v.shadow.top1Agreement, 0)} / ${pct(v.shadow.overlapAtK, 0)} (${num(v.shadow.slots)} slots)` : "–"}
-                    </td>
-                    <td class={v.drift.flagged.length ? "flagged" : ""}>
-                      {v.drift.flagged.length
-                        ? `drift: ${v.drift.flagged.join(", ")}`
-                        : v.drift.features.length
-                          ? "no feature above 0.2"
-                          : "–"}
-                    </td>
-                    <td>
-                      {v.status !== "live" ? (
-                        <ActionForm action="models/promote" csrf={props.csrf}>
-                          <input type="hidden" name="version" value={v.version} />
-                          <button type="submit" aria-label={`Promote ${v.version} to live`}>
-                            Promote
-                          </button>
-                        </ActionForm>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Model versions"
+          rows={report.versions}
+          empty={
+            <>
+              No model registered: run <code>npm run model -- push DIR</code> or deploy with the bundled model.
+            </>
+          }
+          rowAttrs={(v) => ({ "data-version": v.version })}
+          columns={[
+            { header: "version", rowHeader: true, cell: (v) => v.version },
+            {
+              header: "status",
+              class: () => "status",
+              cell: (v) => `${v.status}${v.status === "canary" ? ` (${pct(v.trafficShare, 0)})` : ""}`,
+            },
+            {
+              header: "decisions per arm",
+              cell: (v) =>
+                Object.entries(v.decisions)
+                  .map(([arm, n]) => `${arm}: ${num(n)}`)
+                  .join(", ") || "–",
+            },
+            { header: "CTR [95%]", cell: ctrCell },
+            {
+              header: "shadow agreement (top 1 / overlap)",
+              cell: (v) =>
+                v.shadow ? `${pct(v.shadow.top1Agreement, 0)} / ${pct(v.shadow.overlapAtK, 0)} (${num(v.shadow.slots)} slots)` : "–",
+            },
+            {
+              header: "drift",
+              class: (v) => (v.drift.flagged.length ? "flagged" : ""),
+              cell: (v) =>
+                v.drift.flagged.length ? `drift: ${v.drift.flagged.join(", ")}` : v.drift.features.length ? "no feature above 0.2" : "–",
+            },
+            {
+              header: "action",
+              cell: (v) =>
+                v.status !== "live" ? (
+                  <ActionForm action="models/promote" csrf={props.csrf}>
+                    <input type="hidden" name="version" value={v.version} />
+                    <button type="submit" aria-label={`Promote ${v.version} to live`}>
+                      Promote
+                    </button>
+                  </ActionForm>
+                ) : null,
+            },
+          ]}
+        />
       </section>
       <div class="grid">
         <Chart id="version-ctr" title="CTR per version (model policy), with 95% intervals" spec={props.ctr} />
@@ -539,32 +464,18 @@ export function ModelsPage(props: {
         {report.versions.every((v) => v.drift.features.every((f) => f.observed === 0)) ? (
           <Empty>No drift observed yet: PSI needs decisions served by a version whose manifest carries a drift reference.</Empty>
         ) : null}
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">version</th>
-                <th scope="col">feature</th>
-                <th scope="col">observed</th>
-                <th scope="col">PSI</th>
-                <th scope="col">flag</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.versions.flatMap((v) =>
-                v.drift.features.map((f) => (
-                  <tr class={f.flagged ? "flagged" : ""}>
-                    <td>{v.version}</td>
-                    <td>{f.feature}</td>
-                    <td>{num(f.observed)}</td>
-                    <td>{f.psi === null ? "–" : f.psi.toFixed(3)}</td>
-                    <td>{f.flagged ? "drifted (PSI > 0.2)" : ""}</td>
-                  </tr>
-                )),
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Feature drift per version"
+          rows={report.versions.flatMap((v) => v.drift.features.map((f) => ({ version: v.version, ...f })))}
+          rowAttrs={(f) => ({ class: f.flagged ? "flagged" : "" })}
+          columns={[
+            { header: "version", cell: (f) => f.version },
+            { header: "feature", cell: (f) => f.feature },
+            { header: "observed", cell: (f) => num(f.observed) },
+            { header: "PSI", cell: (f) => (f.psi === null ? "–" : f.psi.toFixed(3)) },
+            { header: "flag", cell: (f) => (f.flagged ? "drifted (PSI > 0.2)" : "") },
+          ]}
+        />
       </section>
     </>
   );
@@ -602,30 +513,17 @@ export function ExperimentsPage(props: {
               Sample-ratio check: χ² = {e.sampleRatio.statistic.toFixed(2)}, p = {e.sampleRatio.pValue.toPrecision(3)}{" "}
               {e.sampleRatio.mismatch ? `(below ${e.sampleRatio.alpha}: the split is broken, do not read the results)` : "(no mismatch)"}
             </p>
-            <div class="scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">arm</th>
-                    <th scope="col">weight</th>
-                    <th scope="col">visitors</th>
-                    <th scope="col">CTR</th>
-                    <th scope="col">CTR vs first arm [95%]</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {e.arms.map((a) => (
-                    <tr>
-                      <th scope="row">{a.arm}</th>
-                      <td>{a.weight}</td>
-                      <td>{num(a.visitors)}</td>
-                      <td>{pct(a.ctr)}</td>
-                      <td>{interval(a.ctrVsFirstArm)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption={`${e.experiment}: arms`}
+              rows={e.arms}
+              columns={[
+                { header: "arm", rowHeader: true, cell: (a) => a.arm },
+                { header: "weight", cell: (a) => a.weight },
+                { header: "visitors", cell: (a) => num(a.visitors) },
+                { header: "CTR", cell: (a) => pct(a.ctr) },
+                { header: "CTR vs first arm [95%]", cell: (a) => interval(a.ctrVsFirstArm) },
+              ]}
+            />
             {props.splits[i] ? (
               <Chart id={`split-${i}`} title={`${e.experiment}: configured and observed split`} spec={props.splits[i]} />
             ) : null}
@@ -680,6 +578,23 @@ export type PrivacyFilters = {
   action?: string | undefined;
 };
 
+/** A filter's labelled select: "any" (no filter) or one of the options. */
+function AnyOf(props: { id: string; name: string; label: string; options: string[]; selected: string | undefined }) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name}>
+        <option value="">any</option>
+        {props.options.map((o) => (
+          <option value={o} selected={props.selected === o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 export function PrivacyPage(props: {
   csrf: string;
   filters: PrivacyFilters;
@@ -719,141 +634,69 @@ export function PrivacyPage(props: {
       <section aria-labelledby="requests-h" class="card">
         <h2 id="requests-h">Requests</h2>
         <form method="get" action="privacy" class="filters">
-          <label for="status">Status</label>
-          <select id="status" name="status">
-            <option value="">any</option>
-            {["pending", "completed"].map((s) => (
-              <option value={s} selected={f.status === s}>
-                {s}
-              </option>
-            ))}
-          </select>
+          <AnyOf id="status" name="status" label="Status" options={["pending", "completed"]} selected={f.status} />
           <button type="submit">Filter</button>
         </form>
-        {props.requests.length === 0 ? (
-          <Empty>No requests yet: a revocation above creates one.</Empty>
-        ) : (
-          <div class="scroll">
-            <table id="requests">
-              <thead>
-                <tr>
-                  <th scope="col">request</th>
-                  <th scope="col">kind</th>
-                  <th scope="col">status</th>
-                  <th scope="col">created</th>
-                  <th scope="col">completed</th>
-                  <th scope="col">attempts</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.requests.map((r) => (
-                  <tr data-request-id={r.id}>
-                    <td>
-                      <code>{r.id}</code>
-                    </td>
-                    <td>{r.kind}</td>
-                    <td class="status">{r.status}</td>
-                    <td>{r.createdAt}</td>
-                    <td>{r.completedAt ?? "–"}</td>
-                    <td>{r.attempts}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          id="requests"
+          caption="Privacy requests"
+          rows={props.requests}
+          empty="No requests yet: a revocation above creates one."
+          rowAttrs={(r) => ({ "data-request-id": r.id })}
+          columns={[
+            { header: "request", cell: (r) => <code>{r.id}</code> },
+            { header: "kind", cell: (r) => r.kind },
+            { header: "status", class: () => "status", cell: (r) => r.status },
+            { header: "created", cell: (r) => r.createdAt },
+            { header: "completed", cell: (r) => r.completedAt ?? "–" },
+            { header: "attempts", cell: (r) => r.attempts },
+          ]}
+        />
       </section>
       <section aria-labelledby="consent-h" class="card">
         <h2 id="consent-h">Consent log</h2>
         <form method="get" action="privacy" class="filters">
           <label for="c-site">Site</label>
           <input id="c-site" name="site" value={f.site ?? ""} size={10} />
-          <label for="c-source">Source</label>
-          <select id="c-source" name="source">
-            <option value="">any</option>
-            {["banner", "tcf", "gpc", "revocation"].map((s) => (
-              <option value={s} selected={f.source === s}>
-                {s}
-              </option>
-            ))}
-          </select>
+          <AnyOf id="c-source" name="source" label="Source" options={["banner", "tcf", "gpc", "revocation"]} selected={f.source} />
           <label for="c-subject">Visitor id or subject hash</label>
           <input id="c-subject" name="subject" value={f.subject ?? ""} />
           <button type="submit">Filter</button>
         </form>
-        {props.consent.length === 0 ? (
-          <Empty>No consent records match: records appear when visitors answer the banner or a CMP.</Empty>
-        ) : (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">at</th>
-                  <th scope="col">site</th>
-                  <th scope="col">subject (hash)</th>
-                  <th scope="col">personalization</th>
-                  <th scope="col">measurement</th>
-                  <th scope="col">source</th>
-                  <th scope="col">policy version</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.consent.map((r) => (
-                  <tr>
-                    <td>{r.createdAt}</td>
-                    <td>{r.siteId ?? "–"}</td>
-                    <td>
-                      <code title={r.subjectHash}>{r.subjectHash.slice(0, 12)}…</code>
-                    </td>
-                    <td>{r.personalization ? "granted" : "denied"}</td>
-                    <td>{r.measurement ? "granted" : "denied"}</td>
-                    <td>{r.source}</td>
-                    <td>{r.policyVersion ?? "–"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Consent records"
+          rows={props.consent}
+          empty="No consent records match: records appear when visitors answer the banner or a CMP."
+          columns={[
+            { header: "at", cell: (r) => r.createdAt },
+            { header: "site", cell: (r) => r.siteId ?? "–" },
+            { header: "subject (hash)", cell: (r) => <code title={r.subjectHash}>{r.subjectHash.slice(0, 12)}…</code> },
+            { header: "personalization", cell: (r) => (r.personalization ? "granted" : "denied") },
+            { header: "measurement", cell: (r) => (r.measurement ? "granted" : "denied") },
+            { header: "source", cell: (r) => r.source },
+            { header: "policy version", cell: (r) => r.policyVersion ?? "–" },
+          ]}
+        />
       </section>
       <section aria-labelledby="audit-h" class="card">
         <h2 id="audit-h">Audit log</h2>
         <form method="get" action="privacy" class="filters">
-          <label for="a-role">Role</label>
-          <select id="a-role" name="role">
-            <option value="">any</option>
-            {["admin", "privacy"].map((r) => (
-              <option value={r} selected={f.role === r}>
-                {r}
-              </option>
-            ))}
-          </select>
+          <AnyOf id="a-role" name="role" label="Role" options={["admin", "privacy"]} selected={f.role} />
           <label for="a-action">Action starts with</label>
           <input id="a-action" name="action" value={f.action ?? ""} placeholder="privacy." />
           <button type="submit">Filter</button>
         </form>
-        <div class="scroll">
-          <table id="audit">
-            <thead>
-              <tr>
-                <th scope="col">at</th>
-                <th scope="col">role</th>
-                <th scope="col">action</th>
-                <th scope="col">target</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.audit.map((r) => (
-                <tr>
-                  <td>{r.createdAt}</td>
-                  <td>{r.role}</td>
-                  <td>{r.action}</td>
-                  <td>{r.target ?? "–"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          id="audit"
+          caption="Audit log entries"
+          rows={props.audit}
+          columns={[
+            { header: "at", cell: (r) => r.createdAt },
+            { header: "role", cell: (r) => r.role },
+            { header: "action", cell: (r) => r.action },
+            { header: "target", cell: (r) => r.target ?? "–" },
+          ]}
+        />
       </section>
     </>
   );
