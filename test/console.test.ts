@@ -165,6 +165,8 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
     expect(policy.blocklist).toEqual(["free money", "miracle"]);
     const page = await (await SELF.fetch(`${BASE}/content?site=${site}`, { headers: { cookie: admin.cookie } })).text();
     expect(page).toContain("free money\nmiracle");
+    const audited = (await db.select().from(auditLog)).filter((r) => r.action === "admin.site.policy" && r.target === site);
+    expect(audited.map((r) => r.role)).toEqual(["admin"]);
   });
 
   it("renders tables with a caption and column headers in a scroll wrapper", async () => {

@@ -1,15 +1,13 @@
-import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { performanceQuerySchema } from "../events/report";
-import { sitePolicySchema } from "../experiments/policy";
 import { issuePreviewToken, previewRequestSchema } from "../experiments/preview";
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../experiments/report";
-import { sitePolicyOf } from "../experiments/site-policy";
+import { saveSitePolicy, sitePolicyOf } from "../experiments/site-policy";
 import { sampleSizePerArm } from "../experiments/stats";
-import { auditLog, sites } from "../store/schema";
+import { auditLog } from "../store/schema";
 import { jsonBody, parseWith } from "./validate";
 
 /**
@@ -31,10 +29,7 @@ export const adminExperimentRoutes = new Hono<AppEnv>()
     const site = parseWith(siteParam, c.req.param("site"));
     await sitePolicyOf(c.var.db, site);
     const body = await jsonBody(c);
-    const policy = parseWith(sitePolicySchema, body);
-    await c.var.db.update(sites).set({ policy }).where(eq(sites.id, site));
-    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.site.policy", target: site });
-    return c.json(policy);
+    return c.json(await saveSitePolicy(c.var.db, site, body, "admin"));
   })
   .get("/reports/uplift", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());

@@ -16,9 +16,8 @@ import { countSeries, ctrSeries, dailyPerformance, dayRange, decisionSeries, iso
 import { type ConsoleSession, endSession, readSession, sameOrigin, startSession, validCsrf } from "../console/session";
 import { ApiError } from "../errors";
 import { performanceReport, wilsonInterval } from "../events/report";
-import { sitePolicySchema } from "../experiments/policy";
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../experiments/report";
-import { sitePolicyOf } from "../experiments/site-policy";
+import { saveSitePolicy, sitePolicyOf } from "../experiments/site-policy";
 import { roleOf } from "../middleware/auth";
 import { previousLive } from "../models/lifecycle";
 import { readRegistry } from "../models/registry-store";
@@ -331,14 +330,12 @@ export const consoleRoutes = new Hono<AppEnv>()
   )
   .post(
     "/content/blocklist",
-    action("admin", blocklistFormSchema, async (c, _session, form) => {
+    action("admin", blocklistFormSchema, async (c, session, form) => {
       const { site } = await siteOf(c);
       const current = await sitePolicyOf(c.var.db, site);
       const terms = [...new Set(form.terms.split(/\r?\n/).map((t) => t.trim()))].filter(Boolean);
-      // The whole policy is validated again, as PUT /v1/admin/sites/:site/policy does.
-      const policy = parseWith(sitePolicySchema, { ...current, blocklist: terms });
-      await c.var.db.update(sites).set({ policy }).where(eq(sites.id, site));
-      await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.site.policy", target: site });
+      // The whole policy is validated again and audited, as PUT /v1/admin/sites/:site/policy does.
+      await saveSitePolicy(c.var.db, site, { ...current, blocklist: terms }, session.role);
       return redirectTo(c, `../content?site=${encodeURIComponent(site)}&flash=blocklist`);
     }),
   )
