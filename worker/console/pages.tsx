@@ -18,6 +18,9 @@ type ContentVariant = typeof contentVariants.$inferSelect;
  * privacy APIs answer.
  */
 
+/** The variant report's leader rule (`leaderOf`): the best CTR whose 95% interval on the difference from each other component's CTR is above zero. */
+const LEADER = "leader: beats each of the others at 95%";
+
 const ctrCell = (r: { ctr: number | null; ctrLow: number | null; ctrHigh: number | null }) =>
   r.ctr === null ? "–" : `${pct(r.ctr)} [${pct(r.ctrLow)}, ${pct(r.ctrHigh)}]`;
 
@@ -293,7 +296,7 @@ function VariantStats(props: { report: VariantReport; chart: ChartSpec }) {
               { header: "text", cell: (c) => c.text },
               { header: "impressions", cell: (c) => num(c.stats.impressions) },
               { header: "CTR [95%]", cell: (c) => ctrCell(c.stats) },
-              { header: "leads", cell: (c) => (leaders.has(c.componentId) ? "leader (its interval is above the others')" : "") },
+              { header: "leads", cell: (c) => (leaders.has(c.componentId) ? LEADER : "") },
             ]}
           />
         </>
