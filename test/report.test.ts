@@ -47,6 +47,26 @@ describe("performance report and training export", () => {
     for (const r of rows) expect(r.ctrLow ?? 0).toBeLessThanOrEqual(r.ctr ?? 0);
   });
 
+  it("counts logged decisions per UTC day, per slot and policy, in the same response", async () => {
+    const [row] = await db.select().from(decisions).where(eq(decisions.id, decisionId));
+    const day = row?.ts.toISOString().slice(0, 10) ?? "";
+    const url = `https://edge.example/v1/admin/reports/performance?site=${site}`;
+    const { decisionsByDay } = (await (await SELF.fetch(`${url}&from=${day}&to=${day}`, { headers: ADMIN })).json()) as {
+      decisionsByDay: { day: string; decisions: number; slots: { slot: string; policy: string; decisions: number }[] }[];
+    };
+    const slots = (row ? decisionEventSchema.shape.slots.parse(row.slots) : []).map((s) => ({
+      slot: s.slot,
+      policy: s.policy,
+      decisions: 1,
+    }));
+    expect(decisionsByDay).toEqual([{ day, decisions: 1, slots: expect.arrayContaining(slots) }]);
+    expect(decisionsByDay[0]?.slots).toHaveLength(slots.length);
+    const before = (await (await SELF.fetch(`${url}&from=2000-01-01&to=2000-01-31`, { headers: ADMIN })).json()) as {
+      decisionsByDay: unknown[];
+    };
+    expect(before.decisionsByDay).toEqual([]);
+  });
+
   it("names a bad date range", async () => {
     const res = await SELF.fetch(`https://edge.example/v1/admin/reports/performance?site=${site}&from=2026-12-01&to=2026-11-01`, {
       headers: ADMIN,

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import { type PerformanceQuery, type PerformanceRow, performanceReport, wilsonInterval } from "../events/report";
+import { type DecisionsDay, type PerformanceRow, performanceReport, wilsonInterval } from "../events/report";
 import type { Database } from "../store/db";
 import type { ChartSpec, Series } from "./chart";
 
@@ -7,7 +6,7 @@ import type { ChartSpec, Series } from "./chart";
  * Time series for the performance page, built from the report functions that the admin API
  * serves (so a chart and `/v1/admin/reports/performance` for one day always agree): one
  * performance report per day of the range, grouped per slot and policy, each day's CTR with the
- * same Wilson interval. Decisions per day are read here because no report counts them by day.
+ * same Wilson interval; decisions per day are `decisionsByDay`'s, as the endpoint serves them.
  */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -76,28 +75,17 @@ export function countSeries(daily: Daily, what: "impressions" | "conversions"): 
   return { kind: "time", unit: "count", x: daily.days.map(seconds), series };
 }
 
-/** Logged decisions per day, per slot and the policy that filled it (decisions of measured visitors). */
-export async function decisionSeries(
-  db: Database,
-  query: PerformanceQuery & { from: string; to: string },
-  days: string[],
-): Promise<ChartSpec> {
-  const from = Date.parse(`${query.from}T00:00:00Z`);
-  const to = Date.parse(`${query.to}T00:00:00Z`) + DAY_MS;
-  const rows = await db.all<{ day: string; slot: string; policy: string; n: number }>(sql`
-    SELECT strftime('%Y-%m-%d', d.ts / 1000, 'unixepoch') AS day, json_extract(s.value, '$.slot') AS slot,
-           json_extract(s.value, '$.policy') AS policy, count(*) AS n
-    FROM decisions d, json_each(d.slots) s
-    WHERE d.site_id = ${query.site} AND d.ts >= ${from} AND d.ts < ${to}
-    GROUP BY day, slot, policy`);
-  const keys = distinct(rows.map((r) => `${r.slot} · ${r.policy}`));
+/** Logged decisions per day, per slot and the policy that filled it, from {@link decisionsByDay}. */
+export function decisionSeries(byDay: DecisionsDay[], days: string[]): ChartSpec {
+  const keyOf = (s: DecisionsDay["slots"][number]) => `${s.slot} · ${s.policy}`;
+  const keys = distinct(byDay.flatMap((d) => d.slots.map(keyOf)));
   return {
     kind: "time",
     unit: "count",
     x: days.map(seconds),
     series: keys.map((key) => ({
       label: key,
-      values: days.map((day) => Number(rows.find((r) => r.day === day && `${r.slot} · ${r.policy}` === key)?.n ?? 0)),
+      values: days.map((day) => byDay.find((d) => d.day === day)?.slots.find((s) => keyOf(s) === key)?.decisions ?? 0),
     })),
   };
 }

@@ -1,7 +1,7 @@
-import { and, eq, gte, lte, sql } from "drizzle-orm";
+import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../store/db";
-import { rollups } from "../store/schema";
+import { decisions, rollups } from "../store/schema";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD");
 
@@ -70,4 +70,42 @@ export async function performanceReport(db: Database, query: PerformanceQuery): 
       ctrHigh: interval?.high ?? null,
     };
   });
+}
+
+export type DecisionsDay = {
+  day: string;
+  decisions: number;
+  /** Per slot and the policy that filled it: how many of the day's decisions filled the slot that way. */
+  slots: { slot: string; policy: string; decisions: number }[];
+};
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Logged decisions per UTC day over a range of days, oldest first; days without a decision are
+ * left out. Only decisions that may count are logged at all (measured visitors, no bots, no QA
+ * previews: the queue consumer drops the rest), so this counts the same traffic as the roll-ups.
+ */
+export async function decisionsByDay(db: Database, query: PerformanceQuery): Promise<DecisionsDay[]> {
+  const inRange = and(
+    eq(decisions.siteId, query.site),
+    query.from ? gte(decisions.ts, new Date(Date.parse(`${query.from}T00:00:00Z`))) : undefined,
+    query.to ? lt(decisions.ts, new Date(Date.parse(`${query.to}T00:00:00Z`) + DAY_MS)) : undefined,
+  );
+  const dayOf = sql<string>`strftime('%Y-%m-%d', ${decisions.ts} / 1000, 'unixepoch')`;
+  const [days, slots] = await Promise.all([
+    db.select({ day: dayOf, decisions: sql<number>`count(*)` }).from(decisions).where(inRange).groupBy(dayOf).orderBy(dayOf),
+    db.all<{ day: string; slot: string; policy: string; decisions: number }>(sql`
+      SELECT ${dayOf} AS day, json_extract(s.value, '$.slot') AS slot, json_extract(s.value, '$.policy') AS policy,
+             count(*) AS decisions
+      FROM ${decisions}, json_each(${decisions.slots}) s
+      WHERE ${inRange}
+      GROUP BY day, slot, policy
+      ORDER BY day, slot, policy`),
+  ]);
+  return days.map(({ day, decisions: n }) => ({
+    day,
+    decisions: Number(n),
+    slots: slots.filter((s) => s.day === day).map(({ slot, policy, decisions: m }) => ({ slot, policy, decisions: Number(m) })),
+  }));
 }

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { performanceQuerySchema, performanceReport } from "../events/report";
+import { decisionsByDay, performanceQuerySchema, performanceReport } from "../events/report";
 import { requireRole } from "../middleware/auth";
 import { modelReport } from "../models/report";
 import { auditLog } from "../store/schema";
@@ -14,9 +14,9 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(requireRole("admin"))
   .get("/reports/performance", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
-    const rows = await performanceReport(c.var.db, query);
+    const [rows, byDay] = await Promise.all([performanceReport(c.var.db, query), decisionsByDay(c.var.db, query)]);
     await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.performance", target: query.site });
-    return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows });
+    return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows, decisionsByDay: byDay });
   })
   .get("/reports/models", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());

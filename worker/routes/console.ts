@@ -15,7 +15,7 @@ import { ContentPage, ErrorPanel, ExperimentsPage, ModelsPage, PerformancePage, 
 import { countSeries, ctrSeries, dailyPerformance, dayRange, decisionSeries, isoDay, slotsIn } from "../console/series";
 import { type ConsoleSession, endSession, readSession, sameOrigin, startSession, validCsrf } from "../console/session";
 import { ApiError } from "../errors";
-import { performanceReport, wilsonInterval } from "../events/report";
+import { decisionsByDay, performanceReport, wilsonInterval } from "../events/report";
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../experiments/report";
 import { saveSitePolicy, sitePolicyOf } from "../experiments/site-policy";
 import { roleOf } from "../middleware/auth";
@@ -265,7 +265,7 @@ export const consoleRoutes = new Hono<AppEnv>()
       const [daily, totals, decisions, uplift, exploration] = await Promise.all([
         dailyPerformance(c.var.db, site, range),
         performanceReport(c.var.db, query),
-        decisionSeries(c.var.db, query, range),
+        decisionsByDay(c.var.db, query),
         upliftReport(c.var.db, query),
         explorationShare(c.var.db, query),
       ]);
@@ -273,7 +273,7 @@ export const consoleRoutes = new Hono<AppEnv>()
         site,
         days,
         totals,
-        decisions,
+        decisions: decisionSeries(decisions, range),
         ctr: slotsIn(daily).map((slot) => ({ slot, spec: ctrSeries(daily, slot) })),
         impressions: countSeries(daily, "impressions"),
         conversions: countSeries(daily, "conversions"),
