@@ -2,6 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_CSP } from "../worker/routes/console";
 import { auditLog } from "../worker/store/schema";
+import { CONSOLE_ACTIONS } from "./support/console";
 import { createSite, db } from "./support/fixtures";
 
 /** The console's sign-in, sessions, CSRF and headers, inside workerd (the pages in Chromium: test/browser/console.browser.ts). */
@@ -77,15 +78,7 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
       expect(res.status, page).toBe(303);
       expect(res.headers.get("location"), page).toMatch(/sign-in\?next=/);
     }
-    for (const path of [
-      "models/rollback",
-      "models/promote",
-      "models/kill-switch",
-      "content/review",
-      "content/blocklist",
-      "privacy/revocations",
-      "sign-out",
-    ]) {
+    for (const path of CONSOLE_ACTIONS) {
       const res = await post(path, {}, { csrf: "x" });
       expect(res.status, path).toBe(401);
     }

@@ -3,6 +3,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
 import type { DecideResponse } from "../../worker/decisions/schema";
+import { CONSOLE_ACTIONS } from "../support/console";
 import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack, type Traffic, waitFor } from "./harness";
 
 /**
@@ -248,15 +249,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
       expect(new URL(page.url()).pathname, path).toBe("/admin/sign-in");
       expect(await page.locator("label[for='token']").textContent()).toBe("Token");
     }
-    for (const path of [
-      "models/rollback",
-      "models/promote",
-      "models/kill-switch",
-      "content/review",
-      "content/blocklist",
-      "privacy/revocations",
-      "sign-out",
-    ]) {
+    for (const path of CONSOLE_ACTIONS) {
       const res = await page.request.post(consoleUrl(path), { form: { csrf: "x" }, headers: { origin: stack.url.origin } });
       expect(res.status(), path).toBe(401);
     }

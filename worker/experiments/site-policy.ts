@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { ApiError, fromZodError } from "../errors";
+import { forgetCatalogue } from "../store/catalogue";
 import type { Database } from "../store/db";
 import { auditLog, sites, type TokenRole } from "../store/schema";
 import { readPolicy, type SitePolicy, sitePolicySchema } from "./policy";
@@ -22,5 +23,7 @@ export async function saveSitePolicy(db: Database, site: string, policy: unknown
   const updated = await db.update(sites).set({ policy: parsed.data }).where(eq(sites.id, site)).returning({ id: sites.id });
   if (!updated.length) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
   await db.insert(auditLog).values({ role, action: "admin.site.policy", target: site });
+  // The catalogue carries the policy: this isolate serves the new one at once, others within CONFIG_TTL_MS.
+  forgetCatalogue(site);
   return parsed.data;
 }

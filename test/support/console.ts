@@ -1,0 +1,10 @@
+/** Every form action of the console (worker/routes/console.ts), for the tests that no session may use them. */
+export const CONSOLE_ACTIONS = [
+  "models/rollback",
+  "models/promote",
+  "models/kill-switch",
+  "content/review",
+  "content/blocklist",
+  "privacy/revocations",
+  "sign-out",
+] as const;
