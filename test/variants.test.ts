@@ -296,6 +296,14 @@ describe("content variants: serving", () => {
         .first<{ n: number }>();
       return row?.n === decisions;
     });
+    // Both variants have passed minImpressions (40) in the roll-ups: cold start is over, and the
+    // variant-blind model's tie splits the traffic evenly.
+    for (let i = 0; i < 8; i++) {
+      expect(heroItem(await decideOk({ site, page: PAGE, slots: [{ id: "hero" }] }))?.variant).toMatchObject({
+        reason: "model",
+        propensity: 0.5,
+      });
+    }
     const stored = await env.DB.prepare("SELECT DISTINCT variant_id, variant_reason FROM events WHERE site_id = ?").bind(site).all();
     expect(new Set(stored.results.map((r) => r.variant_id))).toEqual(new Set(["good", "plain"]));
     expect(new Set(stored.results.map((r) => r.variant_reason))).toEqual(new Set(["model", "cold-start"]));
@@ -314,7 +322,7 @@ describe("content variants: serving", () => {
     expect(explained?.variant?.why).toMatch(/version in your language/);
 
     const report = await (await call(`/reports/variants?site=${site}`)).json<{
-      variants: { variantId: string; impressions: number; clicks: number; coldStart: { impressions: number } }[];
+      variants: { variantId: string; impressions: number; clicks: number; coldStart: { impressions: number; isNew: boolean } }[];
       components: { kind: string; componentId: string; text: string; stats: { impressions: number; ctr: number } }[];
       leaders: {
         contentId: string;
@@ -327,6 +335,18 @@ describe("content variants: serving", () => {
     const byId = new Map(report.variants.map((v) => [v.variantId, v]));
     expect((byId.get("good")?.impressions ?? 0) + (byId.get("plain")?.impressions ?? 0)).toBe(decisions);
     expect(report.coldStart.impressions).toBeGreaterThan(0);
+    expect(report.coldStart.impressions).toBe(
+      Number(
+        (
+          await env.DB.prepare(
+            "SELECT count(*) AS n FROM events WHERE site_id = ? AND type = 'impression' AND variant_reason = 'cold-start'",
+          )
+            .bind(site)
+            .first<{ n: number }>()
+        )?.n,
+      ),
+    );
+    expect(report.variants.map((v) => v.coldStart.isNew)).toEqual([false, false]);
     const good = report.components.find((c) => c.text === "Warm wool for cold days");
     const cta = report.components.filter((c) => c.kind === "cta");
     // Both variants share their call to action: one component, pooling all impressions.

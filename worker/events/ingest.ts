@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../store/db";
-import { decisions, events, featureDrift, rollups } from "../store/schema";
+import { decisions, events, featureDrift, rollups, variantRollups } from "../store/schema";
 import type { DecisionEvent, InteractionEvent } from "./schema";
 
 /**
@@ -90,6 +90,27 @@ function interactionStatements(db: Database, e: InteractionEvent): BatchItem<"sq
           value: sql`${rollups.value} + excluded.value`,
         },
       }),
+    // Chained on the roll-up's own change, which happened only if the event was new.
+    ...(e.variantId
+      ? [
+          db
+            .insert(variantRollups)
+            .select(
+              sql`SELECT ${e.siteId}, ${e.contentId}, ${e.variantId}, ${day}, ${n("impression")}, ${n("click")}, ${n("conversion")},
+                         ${e.kind === "impression" && e.variantReason === "cold-start" ? 1 : 0}
+                  WHERE changes() = 1`,
+            )
+            .onConflictDoUpdate({
+              target: [variantRollups.siteId, variantRollups.contentId, variantRollups.variantId, variantRollups.day],
+              set: {
+                impressions: sql`${variantRollups.impressions} + excluded.impressions`,
+                clicks: sql`${variantRollups.clicks} + excluded.clicks`,
+                conversions: sql`${variantRollups.conversions} + excluded.conversions`,
+                coldStartImpressions: sql`${variantRollups.coldStartImpressions} + excluded.cold_start_impressions`,
+              },
+            }),
+        ]
+      : []),
   ];
 }
 

@@ -1,9 +1,9 @@
-import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { DependencyError } from "../errors";
 import { readPolicy, type SitePolicy } from "../experiments/policy";
 import { componentIdsOf } from "../variants/components";
 import type { Database } from "./db";
-import { contentItems, contentVariants, events, type RenderFields, type Site, type Slot, sites, slots } from "./schema";
+import { contentItems, contentVariants, type RenderFields, type Site, type Slot, sites, slots, variantRollups } from "./schema";
 import { TtlCache } from "./ttl-cache";
 
 /** Everything the decision path needs about one site, as plain JSON-safe data. */
@@ -57,10 +57,14 @@ export async function readCatalogueFromD1(db: Database, siteId: string): Promise
       .where(and(eq(contentVariants.siteId, siteId), eq(contentVariants.status, "approved")))
       .orderBy(contentVariants.contentId, contentVariants.id),
     db
-      .select({ contentId: events.contentId, variantId: events.variantId, impressions: sql<number>`count(*)` })
-      .from(events)
-      .where(and(eq(events.siteId, siteId), isNotNull(events.variantId), eq(events.type, "impression")))
-      .groupBy(events.contentId, events.variantId),
+      .select({
+        contentId: variantRollups.contentId,
+        variantId: variantRollups.variantId,
+        impressions: sql<number>`sum(${variantRollups.impressions})`,
+      })
+      .from(variantRollups)
+      .where(eq(variantRollups.siteId, siteId))
+      .groupBy(variantRollups.contentId, variantRollups.variantId),
   ]);
   const impressions = new Map(impressionRows.map((r) => [`${r.contentId}\u0000${r.variantId}`, r.impressions]));
   return {

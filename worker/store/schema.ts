@@ -294,6 +294,26 @@ export const featureDrift = sqliteTable(
   (t) => [primaryKey({ columns: [t.siteId, t.modelVersion, t.day, t.feature, t.bin] })],
 );
 
+/**
+ * Daily roll-ups per content variant: what cold-start exploration counts (impressions so far, read
+ * with every catalogue load) and the variant report's totals, without scanning raw events.
+ */
+export const variantRollups = sqliteTable(
+  "variant_rollups",
+  {
+    siteId: text("site_id").notNull(),
+    contentId: text("content_id").notNull(),
+    variantId: text("variant_id").notNull(),
+    day: text("day").notNull(),
+    impressions: integer("impressions").notNull().default(0),
+    clicks: integer("clicks").notNull().default(0),
+    conversions: integer("conversions").notNull().default(0),
+    /** Impressions of the variant drawn by cold-start exploration. */
+    coldStartImpressions: integer("cold_start_impressions").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.contentId, t.variantId, t.day] })],
+);
+
 /** Daily roll-ups per site × slot × content × policy × model version. */
 export const rollups = sqliteTable(
   "rollups",

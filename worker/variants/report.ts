@@ -4,15 +4,16 @@ import { wilsonInterval } from "../events/report";
 import type { SitePolicy } from "../experiments/policy";
 import { proportionDifference } from "../experiments/stats";
 import type { Database } from "../store/db";
-import { contentVariants, decisions, events } from "../store/schema";
+import { contentVariants, decisions, events, variantRollups } from "../store/schema";
 import { type ComponentKind, componentIdsOf, componentKinds } from "./components";
 
 /**
  * Which variants and which components win, overall and per segment, so that editors can retire
  * losers: impressions, clicks, conversions and CTR with a 95% Wilson interval per variant and per
  * component (a headline's figures pool every variant it appears in). Per segment, by the site's
- * fairness segments logged with each decision. Cold start: how many impressions each variant got
- * from cold-start exploration, and whether it is still new.
+ * fairness segments logged with each decision (raw events joined with their decisions; the totals
+ * come from the daily variant roll-ups). Cold start: how many impressions each variant got from
+ * cold-start exploration, and whether it is still new.
  */
 
 type Counts = { impressions: number; clicks: number; conversions: number };
@@ -28,12 +29,6 @@ const add = (a: Counts, b: Counts): Counts => ({
   conversions: a.conversions + b.conversions,
 });
 const ZERO: Counts = { impressions: 0, clicks: 0, conversions: 0 };
-
-const counted = {
-  impressions: sql<number>`sum(${events.type} = 'impression')`,
-  clicks: sql<number>`sum(${events.type} = 'click')`,
-  conversions: sql<number>`sum(${events.type} = 'conversion')`,
-};
 
 function inRange(query: PerformanceQuery) {
   return and(
@@ -62,14 +57,22 @@ export async function variantReport(db: Database, query: PerformanceQuery, polic
     db.select().from(contentVariants).where(eq(contentVariants.siteId, query.site)).orderBy(contentVariants.contentId, contentVariants.id),
     db
       .select({
-        contentId: events.contentId,
-        variantId: sql<string>`${events.variantId}`,
-        ...counted,
-        coldStartImpressions: sql<number>`sum(${events.type} = 'impression' AND ${events.variantReason} = 'cold-start')`,
+        contentId: variantRollups.contentId,
+        variantId: variantRollups.variantId,
+        impressions: sql<number>`sum(${variantRollups.impressions})`,
+        clicks: sql<number>`sum(${variantRollups.clicks})`,
+        conversions: sql<number>`sum(${variantRollups.conversions})`,
+        coldStartImpressions: sql<number>`sum(${variantRollups.coldStartImpressions})`,
       })
-      .from(events)
-      .where(inRange(query))
-      .groupBy(events.contentId, events.variantId),
+      .from(variantRollups)
+      .where(
+        and(
+          eq(variantRollups.siteId, query.site),
+          query.from ? gte(variantRollups.day, query.from) : undefined,
+          query.to ? lte(variantRollups.day, query.to) : undefined,
+        ),
+      )
+      .groupBy(variantRollups.contentId, variantRollups.variantId),
     db.all<Counts & { contentId: string; variantId: string; segment: string; value: string }>(sql`
       SELECT ${events.contentId} AS contentId, ${events.variantId} AS variantId, s.key AS segment, s.value AS value,
              sum(${events.type} = 'impression') AS impressions, sum(${events.type} = 'click') AS clicks,
