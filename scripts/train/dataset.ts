@@ -259,16 +259,12 @@ function loadObd(dir: string, policies: readonly ("random" | "bts")[]): Dataset 
     }
   }
   examples.sort((a, b) => a.ts - b.ts);
-  return {
-    name: `obd-${policies.join("+")}`,
-    citation: OBD_CITATION,
-    items,
-    users: new Map(),
-    examples,
-    positives: [],
-    profileAt: () => null,
-    storedProfiles: () => new Map(),
-  };
+  return withoutVisitors({ name: `obd-${policies.join("+")}`, citation: OBD_CITATION, items, examples });
+}
+
+/** A dataset without visitor ids (as OBD is): no users, no histories, no profiles to export. */
+export function withoutVisitors(data: Pick<Dataset, "name" | "citation" | "items" | "examples">): Dataset {
+  return { ...data, users: new Map(), positives: [], profileAt: () => null, storedProfiles: () => new Map() };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bootstrapInterval, pick } from "../../scripts/evaluate/bootstrap";
 import { auc } from "../../scripts/evaluate/metrics";
-import type { Dataset, Example } from "../../scripts/train/dataset";
+import { type Dataset, type Example, withoutVisitors } from "../../scripts/train/dataset";
 import {
   buildFeatureSpecs,
   DEFAULT_FEATURE_OPTIONS,
@@ -42,16 +42,7 @@ function dataset(): Dataset {
       });
     }
   }
-  return {
-    name: "test",
-    citation: "built by the test",
-    items,
-    users: new Map(),
-    examples,
-    positives: [],
-    profileAt: () => null,
-    storedProfiles: () => new Map(),
-  };
+  return withoutVisitors({ name: "test", citation: "built by the test", items, examples });
 }
 
 describe("the feature spec", () => {

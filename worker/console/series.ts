@@ -1,4 +1,4 @@
-import { type DecisionsDay, type PerformanceRow, performanceReport, wilsonInterval } from "../events/report";
+import { type DecisionsDay, type PerformanceRow, performanceByDay, wilsonInterval } from "../events/report";
 import type { Database } from "../store/db";
 import type { ChartSpec, Series } from "./chart";
 
@@ -24,8 +24,8 @@ const seconds = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 export type Daily = { days: string[]; reports: PerformanceRow[][] };
 
 export async function dailyPerformance(db: Database, site: string, days: string[]): Promise<Daily> {
-  const reports = await Promise.all(days.map((day) => performanceReport(db, { site, from: day, to: day })));
-  return { days, reports };
+  const byDay = await performanceByDay(db, { site, from: days[0], to: days[days.length - 1] });
+  return { days, reports: days.map((day) => byDay.get(day) ?? []) };
 }
 
 type Totals = { impressions: number; clicks: number; conversions: number };

@@ -38,10 +38,12 @@ export function wilsonInterval(successes: number, trials: number, z95 = 1.959964
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
-/** Performance per slot × content × policy × model version over a range of days (roll-ups only). */
-export async function performanceReport(db: Database, query: PerformanceQuery): Promise<PerformanceRow[]> {
-  const rows = await db
+/** The roll-ups over a range of days, summed per slot × content × policy × model version (and per day). */
+function summedRollups(db: Database, query: PerformanceQuery, perDay: boolean) {
+  const key = [rollups.slot, rollups.contentId, rollups.policy, rollups.modelVersion] as const;
+  return db
     .select({
+      day: rollups.day,
       slot: rollups.slot,
       contentId: rollups.contentId,
       policy: rollups.policy,
@@ -59,17 +61,33 @@ export async function performanceReport(db: Database, query: PerformanceQuery): 
         query.to ? lte(rollups.day, query.to) : undefined,
       ),
     )
-    .groupBy(rollups.slot, rollups.contentId, rollups.policy, rollups.modelVersion)
-    .orderBy(rollups.slot, rollups.contentId, rollups.policy, rollups.modelVersion);
-  return rows.map((row) => {
-    const interval = wilsonInterval(row.clicks, row.impressions);
-    return {
-      ...row,
-      ctr: row.impressions > 0 ? row.clicks / row.impressions : null,
-      ctrLow: interval?.low ?? null,
-      ctrHigh: interval?.high ?? null,
-    };
-  });
+    .groupBy(...(perDay ? [rollups.day, ...key] : key))
+    .orderBy(...key);
+}
+
+function rated<T extends { impressions: number; clicks: number }>(row: T) {
+  const interval = wilsonInterval(row.clicks, row.impressions);
+  return {
+    ...row,
+    ctr: row.impressions > 0 ? row.clicks / row.impressions : null,
+    ctrLow: interval?.low ?? null,
+    ctrHigh: interval?.high ?? null,
+  };
+}
+
+/** Performance per slot × content × policy × model version over a range of days (roll-ups only). */
+export async function performanceReport(db: Database, query: PerformanceQuery): Promise<PerformanceRow[]> {
+  return (await summedRollups(db, query, false)).map(({ day: _day, ...row }) => rated(row));
+}
+
+/**
+ * The same report for each day of the range, in one query: `byDay.get(day)` equals
+ * `performanceReport` with `from` and `to` set to that day.
+ */
+export async function performanceByDay(db: Database, query: PerformanceQuery): Promise<Map<string, PerformanceRow[]>> {
+  const byDay = new Map<string, PerformanceRow[]>();
+  for (const { day, ...row } of await summedRollups(db, query, true)) byDay.set(day, [...(byDay.get(day) ?? []), rated(row)]);
+  return byDay;
 }
 
 export type DecisionsDay = {

@@ -138,7 +138,10 @@ export async function variantReport(db: Database, query: PerformanceQuery, polic
   }));
 
   const groups = new Map<string, typeof components>();
-  for (const c of components) groups.set(`${c.contentId}\u0000${c.kind}`, [...(groups.get(`${c.contentId}\u0000${c.kind}`) ?? []), c]);
+  for (const c of components) {
+    const groupKey = `${c.contentId}\u0000${c.kind}`;
+    groups.set(groupKey, [...(groups.get(groupKey) ?? []), c]);
+  }
   const leaders = [...groups.values()].map((group) => {
     const first = group[0] as (typeof components)[number];
     const segmentNames = [...new Set(group.flatMap((c) => c.segments.map((s) => `${s.segment}=${s.value}`)))];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { languageTag } from "../experiments/policy";
+import { componentKinds } from "./components";
 
 /**
  * A variant as imported (admin endpoint or `npm run variants -- import`): its components override
@@ -71,7 +72,7 @@ export const combinationSetSchema = z
 
 /** Every combination of a set as a plain variant (validated afterwards like any other). */
 export function expandCombinations(set: z.infer<typeof combinationSetSchema>): unknown[] {
-  const kinds = (["title", "body", "imageUrl", "cta"] as const).filter((k) => set.components[k]?.length);
+  const kinds = componentKinds.filter((k) => set.components[k]?.length);
   let combos: { id: string; components: Record<string, string> }[] = [{ id: "", components: {} }];
   for (const kind of kinds) {
     const options = set.components[kind] ?? [];
