@@ -11,10 +11,10 @@ import { z } from "zod";
 import { localTime } from "../../worker/decisions/context";
 import { trainingExampleSchema } from "../../worker/events/export";
 import { applyInteractions } from "../../worker/events/features";
-import { decisionEventSchema, type InteractionEvent } from "../../worker/events/schema";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import type { StoredProfile } from "../../worker/store/profiles";
 import { servedVariantFeatures } from "../../worker/variants/choose";
+import { decisionEventSchema, type InteractionEvent } from "../../worker/wire/events";
 import { columns, readAttributes, readCsv } from "./csv";
 import { createRandom } from "./random";
 

@@ -1,18 +1,18 @@
-import type { Visitor } from "../consent/visitor";
-import { ApiError, DependencyError, type FallbackReason } from "../errors";
-import type { DecisionEvent } from "../events/schema";
+import type { Visitor } from "../consent/evaluate";
 import { EVENT_TOKEN_TTL_MS, type EventGrant, type GrantItem } from "../events/token";
 import { assignArms, inHoldout } from "../experiments/assign";
-import { matches, type SitePolicy } from "../experiments/policy";
 import type { Preview } from "../experiments/preview";
 import { driftObservation } from "../inference/drift";
 import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
+import { ApiError, DependencyError, type FallbackReason } from "../lib/errors";
 import type { ServingModels } from "../models/serving";
-import type { Catalogue } from "../store/catalogue";
+import type { Catalogue } from "../site/catalogue";
+import { matches, type SitePolicy } from "../site/policy";
 import { asVariant, candidateFeatures, chooseVariants, type ScoringRow, scoringRows } from "../variants/choose";
+import type { DecideRequest, DecideResponse, Mode, SlotPolicy } from "../wire/decide";
+import type { DecisionEvent } from "../wire/events";
 import { candidatesFor, fillSlots, fillSlotsWithPolicy, type RankedItem, type SlotRequest } from "./rank";
-import type { DecideRequest, DecideResponse, Mode, SlotPolicy } from "./schema";
 
 /** The decision's I/O, passed in so that tests and the benchmark can drive the logic directly. */
 export type DecisionDeps = {

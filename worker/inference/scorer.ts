@@ -1,5 +1,5 @@
 import type * as ort from "onnxruntime-web";
-import { DependencyError } from "../errors";
+import { DependencyError } from "../lib/errors";
 import { type CandidateFeatures, createEncoder, type RequestContext, type VisitorProfile } from "./encode";
 import type { ModelManifest } from "./manifest";
 

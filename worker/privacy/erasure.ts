@@ -1,9 +1,9 @@
 import { and, eq, lt } from "drizzle-orm";
-import { subjectHash } from "../consent/subject";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
 import { rememberRevoked } from "../store/revocations";
 import { auditLog, consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { subjectHash } from "../store/subject";
 
 /**
  * Revocation and erasure. The revocation (a tombstone under the subject's hash) is written to D1

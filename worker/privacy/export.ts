@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import { subjectHash } from "../consent/subject";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
 import { consentLedger, decisions, events, privacyRequests, revocations, sites } from "../store/schema";
+import { subjectHash } from "../store/subject";
 
 /** Everything stored about a subject, from every store, as one JSON document. */
 export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string) {

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { type InteractionType, interactionTypes } from "../wire/events";
 
 /**
  * The D1 schema: the source of row types. Migrations in `migrations/` are generated from it by
@@ -26,7 +27,7 @@ export const sites = sqliteTable("sites", {
   timezone: text("timezone").notNull().default("UTC"),
   /** Origin that the edge-rewriting route fetches pages from (null: rewriting off). */
   originUrl: text("origin_url"),
-  /** Holdout, exploration, business rules, experiments, fairness (worker/experiments/policy.ts). */
+  /** Holdout, exploration, business rules, experiments, fairness (worker/site/policy.ts). */
   policy: text("policy", { mode: "json" }).$type<unknown>().notNull().default(sql`'{}'`),
   createdAt: timestampDefaultNow("created_at"),
 });
@@ -245,9 +246,6 @@ export const decisions = sqliteTable(
   },
   (t) => [index("decisions_visitor").on(t.visitorId), index("decisions_site_ts").on(t.siteId, t.ts)],
 );
-
-export const interactionTypes = ["impression", "click", "conversion", "dismiss"] as const;
-export type InteractionType = (typeof interactionTypes)[number];
 
 /** Raw interactions; `event_id` makes every write idempotent. */
 export const events = sqliteTable(

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
-import { ApiError } from "../errors";
-import { forgetCatalogue } from "../store/catalogue";
+import { ApiError } from "../lib/errors";
+import { forgetCatalogue } from "../site/catalogue";
 import type { Database } from "../store/db";
 import { auditLog, contentVariants, type TokenRole } from "../store/schema";
 
