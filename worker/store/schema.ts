@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { type InteractionType, interactionTypes } from "../wire/events";
+import { interactionTypes } from "../wire/events";
 
 /**
  * The D1 schema: the source of row types. Migrations in `migrations/` are generated from it by
