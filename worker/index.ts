@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { consumeEvents } from "./events/consumer";
 import type { AppEnv } from "./http/app-env";
 import { errorResponse } from "./http/error-response";
-import { withDb } from "./http/middleware/db";
+import { withServices } from "./http/middleware/services";
 import { mountedRequest } from "./http/mount";
 import { adminRoutes } from "./http/routes/admin";
 import { consentRoutes } from "./http/routes/consent";
@@ -20,7 +20,7 @@ import { refreshAllSnapshots } from "./site/catalogue";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
-  .use(withDb)
+  .use(withServices)
   .route("/health", healthRoutes)
   .route("/v1", tagRoutes)
   .route("/v1/decide", decideRoutes)

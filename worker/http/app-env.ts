@@ -1,3 +1,4 @@
+import type { Config } from "../lib/config";
 import type { Catalogue } from "../site/catalogue";
 import type { Database } from "../store/db";
 import type { TokenRole } from "../store/schema";
@@ -7,6 +8,8 @@ export type AppEnv = {
   Bindings: Env;
   Variables: {
     db: Database;
+    /** The worker's `[vars]`, typed and validated once per isolate (worker/lib/config.ts). */
+    config: Config;
     /** Set once the request's site is known, for CORS. */
     site?: Catalogue["site"];
     /** The verified visitor id of this request, once read (worker/http/cookies.ts). */
@@ -15,9 +18,3 @@ export type AppEnv = {
     role?: TokenRole;
   };
 };
-
-/** A numeric `[vars]` entry, with a default when it is missing or not a number. */
-export function numericVar(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return value !== undefined && value !== "" && Number.isFinite(n) ? n : fallback;
-}

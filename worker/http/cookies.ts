@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
 import { z } from "zod";
+import { configOf } from "../lib/config";
 import { ApiError } from "../lib/errors";
 import { base64UrlToText, sign, textToBase64Url, verify } from "../lib/signing";
 import { VISITOR_ID } from "../wire/consent";
@@ -19,7 +20,7 @@ const MAX_SIGNED_COOKIE = 512;
 
 type Ctx = Context<AppEnv>;
 
-const secure = (c: Ctx) => c.env.COOKIE_MODE === "secure";
+const secure = (c: Ctx) => configOf(c.env).secureCookies;
 const cookieName = (c: Ctx, base: string) => (secure(c) ? `__Host-${base}` : base);
 export const VISITOR_COOKIE = "ep_vid";
 export const CONSENT_COOKIE = "ep_consent";

@@ -11,7 +11,7 @@ import { readProfile } from "../store/profiles";
 import { languageChain } from "../variants/language";
 import type { DecideRequest, DecideResponse } from "../wire/decide";
 import type { DecisionEvent } from "../wire/events";
-import { type AppEnv, numericVar } from "./app-env";
+import type { AppEnv } from "./app-env";
 import { readShownToday, setShownToday, setVisitorId } from "./cookies";
 import { resolveVisitor } from "./visitor";
 
@@ -30,7 +30,7 @@ function emit(c: Context<AppEnv>, event: DecisionEvent) {
 }
 
 export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequest): Promise<DecideResponse> {
-  const ttl = numericVar(c.env.CONFIG_TTL_MS, 30_000);
+  const ttl = c.var.config.configTtlMs;
   let loaded: Awaited<ReturnType<typeof loadCatalogue>>;
   try {
     loaded = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl);
@@ -61,7 +61,7 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
     page: request.page,
     languages,
   });
-  const budgetMs = numericVar(c.env.MODEL_LOAD_BUDGET_MS, 0);
+  const budgetMs = c.var.config.modelLoadBudgetMs;
   const preview = await readPreviewToken(
     c.req.header("x-ep-preview") ?? c.req.query("preview"),
     [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREVIOUS],

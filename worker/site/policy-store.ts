@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { ApiError, fromZodError } from "../lib/errors";
+import { audit } from "../store/audit";
 import type { Database } from "../store/db";
-import { auditLog, sites, type TokenRole } from "../store/schema";
+import { sites, type TokenRole } from "../store/schema";
 import { forgetCatalogue } from "./catalogue";
 import { readPolicy, type SitePolicy, sitePolicySchema } from "./policy";
 
@@ -22,7 +23,7 @@ export async function saveSitePolicy(db: Database, site: string, policy: unknown
   if (!parsed.success) throw fromZodError(parsed.error);
   const updated = await db.update(sites).set({ policy: parsed.data }).where(eq(sites.id, site)).returning({ id: sites.id });
   if (!updated.length) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
-  await db.insert(auditLog).values({ role, action: "admin.site.policy", target: site });
+  await audit(db, { role, action: "admin.site.policy", target: site });
   // The catalogue carries the policy: this isolate serves the new one at once, others within CONFIG_TTL_MS.
   forgetCatalogue(site);
   return parsed.data;

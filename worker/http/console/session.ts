@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { auditLog, type TokenRole, tokenRoles } from "../../store/schema";
+import { configOf } from "../../lib/config";
+import { audit } from "../../store/audit";
+import { type TokenRole, tokenRoles } from "../../store/schema";
 import type { AppEnv } from "../app-env";
 import { sameSecret } from "../middleware/auth";
 import { mountPrefix } from "../mount";
@@ -40,7 +42,7 @@ async function kvKey(sessionId: string): Promise<string> {
 export const consolePath = (c: Ctx) => `${mountPrefix(c.env.PATH_PREFIX)}/admin`;
 
 /** Secure where the deployment says so, or whenever the request itself came over HTTPS. */
-const secureCookie = (c: Ctx) => c.env.COOKIE_MODE === "secure" || new URL(c.req.url).protocol === "https:";
+const secureCookie = (c: Ctx) => configOf(c.env).secureCookies || new URL(c.req.url).protocol === "https:";
 
 export async function startSession(c: Ctx, role: TokenRole): Promise<ConsoleSession> {
   const id = randomToken();
@@ -53,7 +55,7 @@ export async function startSession(c: Ctx, role: TokenRole): Promise<ConsoleSess
     secure: secureCookie(c),
     maxAge: SESSION_TTL_S,
   });
-  await c.var.db.insert(auditLog).values({ role, action: "console.sign_in", target: null });
+  await audit(c.var.db, { role, action: "console.sign_in", target: null });
   return session;
 }
 
@@ -70,7 +72,7 @@ export async function endSession(c: Ctx, session: ConsoleSession): Promise<void>
   const id = getCookie(c, SESSION_COOKIE);
   if (id) await c.env.CONFIG.delete(await kvKey(id));
   deleteCookie(c, SESSION_COOKIE, { path: consolePath(c), secure: secureCookie(c) });
-  await c.var.db.insert(auditLog).values({ role: session.role, action: "console.sign_out", target: null });
+  await audit(c.var.db, { role: session.role, action: "console.sign_out", target: null });
 }
 
 /** The session's CSRF token against the form's, in constant time. */

@@ -6,7 +6,7 @@ import { experimentsReport, explorationShare, fairnessReport, upliftReport } fro
 import { sampleSizePerArm } from "../../experiments/stats";
 import { ApiError } from "../../lib/errors";
 import { saveSitePolicy, sitePolicyOf } from "../../site/policy-store";
-import { auditLog } from "../../store/schema";
+import { audit } from "../../store/audit";
 import type { AppEnv } from "../app-env";
 import { jsonBody, parseWith } from "./validate";
 
@@ -51,7 +51,7 @@ export const adminExperimentRoutes = new Hono<AppEnv>()
     const request = parseWith(previewRequestSchema, body);
     await sitePolicyOf(c.var.db, request.site);
     const token = await issuePreviewToken(request, c.env.ID_SIGNING_KEY, Date.now());
-    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.preview_token", target: request.site });
+    await audit(c.var.db, { role: "admin", action: "admin.preview_token", target: request.site });
     return c.json({ token, header: "x-ep-preview", query: "preview", expiresInMinutes: request.ttlMinutes }, 201);
   })
   .get("/sample-size", (c) => {

@@ -6,8 +6,9 @@ import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from "../
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RowChange } from "../../models/lifecycle";
 import { applyChanges, publishServingConfig, readRegistry, setKillSwitch, storeVersion } from "../../models/registry-store";
 import { validateModel } from "../../models/validate";
+import { audit } from "../../store/audit";
 import type { Database } from "../../store/db";
-import { auditLog, modelVersions } from "../../store/schema";
+import { modelVersions } from "../../store/schema";
 import type { AppEnv } from "../app-env";
 import { jsonBody, limitBody, parseWith } from "./validate";
 
@@ -30,10 +31,6 @@ const pushFormSchema = z.object({
 const canaryBodySchema = z.object({ share: z.number() });
 const killBodySchema = z.object({ on: z.boolean() });
 
-async function audited(db: Database, action: string, target: string) {
-  await db.insert(auditLog).values({ role: "admin", action, target });
-}
-
 /** A lifecycle step, as the admin endpoints and the console's buttons both ask for it. */
 export type ModelAction =
   | { kind: "promote"; version: string }
@@ -54,7 +51,7 @@ export async function runModelAction(
 ): Promise<{ changes: RowChange[]; serving: ServingConfig }> {
   if (action.kind === "kill-switch") {
     await setKillSwitch(db, action.on);
-    await audited(db, action.on ? "admin.model.kill_switch.on" : "admin.model.kill_switch.off", "serving");
+    await audit(db, { role: "admin", action: action.on ? "admin.model.kill_switch.on" : "admin.model.kill_switch.off", target: "serving" });
     return { changes: [], serving: await publishServingConfig(db, kv) };
   }
   const { rows } = await readRegistry(db);
@@ -67,7 +64,11 @@ export async function runModelAction(
           ? planCanary(rows, action.version, action.share)
           : planRetire(rows, action.version);
   await applyChanges(db, changes);
-  await audited(db, `admin.model.${action.kind}`, action.kind === "rollback" ? (changes[1]?.version ?? "") : action.version);
+  await audit(db, {
+    role: "admin",
+    action: `admin.model.${action.kind}`,
+    target: action.kind === "rollback" ? (changes[1]?.version ?? "") : action.version,
+  });
   return { changes, serving: await publishServingConfig(db, kv) };
 }
 
@@ -120,7 +121,7 @@ export const adminModelRoutes = new Hono<AppEnv>()
     const { rows } = await readRegistry(c.var.db);
     const row = planPush(rows, { version, sha256, storage: "kv", status: push.status, share: push.share });
     await storeVersion(c.var.db, c.env.CONFIG, row, manifest, bytes);
-    await audited(c.var.db, `admin.model.push.${row.status}`, version);
+    await audit(c.var.db, { role: "admin", action: `admin.model.push.${row.status}`, target: version });
     return c.json({ version: row, serving: await publishServingConfig(c.var.db, c.env.CONFIG) }, 201);
   })
   .post("/rollback", (c) => run(c, { kind: "rollback" }))

@@ -3,7 +3,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { performanceQuerySchema } from "../../events/report";
 import { sitePolicyOf } from "../../site/policy-store";
-import { auditLog, contentItems, contentVariants, variantStatuses } from "../../store/schema";
+import { audit } from "../../store/audit";
+import { contentItems, contentVariants, variantStatuses } from "../../store/schema";
 import { variantReport } from "../../variants/report";
 import { reviewVariant } from "../../variants/review";
 import { reviewRequestSchema, screenVariants, variantImportRequestSchema } from "../../variants/schema";
@@ -65,7 +66,7 @@ export const adminVariantRoutes = new Hono<AppEnv>()
     );
     const [first, ...rest] = statements;
     if (first) await c.var.db.batch([first, ...rest]);
-    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.variants.import", target: `${site}:${accepted.length}` });
+    await audit(c.var.db, { role: "admin", action: "admin.variants.import", target: `${site}:${accepted.length}` });
     return c.json({ imported: accepted.length, rejected }, rejected.length && !accepted.length ? 422 : 200);
   })
   .post("/sites/:site/variants/:contentId/:id/review", async (c) => {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { decisionsByDay, performanceQuerySchema, performanceReport } from "../../events/report";
 import { modelReport } from "../../models/report";
-import { auditLog } from "../../store/schema";
+import { audit } from "../../store/audit";
 import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
 import { adminExperimentRoutes } from "./admin-experiments";
@@ -15,13 +15,13 @@ export const adminRoutes = new Hono<AppEnv>()
   .get("/reports/performance", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
     const [rows, byDay] = await Promise.all([performanceReport(c.var.db, query), decisionsByDay(c.var.db, query)]);
-    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.performance", target: query.site });
+    await audit(c.var.db, { role: "admin", action: "admin.report.performance", target: query.site });
     return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows, decisionsByDay: byDay });
   })
   .get("/reports/models", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
     const report = await modelReport(c.var.db, query);
-    await c.var.db.insert(auditLog).values({ role: "admin", action: "admin.report.models", target: query.site });
+    await audit(c.var.db, { role: "admin", action: "admin.report.models", target: query.site });
     return c.json(report);
   })
   .route("/models", adminModelRoutes)

@@ -9,7 +9,6 @@ import { consentLedger } from "../../store/schema";
 import { subjectHash } from "../../store/subject";
 import { type ConsentStateResponse, consentRequestSchema } from "../../wire/consent";
 import type { AppEnv } from "../app-env";
-import { numericVar } from "../app-env";
 import { clearVisitorId, readVisitorId, setBannerChoice, setVisitorId } from "../cookies";
 import { siteCors } from "../middleware/site-cors";
 import { resolveVisitor, TCF_COOKIE } from "../visitor";
@@ -17,7 +16,7 @@ import { jsonBody, limitBody, parseWith } from "./validate";
 
 async function siteOf(c: Context<AppEnv>, siteId: string | undefined): Promise<Catalogue["site"]> {
   if (!siteId) throw new ApiError(400, "invalid_request", "site: required", "site");
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, numericVar(c.env.CONFIG_TTL_MS, 30_000));
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs);
   if (!catalogue) throw new ApiError(404, "unknown_site", `no site "${siteId}"`, "site");
   c.set("site", catalogue.site);
   return catalogue.site;

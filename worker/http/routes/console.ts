@@ -22,7 +22,8 @@ import {
   requestListSchema,
 } from "../../privacy/lists";
 import { saveSitePolicy, sitePolicyOf } from "../../site/policy-store";
-import { auditLog, contentItems, contentVariants, sites, type TokenRole } from "../../store/schema";
+import { audit } from "../../store/audit";
+import { contentItems, contentVariants, sites, type TokenRole } from "../../store/schema";
 import { subjectHash } from "../../store/subject";
 import { variantReport } from "../../variants/report";
 import { reviewVariant } from "../../variants/review";
@@ -446,13 +447,13 @@ export const consoleRoutes = new Hono<AppEnv>()
       const consentFilter = parseWith(consentListSchema, { site: q.site, source: q.source, subject: q.subject });
       const auditFilter = parseWith(auditListSchema, { role: q.role, action: q.action });
       const range = dayRange(30);
-      const [requests, consent, audit, perDay] = await Promise.all([
+      const [requests, consent, auditEntries, perDay] = await Promise.all([
         listRequests(c.var.db, requestFilter),
         listConsent(c.var.db, consentFilter),
         listAudit(c.var.db, auditFilter),
         consentPerDay(c.var.db, range[0] ?? isoDay(Date.now()), range[range.length - 1] ?? isoDay(Date.now())),
       ]);
-      await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.console.view", target: null });
+      await audit(c.var.db, { role: "privacy", action: "privacy.console.view", target: null });
       const sources = [...new Set(perDay.map((r) => r.source))].sort();
       const consentChart: ChartSpec = {
         kind: "time",
@@ -463,7 +464,7 @@ export const consoleRoutes = new Hono<AppEnv>()
           values: range.map((d) => Number(perDay.find((r) => r.day === d && r.source === source)?.records ?? 0)),
         })),
       };
-      const body = PrivacyPage({ csrf: session.csrf, filters: q, requests, consent, audit, consentChart });
+      const body = PrivacyPage({ csrf: session.csrf, filters: q, requests, consent, audit: auditEntries, consentChart });
       return render(c, session, { title: "Privacy", active: "privacy" }, body);
     }),
   )
@@ -483,7 +484,7 @@ export const consoleRoutes = new Hono<AppEnv>()
     page("privacy", async (c) => {
       const subjectId = (c.req.query("subjectId") ?? "").trim();
       if (!VISITOR_ID.test(subjectId)) throw new ApiError(400, "invalid_request", "subjectId: must be a visitor id (UUID v4)", "subjectId");
-      await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.subject.export", target: await subjectHash(subjectId) });
+      await audit(c.var.db, { role: "privacy", action: "privacy.subject.export", target: await subjectHash(subjectId) });
       c.header("Cache-Control", "no-store");
       c.header("Content-Disposition", `attachment; filename="subject-export.json"`);
       return c.json(await exportSubject(c.var.db, c.env.PROFILES, subjectId));

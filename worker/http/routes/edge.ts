@@ -5,7 +5,7 @@ import { escapeHtml } from "../../rewrite/render";
 import { slotRewriter } from "../../rewrite/rewriter";
 import { loadCatalogue } from "../../site/catalogue";
 import { tagVersion } from "../../tag/version";
-import { type AppEnv, numericVar } from "../app-env";
+import type { AppEnv } from "../app-env";
 import { decisionForRequest } from "../decision";
 import { mountPrefix } from "../mount";
 import { demoOrigin } from "./demo";
@@ -22,7 +22,7 @@ const isHtml = (res: Response) => (res.headers.get("content-type") ?? "").toLowe
  */
 export const edgeRoutes = new Hono<AppEnv>().all("/:site/*", async (c) => {
   const siteId = c.req.param("site");
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, numericVar(c.env.CONFIG_TTL_MS, 30_000)).catch(() => ({
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs).catch(() => ({
     catalogue: null,
   }));
   if (!catalogue?.site.originUrl) throw new ApiError(404, "unknown_site", `no site "${siteId}" with an origin to rewrite`, "site");

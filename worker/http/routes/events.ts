@@ -5,7 +5,7 @@ import { ApiError } from "../../lib/errors";
 import { memoize } from "../../lib/memoize";
 import { loadCatalogue } from "../../site/catalogue";
 import { type ClientEvent, eventsRequestSchema, type InteractionEvent, MAX_EVENTS_BODY_BYTES } from "../../wire/events";
-import { type AppEnv, numericVar } from "../app-env";
+import type { AppEnv } from "../app-env";
 import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
 import { jsonBody, limitBody, parseWith } from "./validate";
@@ -69,7 +69,7 @@ export const eventRoutes = new Hono<AppEnv>()
     }
     const siteId = messages[0]?.siteId;
     if (siteId) {
-      const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, numericVar(c.env.CONFIG_TTL_MS, 30_000)).catch(() => ({
+      const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs).catch(() => ({
         catalogue: null,
       }));
       if (catalogue) c.set("site", catalogue.site);

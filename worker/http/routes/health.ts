@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { isLoaded, scorerFor } from "../../inference/model";
 import { servingConfig, sourceOf } from "../../models/serving";
-import { type AppEnv, numericVar } from "../app-env";
+import type { AppEnv } from "../app-env";
 
 export const healthRoutes = new Hono<AppEnv>()
   /** Liveness: no I/O at all (also the benchmark's baseline route). */
@@ -11,7 +11,7 @@ export const healthRoutes = new Hono<AppEnv>()
    * not), the canary with its share, the shadows, and the kill switch.
    */
   .get("/", async (c) => {
-    const config = await servingConfig(c.env.CONFIG, numericVar(c.env.CONFIG_TTL_MS, 30_000));
+    const config = await servingConfig(c.env.CONFIG, c.var.config.configTtlMs);
     let loaded = false;
     if (config.live && !config.killSwitch) {
       const source = await sourceOf(c.env.CONFIG, config.live).catch(() => null);

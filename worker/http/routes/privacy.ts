@@ -4,7 +4,8 @@ import { ApiError } from "../../lib/errors";
 import { revokeSubject } from "../../privacy/erasure";
 import { exportSubject } from "../../privacy/export";
 import { auditListSchema, consentListSchema, listAudit, listConsent, listRequests, requestListSchema } from "../../privacy/lists";
-import { auditLog, privacyRequests } from "../../store/schema";
+import { audit } from "../../store/audit";
+import { privacyRequests } from "../../store/schema";
 import { subjectHash } from "../../store/subject";
 import { revocationRequestSchema, VISITOR_ID } from "../../wire/consent";
 import type { AppEnv } from "../app-env";
@@ -22,24 +23,24 @@ export const privacyRoutes = new Hono<AppEnv>()
   // Lists, newest first, with the console's filters (worker/privacy/lists.ts); each read is audited.
   .get("/requests", async (c) => {
     const filter = parseWith(requestListSchema, c.req.query());
-    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.requests.list", target: null });
+    await audit(c.var.db, { role: "privacy", action: "privacy.requests.list", target: null });
     return c.json({ requests: await listRequests(c.var.db, filter) });
   })
   .get("/consent-log", async (c) => {
     const filter = parseWith(consentListSchema, c.req.query());
-    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.consent_log.list", target: null });
+    await audit(c.var.db, { role: "privacy", action: "privacy.consent_log.list", target: null });
     return c.json({ records: await listConsent(c.var.db, filter) });
   })
   .get("/audit-log", async (c) => {
     const filter = parseWith(auditListSchema, c.req.query());
-    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.audit_log.list", target: null });
+    await audit(c.var.db, { role: "privacy", action: "privacy.audit_log.list", target: null });
     return c.json({ entries: await listAudit(c.var.db, filter) });
   })
   .get("/requests/:id", async (c) => {
     const id = c.req.param("id");
     const [request] = await c.var.db.select().from(privacyRequests).where(eq(privacyRequests.id, id)).limit(1);
     if (!request) throw new ApiError(404, "unknown_request", `no privacy request "${id}"`, "id");
-    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.request.read", target: id });
+    await audit(c.var.db, { role: "privacy", action: "privacy.request.read", target: id });
     return c.json({
       requestId: request.id,
       kind: request.kind,
@@ -51,7 +52,7 @@ export const privacyRoutes = new Hono<AppEnv>()
   .get("/subjects/:id/export", async (c) => {
     const subjectId = c.req.param("id");
     if (!VISITOR_ID.test(subjectId)) throw new ApiError(400, "invalid_request", "id: must be a visitor id (UUID v4)", "id");
-    await c.var.db.insert(auditLog).values({ role: "privacy", action: "privacy.subject.export", target: await subjectHash(subjectId) });
+    await audit(c.var.db, { role: "privacy", action: "privacy.subject.export", target: await subjectHash(subjectId) });
     c.header("Cache-Control", "no-store");
     return c.json(await exportSubject(c.var.db, c.env.PROFILES, subjectId));
   });

@@ -12,7 +12,7 @@ import { decisions, modelVersions } from "../../store/schema";
 import { servedVariantFeatures } from "../../variants/choose";
 import type { VariantReason } from "../../wire/decide";
 import type { DecisionEvent } from "../../wire/events";
-import { type AppEnv, numericVar } from "../app-env";
+import type { AppEnv } from "../app-env";
 import { readVisitorId } from "../cookies";
 import { resolveVisitor } from "../visitor";
 import { parseWith } from "./validate";
@@ -82,7 +82,7 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
     .limit(1);
   if (!row) throw notFound;
 
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.siteId, numericVar(c.env.CONFIG_TTL_MS, 30_000));
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.siteId, c.var.config.configTtlMs);
   const visitor = catalogue ? await resolveVisitor(c, catalogue.site) : null;
   const slots = row.slots as DecisionEvent["slots"];
   const itemById = new Map((catalogue?.items ?? []).map((item) => [item.id, item]));
