@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { consumeEvents } from "./events/consumer";
 import type { AppEnv } from "./http/app-env";
+import { consoleRoutes } from "./http/console/app";
 import { errorResponse } from "./http/error-response";
 import { withServices } from "./http/middleware/services";
 import { mountedRequest } from "./http/mount";
 import { adminRoutes } from "./http/routes/admin";
 import { consentRoutes } from "./http/routes/consent";
-import { consoleRoutes } from "./http/routes/console";
 import { decideRoutes } from "./http/routes/decide";
 import { demoRoutes } from "./http/routes/demo";
 import { edgeRoutes } from "./http/routes/edge";

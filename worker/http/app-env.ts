@@ -2,6 +2,7 @@ import type { Config } from "../lib/config";
 import type { Catalogue } from "../site/catalogue";
 import type { Database } from "../store/db";
 import type { TokenRole } from "../store/schema";
+import type { ConsoleSession } from "./console/session";
 
 /** Hono's environment: bindings from wrangler.toml (worker/env.d.ts) and per-request variables. */
 export type AppEnv = {
@@ -14,6 +15,10 @@ export type AppEnv = {
     site?: Catalogue["site"];
     /** The verified visitor id of this request, once read (worker/http/cookies.ts). */
     visitorId?: string | null;
+    /** The console's session of this request, once read (worker/http/console/guard.ts); null without one. */
+    session?: ConsoleSession | null;
+    /** A console post's form, parsed once and checked for its CSRF token (worker/http/console/guard.ts). */
+    form?: Record<string, unknown>;
     /** The role of an authenticated admin or privacy request (worker/http/middleware/auth.ts). */
     role?: TokenRole;
   };

@@ -80,3 +80,7 @@ export function IntervalBar(props: { value: { estimate: number; low: number; hig
     </svg>
   );
 }
+
+/** A CTR with its 95% interval, as the tables show it. */
+export const ctrCell = (r: { ctr: number | null; ctrLow: number | null; ctrHigh: number | null }) =>
+  r.ctr === null ? "–" : `${pct(r.ctr)} [${pct(r.ctrLow)}, ${pct(r.ctrHigh)}]`;

@@ -6,8 +6,7 @@ import { exportSubject } from "../../privacy/export";
 import { auditListSchema, consentListSchema, listAudit, listConsent, listRequests, requestListSchema } from "../../privacy/lists";
 import { audit } from "../../store/audit";
 import { privacyRequests } from "../../store/schema";
-import { subjectHash } from "../../store/subject";
-import { revocationRequestSchema, VISITOR_ID } from "../../wire/consent";
+import { revocationRequestSchema } from "../../wire/consent";
 import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
 import { jsonBody, limitBody, parseWith } from "./validate";
@@ -50,9 +49,7 @@ export const privacyRoutes = new Hono<AppEnv>()
     });
   })
   .get("/subjects/:id/export", async (c) => {
-    const subjectId = c.req.param("id");
-    if (!VISITOR_ID.test(subjectId)) throw new ApiError(400, "invalid_request", "id: must be a visitor id (UUID v4)", "id");
-    await audit(c.var.db, { role: "privacy", action: "privacy.subject.export", target: await subjectHash(subjectId) });
+    const exported = await exportSubject(c.var.db, c.env.PROFILES, c.req.param("id"), { role: "privacy", field: "id" });
     c.header("Cache-Control", "no-store");
-    return c.json(await exportSubject(c.var.db, c.env.PROFILES, subjectId));
+    return c.json(exported);
   });
