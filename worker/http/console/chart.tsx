@@ -84,3 +84,16 @@ export function IntervalBar(props: { value: { estimate: number; low: number; hig
 /** A CTR with its 95% interval, as the tables show it. */
 export const ctrCell = (r: { ctr: number | null; ctrLow: number | null; ctrHigh: number | null }) =>
   r.ctr === null ? "–" : `${pct(r.ctr)} [${pct(r.ctrLow)}, ${pct(r.ctrHigh)}]`;
+
+type WithCtr = { ctr: number | null; ctrLow: number | null; ctrHigh: number | null };
+
+/** One CTR bar per row, with its 95% interval. */
+export function ctrBars<T extends WithCtr>(rows: readonly T[], labelOf: (row: T) => string): ChartSpec {
+  return {
+    kind: "bars",
+    unit: "ratio",
+    x: rows.map((_, i) => i),
+    labels: rows.map(labelOf),
+    series: [{ label: "CTR", values: rows.map((r) => r.ctr), low: rows.map((r) => r.ctrLow), high: rows.map((r) => r.ctrHigh) }],
+  };
+}

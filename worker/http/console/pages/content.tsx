@@ -8,7 +8,7 @@ import { variantReport } from "../../../variants/report";
 import { reviewVariant } from "../../../variants/review";
 import { reviewRequestSchema } from "../../../variants/schema";
 import type { AppEnv } from "../../app-env";
-import { Chart, type ChartSpec, ctrCell, num } from "../chart";
+import { Chart, type ChartSpec, ctrBars, ctrCell, num } from "../chart";
 import { action, page, redirectTo, render, siteOf } from "../kit";
 import { ActionForm, Empty } from "../layout";
 import { dayRange } from "../series";
@@ -119,40 +119,18 @@ function ContentPage(props: {
   );
 }
 
-const ctrPerItem = (rows: PerformanceRow[]): ChartSpec => {
+/** CTR per item over all slots and policies, with Wilson intervals. */
+function ctrPerItem(rows: PerformanceRow[]): ChartSpec {
   const items = [...new Set(rows.map((r) => r.contentId))].sort();
-  const totals = items.map((id) =>
-    rows
-      .filter((r) => r.contentId === id)
-      .reduce((t, r) => ({ impressions: t.impressions + r.impressions, clicks: t.clicks + r.clicks }), { impressions: 0, clicks: 0 }),
-  );
-  const bands = totals.map((t) => wilsonInterval(t.clicks, t.impressions));
-  return {
-    kind: "bars",
-    unit: "ratio",
-    x: items.map((_, i) => i),
-    labels: items,
-    series: [
-      {
-        label: "CTR",
-        values: totals.map((t) => (t.impressions ? t.clicks / t.impressions : null)),
-        low: bands.map((b) => b?.low ?? null),
-        high: bands.map((b) => b?.high ?? null),
-      },
-    ],
-  };
-};
-
-const ctrPerVariant = (report: VariantReport): ChartSpec => {
-  const shown = report.variants.filter((v) => v.impressions > 0);
-  return {
-    kind: "bars",
-    unit: "ratio",
-    x: shown.map((_, i) => i),
-    labels: shown.map((v) => `${v.contentId}/${v.variantId}`),
-    series: [{ label: "CTR", values: shown.map((v) => v.ctr), low: shown.map((v) => v.ctrLow), high: shown.map((v) => v.ctrHigh) }],
-  };
-};
+  const totals = items.map((contentId) => {
+    const own = rows.filter((r) => r.contentId === contentId);
+    const impressions = own.reduce((n, r) => n + r.impressions, 0);
+    const clicks = own.reduce((n, r) => n + r.clicks, 0);
+    const band = wilsonInterval(clicks, impressions);
+    return { contentId, ctr: impressions ? clicks / impressions : null, ctrLow: band?.low ?? null, ctrHigh: band?.high ?? null };
+  });
+  return ctrBars(totals, (t) => t.contentId);
+}
 
 export const contentPage = new Hono<AppEnv>()
   .get(
@@ -178,7 +156,10 @@ export const contentPage = new Hono<AppEnv>()
         blocklist: policy.blocklist,
         syntheticLabel: policy.variants.syntheticLabel.visible ? policy.variants.syntheticLabel.text : undefined,
         variantStats,
-        variantChart: ctrPerVariant(variantStats),
+        variantChart: ctrBars(
+          variantStats.variants.filter((v) => v.impressions > 0),
+          (v) => `${v.contentId}/${v.variantId}`,
+        ),
       });
       return render(c, session, { title: "Content & variants", active: "content", site, sites: all }, body);
     }),

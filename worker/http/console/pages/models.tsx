@@ -5,7 +5,7 @@ import { readRegistry } from "../../../models/registry-store";
 import { modelReport } from "../../../models/report";
 import type { AppEnv } from "../../app-env";
 import { runModelAction, versionParam } from "../../routes/admin-models";
-import { Chart, type ChartSpec, ctrCell, num, pct } from "../chart";
+import { Chart, type ChartSpec, ctrBars, ctrCell, num, pct } from "../chart";
 import { action, page, redirectTo, render, siteOf } from "../kit";
 import { ActionForm, Empty } from "../layout";
 import { DataTable } from "../table";
@@ -130,7 +130,6 @@ function ModelsPage(props: {
 /** The charts' data: score histograms of shown items, and CTR per version with intervals. */
 function modelCharts(report: ModelReport): { scores: ChartSpec; ctr: ChartSpec } {
   const versions = report.versions;
-  const withCtr = versions.filter((v) => v.impressions > 0);
   return {
     scores: {
       kind: "bars",
@@ -139,13 +138,10 @@ function modelCharts(report: ModelReport): { scores: ChartSpec; ctr: ChartSpec }
       labels: Array.from({ length: 10 }, (_, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`),
       series: versions.filter((v) => v.scores.count > 0).map((v) => ({ label: v.version, values: v.scores.histogram })),
     },
-    ctr: {
-      kind: "bars",
-      unit: "ratio",
-      x: withCtr.map((_, i) => i),
-      labels: withCtr.map((v) => v.version),
-      series: [{ label: "CTR", values: withCtr.map((v) => v.ctr), low: withCtr.map((v) => v.ctrLow), high: withCtr.map((v) => v.ctrHigh) }],
-    },
+    ctr: ctrBars(
+      versions.filter((v) => v.impressions > 0),
+      (v) => v.version,
+    ),
   };
 }
 
