@@ -1,15 +1,17 @@
 /**
- * Benchmarks the queue consumer's throughput into D1, end to end through a local queue:
- * `npm run bench:consumer -- [--events N] [--timeout S] [--json]`.
+ * Benchmarks the data plane behind the queue consumer, end to end through a local queue:
+ * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--json]`.
  *
- * 1. builds the bundle as `wrangler deploy` would and starts it on workerd with the EVENTS queue's
- *    producer and consumer (batch settings from wrangler.toml), on a fresh, migrated and seeded D1;
- * 2. takes a decision for the identified bench visitor (opt-out site: measurement consent) and
- *    waits until the consumer has written it, so that the measured run starts on a warm consumer;
- * 3. sends N impressions and clicks about that decision through `POST /v1/events`, 100 per
- *    request, as fast as the worker accepts them, and times from the first send until
- *    `SELECT count(*) FROM events` reaches N;
- * 4. checks that the roll-ups add up to exactly what was sent.
+ * 1. builds the worker as `wrangler deploy` would, from scripts/bench/counting-entry.ts (the real
+ *    entry with its bindings counted), and starts it on workerd with the EVENTS queue's producer
+ *    and consumer (batch settings from wrangler.toml) on fresh, migrated and seeded state;
+ * 2. makes N/3 page views: a decision through `/v1/decide` for one of V identified visitors, and
+ *    then three events about it (two impressions, a click) through `POST /v1/events`, 100 a request;
+ * 3. makes the first B consumer invocations of the events fail after their writes, so that the
+ *    queue delivers those messages again: nothing may be counted twice;
+ * 4. times the events from the first send until the consumer has written all of them, and reports
+ *    what one page view cost: D1 statements, rows and bytes written, R2 operations, queue messages;
+ * 5. checks that the roll-ups add up to exactly what was sent.
  *
  * The rate-limiting bindings are deliberately not configured (the middleware skips an absent
  * binding): 600 requests a minute would cap the enqueue rate, not measure the consumer.
@@ -22,8 +24,9 @@ import { join } from "node:path";
 import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
 import { type RollupTotals, rollupTotals, waitForRows } from "./bench/d1-watch";
-import { enqueueAll, type MeasuredDecision, measuredDecision, type Plan, planInteractions } from "./bench/interactions";
+import { enqueueAll, type Plan } from "./bench/interactions";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
+import { decidePageViews, EVENTS_PER_PAGE_VIEW, planPageViewEvents, visitorCookies } from "./bench/page-views";
 import { consumerOf, type QueueConsumer, readQueueConsumers, withQueueConsumers } from "./bench/queues";
 import { BENCH_SITE, type BenchVisitor, seedBenchState } from "./bench/seed-state";
 import { round } from "./bench/stats";
@@ -39,8 +42,9 @@ import {
 } from "./bench/workerd";
 
 const OUT = join("bench-out", "consumer");
-/** Requests in flight while enqueueing: enough to keep workerd busy without queueing in the client. */
-const ENQUEUE_CONCURRENCY = 8;
+const COUNTING_ENTRY = "scripts/bench/counting-entry.ts";
+/** Requests in flight while deciding and enqueueing: enough to keep workerd busy without queueing in the client. */
+const CONCURRENCY = 8;
 /** The warm-up decision waits for at most one batch timeout; this leaves room for a slow first isolate. */
 const WARMUP_TIMEOUT_MS = 60_000;
 const RATE_LIMITER_NOTE = "rate limiters not configured (the middleware skips absent bindings)";
@@ -50,11 +54,27 @@ const label = (name: string) => name.padEnd(18);
 
 type Setup = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; signingKey: string; consumer: QueueConsumer };
 
-/** Builds the bundle and starts one workerd with the queue's producer and consumer on fresh, seeded state. */
+/** What scripts/bench/counting-entry.ts counted (its `Counts`). */
+type D1Counts = { statements: number; rowsWritten: number; byTable: Record<string, number> };
+type Counts = {
+  d1: Record<"fetch" | "queue" | "scheduled", D1Counts>;
+  d1SizeAtReset: number | null;
+  d1Size: number | null;
+  r2: { classA: number; classB: number; deletes: number; bytesPut: number };
+  queue: { messagesSent: number; batches: number; messagesConsumed: number; redelivered: number };
+};
+
+async function bench(setup: Setup, path: string, method = "GET"): Promise<Counts> {
+  const res = await fetch(new URL(path, setup.url), { method });
+  if (!res.ok) throw new Error(`${path} answered ${res.status}`);
+  return (await res.json()) as Counts;
+}
+
+/** Builds the counted bundle and starts one workerd with the queue's producer and consumer on fresh, seeded state. */
 async function start(): Promise<Setup> {
   const config = await readWranglerConfig();
   const consumer = consumerOf(config.queueProducers, await readQueueConsumers(), "EVENTS");
-  const bundle = buildBundle(config.main, join(OUT, "bundle"));
+  const bundle = buildBundle(COUNTING_ENTRY, join(OUT, "bundle"));
   const stateDir = join(OUT, "state");
   rmSync(stateDir, { recursive: true, force: true });
   const secrets = throwawaySecrets();
@@ -73,52 +93,88 @@ async function start(): Promise<Setup> {
 }
 
 /**
- * The decision's own queue message is the consumer's first batch (after max_batch_timeout): once
- * it is in D1 the consumer path has run once, and the queue is empty when the clock starts.
+ * The first decision's own queue message is the consumer's first batch (after max_batch_timeout):
+ * once it is written the consumer path has run once, and the queue is empty when counting starts.
  */
-async function warmUp(setup: Setup): Promise<MeasuredDecision> {
-  const decision = await measuredDecision(setup.url, setup.visitor.cookie, setup.signingKey);
+async function warmUp(setup: Setup): Promise<void> {
+  const [view] = await decidePageViews(setup.url, [setup.visitor.cookie], 1, setup.signingKey, 1);
+  if (!view) throw new Error("no warm-up decision");
   await waitForRows(setup.d1, "decisions", 1, performance.now() + WARMUP_TIMEOUT_MS).catch((err: unknown) => {
     throw new Error("the queue consumer never wrote the warm-up decision: is the consumer configured?", { cause: err });
   });
-  return decision;
 }
 
-type Run = { enqueueS: number; totalS: number; foreignCpu: number | undefined };
+type Run = { pageViews: number; decideS: number; enqueueS: number; totalS: number; foreignCpu: number | undefined };
 
-/** Enqueues and polls D1 at once, both timed from the first send; either failing ends the run. */
-async function measure(setup: Setup, plan: Plan, options: ConsumerBenchOptions): Promise<Run> {
+/** Decides every page view, waits for their decisions, then enqueues and polls D1 at once, both timed from the first send. */
+async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ run: Run; plan: Plan }> {
+  const pageViews = Math.ceil(options.events / EVENTS_PER_PAGE_VIEW);
+  const cookies = await visitorCookies(options.visitors ?? Math.max(1, Math.ceil(pageViews / 2)), setup.signingKey);
   const before = cpuSnapshot();
+  const decideStarted = performance.now();
+  const views = await decidePageViews(setup.url, cookies, pageViews, setup.signingKey, CONCURRENCY);
+  const decideS = (performance.now() - decideStarted) / 1000;
+  await waitForRows(setup.d1, "decisions", pageViews + 1, performance.now() + options.timeoutS * 1000);
+  const plan = planPageViewEvents(views, randomBytes(6).toString("hex"));
+  await bench(setup, `/__bench/redeliver?batches=${options.redeliver}`, "POST");
   const started = performance.now();
   const deadline = started + options.timeoutS * 1000;
   const [enqueued, drained] = await Promise.all([
-    enqueueAll(setup.url, setup.visitor.cookie, plan, ENQUEUE_CONCURRENCY, deadline),
+    enqueueAll(setup.url, setup.visitor.cookie, plan, CONCURRENCY, deadline),
     waitForRows(setup.d1, "events", plan.events, deadline),
   ]);
-  return { enqueueS: (enqueued - started) / 1000, totalS: (drained - started) / 1000, foreignCpu: foreignCpuShare(before, cpuSnapshot()) };
+  return {
+    plan,
+    run: {
+      pageViews,
+      decideS,
+      enqueueS: (enqueued - started) / 1000,
+      totalS: (drained - started) / 1000,
+      foreignCpu: foreignCpuShare(before, cpuSnapshot()),
+    },
+  };
 }
 
 const isExact = (plan: Plan, totals: RollupTotals) =>
   totals.impressions === plan.sent.impressions && totals.clicks === plan.sent.clicks && totals.conversions === 0 && totals.dismissals === 0;
 
-function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, decision: MeasuredDecision) {
+function perPageView(counts: Counts, pageViews: number) {
+  const consumer = counts.d1.queue;
+  const growth = counts.d1Size !== null && counts.d1SizeAtReset !== null ? counts.d1Size - counts.d1SizeAtReset : null;
+  return {
+    /** Statements the consumer sent to D1, all tables (its writes and its revocation reads). */
+    d1Statements: round(consumer.statements / pageViews, 3),
+    d1StatementsByTable: Object.fromEntries(Object.entries(consumer.byTable).map(([t, n]) => [t, round(n / pageViews, 3)])),
+    d1RowsWritten: round(consumer.rowsWritten / pageViews, 2),
+    /** Growth of the database file per page view, as D1 reports its size (what fills the 10 GB). */
+    d1BytesWritten: growth === null ? null : round(growth / pageViews, 1),
+    r2ClassA: round(counts.r2.classA / pageViews, 3),
+    r2ClassB: round(counts.r2.classB / pageViews, 3),
+    queueMessages: round(counts.queue.messagesSent / pageViews, 2),
+  };
+}
+
+function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, counts: Counts) {
   return {
     consumerEventsPerSec: round(plan.events / run.totalS),
     enqueueEventsPerSec: round(plan.events / run.enqueueS),
+    decisionsPerSec: round(run.pageViews / run.decideS),
     events: plan.events,
+    pageViews: run.pageViews,
     seconds: round(run.totalS, 3),
     enqueueSeconds: round(run.enqueueS, 3),
-    /** From the last accepted request until the last event was in D1: the consumer's backlog. */
+    /** From the last accepted request until the last event was written: the consumer's backlog. */
     drainSeconds: round(run.totalS - run.enqueueS, 3),
+    perPageView: perPageView(counts, run.pageViews),
+    redeliveredMessages: counts.queue.redelivered,
+    consumerBatches: counts.queue.batches,
     exact: isExact(plan, totals),
     sent: plan.sent,
     rollups: totals,
     batchSize: setup.consumer.maxBatchSize ?? null,
     batchTimeoutS: setup.consumer.maxBatchTimeout ?? null,
-    eventsPerRequest: plan.requests[0]?.events ?? 0,
     requests: plan.requests.length,
-    enqueueConcurrency: ENQUEUE_CONCURRENCY,
-    decisionMode: decision.mode,
+    concurrency: CONCURRENCY,
     rateLimiters: "not configured",
     node: process.version,
     cpus: availableParallelism(),
@@ -131,9 +187,16 @@ function report(f: Figures): void {
   if (f.foreignCpuPct !== null && f.foreignCpuPct > 10) {
     say(`WARNING: other processes used ${f.foreignCpuPct}% of the CPUs during the run: its figures are low and noisy`);
   }
-  say(`${label("consumer → D1")}${f.consumerEventsPerSec} events/s end to end (${f.events} events in ${f.seconds} s)`);
+  const p = f.perPageView;
+  say(`${label("consumer")}${f.consumerEventsPerSec} events/s end to end (${f.events} events in ${f.seconds} s)`);
   say(`${label("enqueue")}${f.enqueueEventsPerSec} events/s accepted by /v1/events (${f.requests} requests in ${f.enqueueSeconds} s)`);
-  say(`${label("drain")}${f.drainSeconds} s from the last accepted request until the last event was in D1`);
+  say(`${label("drain")}${f.drainSeconds} s from the last accepted request until the last event was written`);
+  say(`${label("decide")}${f.decisionsPerSec} decisions/s (${f.pageViews} page views)`);
+  say(
+    `${label("per page view")}D1: ${p.d1Statements} statements, ${p.d1RowsWritten} rows written, ${p.d1BytesWritten ?? "?"} bytes; R2: ${p.r2ClassA} class A, ${p.r2ClassB} class B; ${p.queueMessages} queue messages`,
+  );
+  say(`${label("D1 by table")}${JSON.stringify(p.d1StatementsByTable)}`);
+  say(`${label("redelivered")}${f.redeliveredMessages} messages delivered again after a failed invocation`);
   const check = `impressions ${f.rollups.impressions}/${f.sent.impressions}, clicks ${f.rollups.clicks}/${f.sent.clicks}`;
   say(`${label("roll-ups")}${f.exact ? "exact" : "NOT EXACT"}: ${check}`);
 }
@@ -149,13 +212,12 @@ async function main(): Promise<boolean> {
     say(
       `${label("queue")}${setup.consumer.queue}: batches of ${maxBatchSize}, ${maxBatchTimeout} s timeout, ${maxRetries} retries; ${RATE_LIMITER_NOTE}`,
     );
-    if (options.events % (maxBatchSize ?? 1) !== 0)
-      say(`${label("")}note: the last partial batch waits up to ${maxBatchTimeout} s for the batch timeout`);
-    const decision = await warmUp(setup);
-    const plan = planInteractions(decision, options.events, randomBytes(6).toString("hex"));
-    const run = await measure(setup, plan, options);
+    await warmUp(setup);
+    await bench(setup, "/__bench/reset", "POST");
+    const { run, plan } = await measure(setup, options);
+    const counts = await bench(setup, "/__bench/counts");
     // The roll-up increment commits in the same transaction as its event row: complete once the count is.
-    const f = figures(plan, run, await rollupTotals(setup.d1, BENCH_SITE), setup, decision);
+    const f = figures(plan, run, await rollupTotals(setup.d1, BENCH_SITE), setup, counts);
     report(f);
     if (options.json) say(JSON.stringify(f));
     return f.exact;

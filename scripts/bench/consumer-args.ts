@@ -1,22 +1,34 @@
 import { parseFlags, positiveInt } from "./cli";
 
 export type ConsumerBenchOptions = {
-  /** Interaction events sent through POST /v1/events. */
+  /** Interaction events sent through POST /v1/events, three per page view. */
   events: number;
-  /** Seconds from the first send until every event must be in D1. */
+  /** Identified visitors the page views are shared among (default: half as many as page views). */
+  visitors: number | undefined;
+  /** Consumer invocations made to fail after their writes, so that their messages are delivered again. */
+  redeliver: number;
+  /** Seconds from the first send until every event must be written. */
   timeoutS: number;
   json: boolean;
 };
 
-const USAGE = `usage: npm run bench:consumer -- [--events N] [--timeout S] [--json]
-  --events N    interaction events to send, 100 per request (default 20000)
-  --timeout S   give up when they are not all in D1 this many seconds after the first send (default 300)
-  --json        end stdout with one line of JSON figures`;
+const USAGE = `usage: npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--json]
+  --events N     interaction events to send, three per page view, 100 per request (default 20000)
+  --visitors V   identified visitors sharing the page views (default: one per two page views)
+  --redeliver B  consumer invocations that fail after writing, so the queue delivers them again (default 5)
+  --timeout S    give up when they are not all written this many seconds after the first send (default 300)
+  --json         end stdout with one line of JSON figures`;
 
 export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOptions {
-  const values = parseFlags(argv, { events: { type: "string" }, timeout: { type: "string" } }, USAGE);
+  const values = parseFlags(
+    argv,
+    { events: { type: "string" }, visitors: { type: "string" }, redeliver: { type: "string" }, timeout: { type: "string" } },
+    USAGE,
+  );
   return {
     events: positiveInt("events", values.events, 20_000, USAGE),
+    visitors: values.visitors === undefined ? undefined : positiveInt("visitors", values.visitors, 1, USAGE),
+    redeliver: values.redeliver === "0" ? 0 : positiveInt("redeliver", values.redeliver, 5, USAGE),
     timeoutS: positiveInt("timeout", values.timeout, 300, USAGE),
     json: values.json === true,
   };

@@ -1,0 +1,76 @@
+import { randomUUID } from "node:crypto";
+import { checkEventToken } from "../../worker/events/token";
+import { VISITOR_COOKIE } from "../../worker/http/cookies";
+import { sign } from "../../worker/lib/signing";
+import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from "../../worker/wire/events";
+import type { Plan, Sent } from "./interactions";
+import { postDecide } from "./requests";
+
+/**
+ * Page views as the data-plane figures count them: one decision through `/v1/decide` and three
+ * events about it (two impressions and a click), for a population of identified visitors, so that
+ * the consumer sees what production traffic makes it do: many decisions, many visitors, each
+ * decision's events arriving after it.
+ */
+export const EVENTS_PER_PAGE_VIEW = 3;
+
+export type PageView = { decisionId: string; eventToken: string; shown: [string, string][] };
+
+/** Signed cookies for `n` new visitors (the bench site is opt-out: they are measured and identified). */
+export async function visitorCookies(n: number, signingKey: string): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => `${VISITOR_COOKIE}=${encodeURIComponent(await sign(randomUUID(), signingKey))}`),
+  );
+}
+
+/** One decision per page view, `concurrency` in flight, visitors taken in turn; each token is checked as /v1/events will. */
+export async function decidePageViews(
+  base: URL,
+  cookies: readonly string[],
+  pageViews: number,
+  signingKey: string,
+  concurrency: number,
+): Promise<PageView[]> {
+  const views: PageView[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < pageViews; i = next++) {
+      const answer = await postDecide(base, cookies[i % cookies.length] as string);
+      if (!answer.body) throw new Error(`/v1/decide answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+      const check = await checkEventToken(answer.body.eventToken, [signingKey], Date.now());
+      if (!check.ok || !check.grant.m || !check.grant.v || check.grant.i.length < 2)
+        throw new Error("a bench decision would not be measured (no consent, no visitor id or fewer than two items shown)");
+      views[i] = { decisionId: answer.body.decisionId, eventToken: answer.body.eventToken, shown: check.grant.i.map(([s, c]) => [s, c]) };
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return views;
+}
+
+/** Three events per page view, in page-view order, `perRequest` to a body (serialized before the clock starts). */
+export function planPageViewEvents(views: readonly PageView[], runId: string, perRequest = MAX_EVENTS_PER_REQUEST): Plan {
+  const sent: Sent = { impressions: 0, clicks: 0 };
+  const all: ClientEvent[] = [];
+  const ts = Date.now();
+  views.forEach((view, v) => {
+    const [first, second] = view.shown as [[string, string], [string, string]];
+    const kinds: [ClientEvent["type"], [string, string]][] = [
+      ["impression", first],
+      ["impression", second],
+      ["click", first],
+    ];
+    kinds.forEach(([type, [slot, contentId]], k) => {
+      sent[type === "click" ? "clicks" : "impressions"]++;
+      all.push({ eventId: `${runId}-${v}-${k}`, type, decisionId: view.decisionId, slot, contentId, ts, eventToken: view.eventToken });
+    });
+  });
+  const requests: Plan["requests"] = [];
+  for (let start = 0; start < all.length; start += perRequest) {
+    const events = all.slice(start, start + perRequest);
+    const body = JSON.stringify({ events });
+    if (body.length > MAX_EVENTS_BODY_BYTES)
+      throw new Error(`an events body is ${body.length} bytes, over the ${MAX_EVENTS_BODY_BYTES} limit`);
+    requests.push({ body, events: events.length });
+  }
+  return { requests, events: all.length, sent };
+}
