@@ -76,7 +76,9 @@ function countingD1(db: D1Database, c: D1Counts): D1Database {
       if (prop === "batch")
         return async (statements: D1PreparedStatement[]) => {
           const results = await target.batch(statements.map((s) => originalOf.get(s) ?? s));
-          results.forEach((result, i) => record(c, sqlOf.get(statements[i] as object) ?? "", result.meta));
+          results.forEach((result, i) => {
+            record(c, sqlOf.get(statements[i] as object) ?? "", result.meta);
+          });
           return results;
         };
       if (prop === "exec")
