@@ -104,7 +104,7 @@ async function warmUp(setup: Setup): Promise<void> {
   });
 }
 
-type Run = { pageViews: number; decideS: number; enqueueS: number; totalS: number; foreignCpu: number | undefined };
+type Run = { pageViews: number; decideS: number; decideErrors: string[]; enqueueS: number; totalS: number; foreignCpu: number | undefined };
 
 /** Decides every page view, waits for their decisions, then enqueues and polls D1 at once, both timed from the first send. */
 async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ run: Run; plan: Plan }> {
@@ -112,7 +112,8 @@ async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ r
   const cookies = await visitorCookies(options.visitors ?? Math.max(1, Math.ceil(pageViews / 2)), setup.signingKey);
   const before = cpuSnapshot();
   const decideStarted = performance.now();
-  const views = await decidePageViews(setup.url, cookies, pageViews, setup.signingKey, CONCURRENCY);
+  const decideErrors: string[] = [];
+  const views = await decidePageViews(setup.url, cookies, pageViews, setup.signingKey, CONCURRENCY, decideErrors);
   const decideS = (performance.now() - decideStarted) / 1000;
   await waitForRows(setup.d1, "decisions", pageViews + 1, performance.now() + options.timeoutS * 1000);
   const plan = planPageViewEvents(views, randomBytes(6).toString("hex"));
@@ -128,6 +129,7 @@ async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ r
     run: {
       pageViews,
       decideS,
+      decideErrors,
       enqueueS: (enqueued - started) / 1000,
       totalS: (drained - started) / 1000,
       foreignCpu: foreignCpuShare(before, cpuSnapshot()),
@@ -159,6 +161,8 @@ function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, count
     consumerEventsPerSec: round(plan.events / run.totalS),
     enqueueEventsPerSec: round(plan.events / run.enqueueS),
     decisionsPerSec: round(run.pageViews / run.decideS),
+    /** Decisions answered with an error (and asked again): the first few, with how many there were. */
+    decideErrors: { count: run.decideErrors.length, first: [...new Set(run.decideErrors)].slice(0, 3) },
     events: plan.events,
     pageViews: run.pageViews,
     seconds: round(run.totalS, 3),
@@ -191,7 +195,10 @@ function report(f: Figures): void {
   say(`${label("consumer")}${f.consumerEventsPerSec} events/s end to end (${f.events} events in ${f.seconds} s)`);
   say(`${label("enqueue")}${f.enqueueEventsPerSec} events/s accepted by /v1/events (${f.requests} requests in ${f.enqueueSeconds} s)`);
   say(`${label("drain")}${f.drainSeconds} s from the last accepted request until the last event was written`);
-  say(`${label("decide")}${f.decisionsPerSec} decisions/s (${f.pageViews} page views)`);
+  say(
+    `${label("decide")}${f.decisionsPerSec} decisions/s (${f.pageViews} page views, ${f.decideErrors.count} answered with an error and asked again)`,
+  );
+  for (const error of f.decideErrors.first) say(`${label("")}decide error: ${error}`);
   say(
     `${label("per page view")}D1: ${p.d1Statements} statements, ${p.d1RowsWritten} rows written, ${p.d1BytesWritten ?? "?"} bytes; R2: ${p.r2ClassA} class A, ${p.r2ClassB} class B; ${p.queueMessages} queue messages`,
   );

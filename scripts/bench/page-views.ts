@@ -23,24 +23,38 @@ export async function visitorCookies(n: number, signingKey: string): Promise<str
   );
 }
 
-/** One decision per page view, `concurrency` in flight, visitors taken in turn; each token is checked as /v1/events will. */
+/** A decision answered with an error is asked again, this many times, and counted. */
+const DECIDE_ATTEMPTS = 3;
+
+/**
+ * One decision per page view, `concurrency` in flight, visitors taken in turn; each token is
+ * checked as /v1/events will. `errors` collects the answers that were not 200 (asked again).
+ */
 export async function decidePageViews(
   base: URL,
   cookies: readonly string[],
   pageViews: number,
   signingKey: string,
   concurrency: number,
+  errors: string[] = [],
 ): Promise<PageView[]> {
   const views: PageView[] = [];
   let next = 0;
+  const decideOnce = async (cookie: string) => {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await postDecide(base, cookie);
+      if (answer.body) return answer.body;
+      errors.push(`${answer.status}: ${answer.text.slice(0, 200)}`);
+      if (attempt >= DECIDE_ATTEMPTS) throw new Error(`/v1/decide answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    }
+  };
   const worker = async () => {
     for (let i = next++; i < pageViews; i = next++) {
-      const answer = await postDecide(base, cookies[i % cookies.length] as string);
-      if (!answer.body) throw new Error(`/v1/decide answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-      const check = await checkEventToken(answer.body.eventToken, [signingKey], Date.now());
+      const body = await decideOnce(cookies[i % cookies.length] as string);
+      const check = await checkEventToken(body.eventToken, [signingKey], Date.now());
       if (!check.ok || !check.grant.m || !check.grant.v || check.grant.i.length < 2)
         throw new Error("a bench decision would not be measured (no consent, no visitor id or fewer than two items shown)");
-      views[i] = { decisionId: answer.body.decisionId, eventToken: answer.body.eventToken, shown: check.grant.i.map(([s, c]) => [s, c]) };
+      views[i] = { decisionId: body.decisionId, eventToken: body.eventToken, shown: check.grant.i.map(([s, c]) => [s, c]) };
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
