@@ -47,7 +47,45 @@ const provenance = {
   bot: z.boolean(),
 };
 
-/** The decision as logged: shown items with score and the probability each was chosen with. */
+export const assignmentSchema = z.object({ experiment: z.string(), arm: z.string() });
+
+/** The request context the model saw: coarse, never an IP address, user agent or URL. */
+export const decisionContextSchema = z.object({
+  country: z.string().optional(),
+  hour: z.number().optional(),
+  dayOfWeek: z.number().optional(),
+  device: z.string().optional(),
+  pageCategory: z.string().optional(),
+  referrerClass: z.string().optional(),
+  language: z.string().optional(),
+});
+
+/** A filled slot as logged: shown items with score and the probability each was chosen with. */
+export const decisionSlotSchema = z.object({
+  slot: z.string(),
+  policy: z.string(),
+  fallback: z.string().optional(),
+  items: z.array(
+    z.object({
+      contentId: z.string(),
+      rank: z.number().int(),
+      score: z.number().nullable(),
+      reason: z.enum(itemReasons).optional(),
+      /** Probability with which this item was chosen for this position (1: deterministic). */
+      propensity: z.number().min(0).max(1),
+      /** The variant shown and its own propensity (the joint one is the product). */
+      variant: decidedItemSchema.shape.variant,
+    }),
+  ),
+});
+
+/** What a shadow model would have shown. */
+export const shadowFillSchema = z.object({
+  version: z.string(),
+  slots: z.array(z.object({ slot: z.string(), items: z.array(z.string()) })),
+});
+
+/** The decision as logged. */
 export const decisionEventSchema = z.object({
   type: z.literal("decision"),
   decisionId: z.string(),
@@ -59,40 +97,14 @@ export const decisionEventSchema = z.object({
   preview: z.boolean().optional(),
   modelVersion: z.string().nullable(),
   holdout: z.boolean().optional(),
-  assignments: z.array(z.object({ experiment: z.string(), arm: z.string() })).optional(),
+  assignments: z.array(assignmentSchema).optional(),
   segments: z.record(z.string(), z.string()).optional(),
   /** Set when a model served: its arm, the drift bins of its features, what shadows would show. */
   arm: z.enum(["live", "canary", "forced"]).optional(),
   drift: z.record(z.string(), z.string()).optional(),
-  shadow: z.array(z.object({ version: z.string(), slots: z.array(z.object({ slot: z.string(), items: z.array(z.string()) })) })).optional(),
-  context: z.object({
-    country: z.string().optional(),
-    hour: z.number().optional(),
-    dayOfWeek: z.number().optional(),
-    device: z.string().optional(),
-    pageCategory: z.string().optional(),
-    referrerClass: z.string().optional(),
-    language: z.string().optional(),
-  }),
-  slots: z.array(
-    z.object({
-      slot: z.string(),
-      policy: z.string(),
-      fallback: z.string().optional(),
-      items: z.array(
-        z.object({
-          contentId: z.string(),
-          rank: z.number().int(),
-          score: z.number().nullable(),
-          reason: z.enum(itemReasons).optional(),
-          /** Probability with which this item was chosen for this position (1: deterministic). */
-          propensity: z.number().min(0).max(1),
-          /** The variant shown and its own propensity (the joint one is the product). */
-          variant: decidedItemSchema.shape.variant,
-        }),
-      ),
-    }),
-  ),
+  shadow: z.array(shadowFillSchema).optional(),
+  context: decisionContextSchema,
+  slots: z.array(decisionSlotSchema),
 });
 export type DecisionEvent = z.infer<typeof decisionEventSchema>;
 
@@ -113,6 +125,10 @@ export const interactionEventSchema = z.object({
   currency: z.string().optional(),
   variantId: z.string().optional(),
   variantReason: z.string().optional(),
+  /** The decision's groups, from its signed token, so that each event is counted in them without a join. */
+  holdout: z.boolean().optional(),
+  assignments: z.array(assignmentSchema).optional(),
+  segments: z.record(z.string(), z.string()).optional(),
 });
 export type InteractionEvent = z.infer<typeof interactionEventSchema>;
 
