@@ -146,6 +146,11 @@ export function grantOf(record: DecisionRecord): EventGrant {
     ),
     b: isBot(record),
     ...(record.preview ? { q: true } : {}),
+    ...(record.assignment.holdout ? { h: true } : {}),
+    ...(record.assignment.arms.length
+      ? { x: assignmentsOf(record).map(({ experiment, arm }): [string, string] => [experiment, arm]) }
+      : {}),
+    ...(record.site.policy.fairness.segments.length ? { g: segmentsOf(record.site.policy, record.context, record.scoring.profile) } : {}),
     e: record.now + EVENT_TOKEN_TTL_MS,
   };
 }

@@ -25,6 +25,10 @@ export type EventGrant = {
   b: boolean;
   /** QA preview traffic: likewise kept out */
   q?: boolean;
+  /** The decision's groups, copied onto its events for the reports: holdout, experiment arms [experiment, arm], fairness segments */
+  h?: boolean;
+  x?: [string, string][];
+  g?: Record<string, string>;
   e: number;
 };
 

@@ -42,6 +42,9 @@ function enrich(event: ClientEvent, grant: EventGrant, index: number, bot: boole
     ...(event.value !== undefined ? { value: event.value } : {}),
     ...(event.currency ? { currency: event.currency } : {}),
     ...(shown[3] ? { variantId: shown[3], variantReason: shown[4] } : {}),
+    ...(grant.h ? { holdout: true } : {}),
+    ...(grant.x ? { assignments: grant.x.map(([experiment, arm]) => ({ experiment, arm })) } : {}),
+    ...(grant.g ? { segments: grant.g } : {}),
   };
 }
 
