@@ -3,23 +3,41 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
+import { sumAggregates } from "../worker/log/aggregates";
+import { eventText, ledgerKey } from "../worker/log/plan";
+import { dayOf } from "../worker/log/rows";
 import { readStoredProfile } from "../worker/store/profiles";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { createSite, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, db, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { loggedRows } from "./support/log";
 import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
 
+/** The daily content aggregates of a site, summed per slot and content. */
 async function rollupsFor(site: string) {
-  const { results } = await env.DB.prepare(
-    "SELECT slot, content_id AS contentId, sum(impressions) AS impressions, sum(clicks) AS clicks, sum(conversions) AS conversions FROM rollups WHERE site_id = ? GROUP BY slot, content_id ORDER BY slot, content_id",
-  )
-    .bind(site)
-    .all<{ slot: string; contentId: string; impressions: number; clicks: number; conversions: number }>();
-  return results;
+  const map = new Map<string, { slot: string; contentId: string; impressions: number; clicks: number; conversions: number }>();
+  for (const {
+    key: [slot = "", contentId = ""],
+    counters,
+  } of await sumAggregates(db, { site }, "content")) {
+    const row = map.get(`${slot}/${contentId}`) ?? { slot, contentId, impressions: 0, clicks: 0, conversions: 0 };
+    row.impressions += counters.impressions;
+    row.clicks += counters.clicks;
+    row.conversions += counters.conversions;
+    map.set(`${slot}/${contentId}`, row);
+  }
+  return [...map.values()];
 }
 
+/** Every interaction the content aggregates of a site have counted. */
+async function countedFor(site: string) {
+  const rows = await sumAggregates(db, { site }, "content");
+  return rows.reduce((n, { counters: c }) => n + c.impressions + c.clicks + c.conversions + c.dismissals, 0);
+}
+
+/** Impressions, clicks and conversions per slot and content. */
 function expectedCounts(events: { slot: string; contentId: string; type: string }[]) {
   const map = new Map<string, { slot: string; contentId: string; impressions: number; clicks: number; conversions: number }>();
   for (const e of events) {
@@ -60,8 +78,10 @@ describe("the event pipeline through the real local queue", () => {
       const res = await postEvents(all.slice(i, i + 100));
       expect(res.status).toBe(202);
     }
-    await waitUntil(async () => (await countFor(d.decisionId)) === 10_000);
+    // Counted once the aggregates are; the log, read once at the end, holds every event once.
+    await waitUntil(async () => (await countedFor(site)) >= 10_000);
     expect(await rollupsFor(site)).toEqual(expectedCounts(all));
+    expect(await countFor(d.decisionId, site)).toBe(10_000);
   });
 
   it("counts every event sent twice once", async () => {
@@ -77,9 +97,10 @@ describe("the event pipeline through the real local queue", () => {
     // A later marker batch: once it is in, the duplicates before it have been consumed too.
     const marker = event(d, shown[0] as Shown, "impression", "dup-marker");
     expect((await postEvents([marker])).status).toBe(202);
-    await waitUntil(async () => (await countFor(d.decisionId)) >= 51);
+    await waitUntil(async () => (await countFor(d.decisionId, dupSite)) >= 51);
+    await waitUntil(async () => (await rollupsFor(dupSite)).reduce((n, r) => n + r.impressions + r.clicks, 0) >= 51);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await countFor(d.decisionId)).toBe(51);
+    expect(await countFor(d.decisionId, dupSite)).toBe(51);
     expect(await rollupsFor(dupSite)).toEqual(expectedCounts([...batch, marker]));
   });
 
@@ -212,9 +233,10 @@ describe("the consumer", () => {
       modelVersion: "obd-mlp-1",
       ts: Date.now(),
     }));
-    // A real D1 failure for one message: a trigger that aborts its insert.
+    // A real D1 failure for one message: a trigger that aborts the ledger insert of its row.
+    const key = await ledgerKey(dayOf(interactions[7]?.ts ?? 0), eventText({ site_id: site, kind: "interaction", id: "retry-7" }));
     await env.DB.exec(
-      "CREATE TRIGGER fail_retry_7 BEFORE INSERT ON events WHEN NEW.event_id = 'retry-7' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+      `CREATE TRIGGER fail_retry_7 BEFORE INSERT ON log_ledger WHEN NEW.key = ${key} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
     );
     const messages = interactions.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body }));
     const first = createMessageBatch<unknown>("edge-personalizer-events", [
@@ -226,7 +248,8 @@ describe("the consumer", () => {
     const result = await getQueueResult(first, ctx);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m7"]);
     expect(result.explicitAcks).toContain("poison");
-    expect(await countFor(d.decisionId)).toBe(19);
+    expect(await countFor(d.decisionId, site)).toBe(19);
+    expect((await rollupsFor(site))[0]?.impressions).toBe(19);
 
     await env.DB.exec("DROP TRIGGER fail_retry_7");
     const again = createMessageBatch<unknown>(
@@ -236,7 +259,8 @@ describe("the consumer", () => {
     const ctx2 = createExecutionContext();
     await handler.queue?.(again, env, ctx2);
     expect((await getQueueResult(again, ctx2)).explicitAcks).toEqual(["m7"]);
-    expect(await countFor(d.decisionId)).toBe(20);
+    expect(await countFor(d.decisionId, site)).toBe(20);
+    expect((await loggedRows(site)).filter((r) => r.kind === "interaction")).toHaveLength(20);
     const [row] = await rollupsFor(site);
     expect(row?.impressions).toBe(20);
   });

@@ -6,11 +6,14 @@ import { writeEvents } from "../worker/events/ingest";
 import { assignArms, bucketOf, holdoutSalt } from "../worker/experiments/assign";
 import { choosePositions, positionProbabilities } from "../worker/experiments/explore";
 import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
+import { r2Sink } from "../worker/log/sinks";
 import { type Experiment, experimentSchema } from "../worker/site/policy";
 import { decideResponseSchema } from "../worker/wire/decide";
-import type { DecisionEvent, InteractionEvent } from "../worker/wire/events";
+import type { DecisionEvent } from "../worker/wire/events";
 import { createSite, db, decideBody, expectError, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { loggedDecision, loggedRows } from "./support/log";
 import { BROWSER, waitUntil } from "./support/pipeline";
+import { simulatedTraffic, type TrafficGroup } from "./support/traffic";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const admin = (path: string) => SELF.fetch(`https://edge.example/v1/admin${path}`, { headers: ADMIN });
@@ -126,13 +129,11 @@ describe("exploration", () => {
     const reasons = new Set(decided.flatMap((d) => d.slots.flatMap((s) => s.items.map((item) => item.reason))));
     expect(reasons.has("explore")).toBe(true);
     for (const d of decided) for (const s of d.slots) for (const item of s.items) expect(item.propensity).toBeGreaterThan(0);
-    await waitUntil(async () => {
-      const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ?").bind(site).first<{ n: number }>();
-      return (row?.n ?? 0) >= decided.length;
-    });
+    const loggedDecisions = async () => (await loggedRows(site)).filter((row) => row.kind === "decision");
+    await waitUntil(async () => (await loggedDecisions()).length >= decided.length);
+    const bySite = await loggedDecisions();
     for (const d of decided) {
-      const row = await env.DB.prepare("SELECT slots FROM decisions WHERE id = ?").bind(d.decisionId).first<{ slots: string }>();
-      const logged = JSON.parse(row?.slots ?? "[]") as DecisionEvent["slots"];
+      const logged: DecisionEvent["slots"] = bySite.find((row) => row.id === d.decisionId)?.slots ?? [];
       expect(logged.map((s) => s.items.map((i) => [i.contentId, i.propensity, i.reason]))).toEqual(
         d.slots.map((s) => s.items.map((i) => [i.contentId, i.propensity, i.reason])),
       );
@@ -166,18 +167,10 @@ describe("holdout and business rules", () => {
       }
     }
     expect(held).toBeGreaterThan(0);
-    await waitUntil(async () => {
-      const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ? AND holdout = 1")
-        .bind(site)
-        .first<{ n: number }>();
-      return (row?.n ?? 0) >= held;
-    });
-    const leaked = await env.DB.prepare(
-      "SELECT count(*) AS n FROM decisions WHERE site_id = ? AND holdout = 1 AND model_version IS NOT NULL",
-    )
-      .bind(site)
-      .first<{ n: number }>();
-    expect(leaked?.n).toBe(0);
+    const heldDecisions = async () => (await loggedRows(site)).filter((row) => row.kind === "decision" && row.holdout);
+    await waitUntil(async () => (await heldDecisions()).length >= held);
+    const leaked = (await heldDecisions()).filter((row) => row.model_version !== null);
+    expect(leaked).toHaveLength(0);
   });
 
   it("holds frequency caps across requests (the signed cookie), and honours exclusions", async () => {
@@ -204,68 +197,11 @@ describe("holdout and business rules", () => {
   });
 });
 
-/** Writes a simulated population straight into the event store, as the consumer would. */
-async function simulate(
-  site: string,
-  groups: {
-    visitors: number;
-    ctr: number;
-    holdout?: boolean;
-    assignments?: { experiment: string; arm: string }[];
-    segments?: Record<string, string>;
-  }[],
-  random: () => number,
-  impressionsPerVisitor = 4,
-) {
-  const now = Date.now();
-  const batch: (DecisionEvent | InteractionEvent)[] = [];
-  let n = 0;
-  for (const group of groups) {
-    for (let v = 0; v < group.visitors; v++) {
-      const visitorId = `sim-${site}-${n++}`;
-      const decisionId = crypto.randomUUID();
-      const policy = group.holdout ? "holdout" : "model";
-      batch.push({
-        type: "decision",
-        decisionId,
-        siteId: site,
-        ts: now,
-        visitorId,
-        measurement: true,
-        personalization: true,
-        bot: false,
-        mode: group.holdout ? "default" : "personalized",
-        modelVersion: group.holdout ? null : "sim",
-        holdout: group.holdout ?? false,
-        assignments: group.assignments ?? [],
-        segments: group.segments ?? {},
-        context: {},
-        slots: [{ slot: "recommendations", policy, items: [{ contentId: "item", rank: 1, score: null, propensity: 1 }] }],
-      });
-      for (let k = 0; k < impressionsPerVisitor; k++) {
-        const base = {
-          type: "interaction" as const,
-          siteId: site,
-          visitorId,
-          measurement: true,
-          personalization: true,
-          bot: false,
-          decisionId,
-        };
-        const common = {
-          ...base,
-          slot: "recommendations",
-          contentId: `item-${k}`,
-          policy,
-          modelVersion: group.holdout ? "" : "sim",
-          ts: now,
-        };
-        batch.push({ ...common, eventId: `${decisionId}-i${k}`, kind: "impression" });
-        if (random() < group.ctr) batch.push({ ...common, eventId: `${decisionId}-c${k}`, kind: "click" });
-      }
-    }
-  }
-  for (let i = 0; i < batch.length; i += 400) await writeEvents(db, batch.slice(i, i + 400));
+/** Writes a simulated population straight through the consumer's write step (the log and the aggregates). */
+async function simulate(site: string, groups: TrafficGroup[], random: () => number, impressionsPerVisitor = 4) {
+  const batch = simulatedTraffic(site, groups, random, { impressionsPerVisitor });
+  const target = { db, sink: r2Sink(env.LOG) };
+  for (let i = 0; i < batch.length; i += 400) await writeEvents(target, batch.slice(i, i + 400), `sim-${site}-${i}`);
 }
 
 describe("reports", () => {
@@ -431,11 +367,9 @@ describe("QA preview", () => {
       expect(normal.debug).toBeUndefined();
     }
     const { body: counted } = await decide(site);
-    await waitUntil(async () => (await env.DB.prepare("SELECT 1 FROM decisions WHERE id = ?").bind(counted.decisionId).first()) !== null);
-    const ids = previews.map((p) => p.decisionId);
-    const leaked = await env.DB.prepare(`SELECT count(*) AS n FROM decisions WHERE id IN (${ids.map(() => "?").join(",")})`)
-      .bind(...ids)
-      .first<{ n: number }>();
-    expect(leaked?.n).toBe(0);
+    await waitUntil(async () => (await loggedDecision(counted.decisionId)) !== undefined);
+    const ids = new Set(previews.map((p) => p.decisionId));
+    const leaked = (await loggedRows()).filter((row) => ids.has(row.decision_id));
+    expect(leaked).toHaveLength(0);
   });
 });

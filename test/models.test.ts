@@ -4,8 +4,10 @@ import { bucketOf } from "../worker/experiments/assign";
 import { binsOf } from "../worker/inference/drift";
 import type { FeatureSpec } from "../worker/inference/manifest";
 import { bundledSource } from "../worker/inference/registry";
-import { auditLog, featureDrift, modelVersions } from "../worker/store/schema";
+import { sumAggregates } from "../worker/log/aggregates";
+import { auditLog, modelVersions } from "../worker/store/schema";
 import { createSite, db, decideBody, decideOk, expectError, newVisitorId, visitorCookie } from "./support/fixtures";
+import { loggedRows } from "./support/log";
 import { BROWSER, decideAs, event, postEvents, shownIn, waitUntil } from "./support/pipeline";
 import { admin, bundledManifest, post, push, resetRegistry } from "./support/registry";
 
@@ -72,10 +74,8 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     await waitUntil(async () => {
       const d = await decideAs(site, visitor);
       expect(d.modelVersion).toBe(bundledSource.version);
-      const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ? AND shadow IS NOT NULL")
-        .bind(site)
-        .first<{ n: number }>();
-      return (row?.n ?? 0) > 0;
+      const shadowed = (await loggedRows(site)).filter((row) => row.kind === "decision" && row.shadow !== null);
+      return shadowed.length > 0;
     });
     const report = await (await admin(`/reports/models?site=${site}`)).json<{
       versions: { version: string; shadow: { top1Agreement: number } | null }[];
@@ -165,12 +165,11 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     if (!first || !item) throw new Error("a shown item expected");
     expect((await postEvents([event(first, item, "impression"), event(first, item, "click")])).status).toBe(202);
     await waitUntil(async () => {
-      const rows = await db.select().from(featureDrift);
-      const counted = rows.filter((r) => r.modelVersion === "drifty" && r.feature === "position").reduce((n, r) => n + r.count, 0);
-      const clicks = await env.DB.prepare("SELECT sum(clicks) AS n FROM rollups WHERE model_version = 'drifty'").first<{
-        n: number | null;
-      }>();
-      return counted >= 5 && (clicks?.n ?? 0) >= 1;
+      const drift = await sumAggregates(db, { site }, "drift");
+      const counted = drift.filter((r) => r.key[0] === "drifty" && r.key[1] === "position").reduce((n, r) => n + r.counters.count, 0);
+      const content = await sumAggregates(db, { site }, "content");
+      const clicks = content.filter((r) => r.key[3] === "drifty").reduce((n, r) => n + r.counters.clicks, 0);
+      return counted >= 5 && clicks >= 1;
     });
     const report = await (await admin(`/reports/models?site=${site}`)).json<{
       versions: {

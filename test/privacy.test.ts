@@ -1,9 +1,11 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
+import { retryPendingErasures } from "../worker/privacy/erasure";
 import { profileKey } from "../worker/store/profiles";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, db, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { logFileRows } from "./support/log";
 
 const BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}` };
@@ -42,11 +44,20 @@ function revoke(subjectId: string, headers: Record<string, string> = PRIVACY) {
   });
 }
 
+async function requestStatus(requestId: string): Promise<{ status: string; completedAt: string | null }> {
+  const res = await SELF.fetch(`https://edge.example/v1/privacy/requests/${requestId}`, { headers: PRIVACY });
+  return (await res.json()) as { status: string; completedAt: string | null };
+}
+
+/**
+ * Runs what the scheduled handler runs (the log's erasure pass, then pending erasures) as it would
+ * two minutes from now, past the pass's grace period, until the request completes.
+ */
 async function waitForCompletion(requestId: string): Promise<{ status: string; completedAt: string | null }> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const res = await SELF.fetch(`https://edge.example/v1/privacy/requests/${requestId}`, { headers: PRIVACY });
-    const body = (await res.json()) as { status: string; completedAt: string | null };
+    await retryPendingErasures(db, env.PROFILES, { bucket: env.LOG, sink: "r2" }, Date.now() + 120_000);
+    const body = await requestStatus(requestId);
     if (body.status === "completed" || Date.now() > deadline) return body;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -109,14 +120,21 @@ describe("revocation and erasure", () => {
         })
       ).status,
     ).toBe(202);
+    const otherDecision = await modeFor(siteA, other);
+    const subjectRows = async () => (await logFileRows()).filter((row) => row.visitor_id === subject);
     await waitFor(async () => {
-      const rows = await allRowsText();
-      return rows.includes(click.eventId) && rows.includes(decided.decisionId);
+      const ids = (await logFileRows()).map((row) => row.id);
+      return ids.includes(click.eventId) && ids.includes(decided.decisionId) && ids.includes(otherDecision.decisionId);
     });
+    const otherRows = (await logFileRows()).filter((row) => row.visitor_id === other).length;
+    expect(otherRows).toBeGreaterThan(0);
 
     const res = await revoke(subject);
     expect(res.status).toBe(202);
     const { requestId } = (await res.json()) as { requestId: string };
+    // The stores are cleaned at once; the request waits for the log's erasure pass.
+    await waitFor(async () => (await env.DB.prepare("SELECT 1 FROM log_erasures WHERE request_id = ?").bind(requestId).first()) !== null);
+    expect((await requestStatus(requestId)).status).toBe("pending");
 
     const next = await modeFor(siteA, subject);
     expect(next.mode).toBe("contextual");
@@ -130,6 +148,9 @@ describe("revocation and erasure", () => {
     expect(await env.PROFILES.get(profileKey(siteB, subject))).toBeNull();
     const rows = await allRowsText();
     expect(rows).not.toContain(subject);
+    // Gone from every partition of the log; the other visitor's rows are all still there.
+    expect(await subjectRows()).toEqual([]);
+    expect((await logFileRows()).filter((row) => row.visitor_id === other)).toHaveLength(otherRows);
 
     expect(await env.PROFILES.get(profileKey(siteA, other))).not.toBeNull();
     expect(await env.PROFILES.get(profileKey(siteB, other))).not.toBeNull();

@@ -1,11 +1,10 @@
 import { env, SELF } from "cloudflare:test";
-import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoggedDecision, toTrainingExamples, trainingExampleSchema } from "../worker/events/export";
 import { type PerformanceRow, wilsonInterval } from "../worker/events/report";
-import { decisions, events } from "../worker/store/schema";
 import { decisionEventSchema } from "../worker/wire/events";
-import { createSite, db, newVisitorId, visitorCookie } from "./support/fixtures";
+import { createSite, newVisitorId, visitorCookie } from "./support/fixtures";
+import { loggedDecision, loggedRows } from "./support/log";
 import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
@@ -27,8 +26,8 @@ describe("performance report and training export", () => {
       { ...event(d, clicked, "conversion"), value: 59.9, currency: "EUR" },
     ];
     expect((await postEvents(sent)).status).toBe(202);
-    await waitUntil(async () => (await countFor(d.decisionId)) === sent.length);
-    await waitUntil(async () => (await db.select().from(decisions).where(eq(decisions.id, d.decisionId))).length === 1);
+    await waitUntil(async () => (await countFor(d.decisionId, site)) === sent.length);
+    await waitUntil(async () => (await loggedDecision(d.decisionId)) !== undefined);
   });
 
   it("reports counts and CTR with Wilson intervals to the admin role only", async () => {
@@ -48,8 +47,8 @@ describe("performance report and training export", () => {
   });
 
   it("counts logged decisions per UTC day, per slot and policy, in the same response", async () => {
-    const [row] = await db.select().from(decisions).where(eq(decisions.id, decisionId));
-    const day = row?.ts.toISOString().slice(0, 10) ?? "";
+    const row = await loggedDecision(decisionId);
+    const day = row?.day ?? "";
     const url = `https://edge.example/v1/admin/reports/performance?site=${site}`;
     const { decisionsByDay } = (await (await SELF.fetch(`${url}&from=${day}&to=${day}`, { headers: ADMIN })).json()) as {
       decisionsByDay: { day: string; decisions: number; slots: { slot: string; policy: string; decisions: number }[] }[];
@@ -76,22 +75,28 @@ describe("performance report and training export", () => {
   });
 
   it("exports every shown item of a logged decision with its outcome and propensity", async () => {
-    const [row] = await db.select().from(decisions).where(eq(decisions.id, decisionId));
+    const row = await loggedDecision(decisionId);
     if (!row) throw new Error("decision expected");
     const logged: LoggedDecision = {
       decisionId: row.id,
-      siteId: row.siteId,
-      visitorId: row.visitorId,
-      ts: row.ts.getTime(),
+      siteId: row.site_id,
+      visitorId: row.visitor_id,
+      ts: row.ts,
       mode: decisionEventSchema.shape.mode.parse(row.mode),
-      modelVersion: row.modelVersion,
-      context: row.context,
+      modelVersion: row.model_version,
+      context: row.context ?? {},
       slots: decisionEventSchema.shape.slots.parse(row.slots),
     };
-    const eventRows = await db.select().from(events).where(eq(events.decisionId, decisionId));
+    const eventRows = (await loggedRows(site)).filter((e) => e.kind === "interaction" && e.decision_id === decisionId);
     const examples = toTrainingExamples(
       [logged],
-      eventRows.map((e) => ({ decisionId: e.decisionId, slot: e.slot, contentId: e.contentId, type: e.type, value: e.value })),
+      eventRows.map((e) => ({
+        decisionId: e.decision_id,
+        slot: e.slot ?? "",
+        contentId: e.content_id ?? "",
+        type: e.event ?? "",
+        value: e.value,
+      })),
     );
     expect(examples).toHaveLength(shown.length);
     for (const example of examples) {

@@ -7,6 +7,7 @@ import { auditLog } from "../worker/store/schema";
 import type { DecideResponse } from "../worker/wire/decide";
 import linearModel from "./fixtures/linear-5.onnx";
 import { createSite, db, decideOk, expectError, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
+import { loggedRows } from "./support/log";
 import { BROWSER, event, postEvents, waitUntil } from "./support/pipeline";
 import { bundledManifest, post, push, resetRegistry } from "./support/registry";
 
@@ -290,12 +291,8 @@ describe("content variants: serving", () => {
       if (batch.length >= 90) expect((await postEvents(batch.splice(0))).status).toBe(202);
     }
     if (batch.length) expect((await postEvents(batch.splice(0))).status).toBe(202);
-    await waitUntil(async () => {
-      const row = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE site_id = ? AND type = 'impression'")
-        .bind(site)
-        .first<{ n: number }>();
-      return row?.n === decisions;
-    });
+    const impressions = async () => (await loggedRows(site)).filter((row) => row.event === "impression");
+    await waitUntil(async () => (await impressions()).length === decisions);
     // Both variants have passed minImpressions (40) in the roll-ups: cold start is over, and the
     // variant-blind model's tie splits the traffic evenly.
     for (let i = 0; i < 8; i++) {
@@ -304,11 +301,11 @@ describe("content variants: serving", () => {
         propensity: 0.5,
       });
     }
-    const stored = await env.DB.prepare("SELECT DISTINCT variant_id, variant_reason FROM events WHERE site_id = ?").bind(site).all();
-    expect(new Set(stored.results.map((r) => r.variant_id))).toEqual(new Set(["good", "plain"]));
-    expect(new Set(stored.results.map((r) => r.variant_reason))).toEqual(new Set(["model", "cold-start"]));
-    const logged = await env.DB.prepare("SELECT slots FROM decisions WHERE site_id = ? LIMIT 1").bind(site).first<{ slots: string }>();
-    expect(JSON.parse(logged?.slots ?? "[]")[0].items[0].variant).toMatchObject({
+    const stored = (await loggedRows(site)).filter((row) => row.kind === "interaction");
+    expect(new Set(stored.map((r) => r.variant_id))).toEqual(new Set(["good", "plain"]));
+    expect(new Set(stored.map((r) => r.variant_reason))).toEqual(new Set(["model", "cold-start"]));
+    const logged = (await loggedRows(site)).find((row) => row.kind === "decision");
+    expect(logged?.slots?.[0]?.items[0]?.variant).toMatchObject({
       components: { title: expect.stringMatching(/^title-/) },
     });
 
@@ -335,17 +332,7 @@ describe("content variants: serving", () => {
     const byId = new Map(report.variants.map((v) => [v.variantId, v]));
     expect((byId.get("good")?.impressions ?? 0) + (byId.get("plain")?.impressions ?? 0)).toBe(decisions);
     expect(report.coldStart.impressions).toBeGreaterThan(0);
-    expect(report.coldStart.impressions).toBe(
-      Number(
-        (
-          await env.DB.prepare(
-            "SELECT count(*) AS n FROM events WHERE site_id = ? AND type = 'impression' AND variant_reason = 'cold-start'",
-          )
-            .bind(site)
-            .first<{ n: number }>()
-        )?.n,
-      ),
-    );
+    expect(report.coldStart.impressions).toBe((await impressions()).filter((row) => row.variant_reason === "cold-start").length);
     expect(report.variants.map((v) => v.coldStart.isNew)).toEqual([false, false]);
     const good = report.components.find((c) => c.text === "Warm wool for cold days");
     const cta = report.components.filter((c) => c.kind === "cta");

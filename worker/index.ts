@@ -15,6 +15,8 @@ import { healthRoutes } from "./http/routes/health";
 import { privacyRoutes } from "./http/routes/privacy";
 import { tagRoutes } from "./http/routes/tag";
 import { whyRoutes } from "./http/routes/why";
+import { configOf } from "./lib/config";
+import { applyRetention } from "./log/retention";
 import { retryPendingErasures } from "./privacy/erasure";
 import { refreshAllSnapshots } from "./site/catalogue";
 import { createDb } from "./store/db";
@@ -38,10 +40,20 @@ const app = new Hono<AppEnv>()
 export default {
   fetch: (request, env, ctx) => app.fetch(mountedRequest(request, env), env, ctx),
   queue: (batch, env) => consumeEvents(batch, env),
-  /** Keeps the KV catalogue snapshots fresh and finishes erasures that did not complete. */
-  scheduled: async (_controller, env) => {
+  /**
+   * Keeps the KV catalogue snapshots fresh; applies the log's retention, then goes on with the
+   * erasures (the log's deletion list first), one after the other so that a file is never
+   * rewritten while retention deletes it. Both go by the run's scheduled time.
+   */
+  scheduled: async (controller, env) => {
     const db = createDb(env.DB);
-    await Promise.allSettled([refreshAllSnapshots(db, env.CONFIG), retryPendingErasures(db, env.PROFILES)]);
+    const config = configOf(env);
+    const now = controller.scheduledTime;
+    const maintainLog = async () => {
+      await applyRetention(db, env.LOG, now, config).catch((err: unknown) => console.error("log retention failed", String(err)));
+      await retryPendingErasures(db, env.PROFILES, { bucket: env.LOG, sink: config.logSink }, now);
+    };
+    await Promise.allSettled([refreshAllSnapshots(db, env.CONFIG), maintainLog()]);
   },
 } satisfies ExportedHandler<Env>;
 

@@ -1,8 +1,9 @@
-import { env, SELF } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 import type { InteractionEvent } from "../../worker/wire/events";
 import { decideBody } from "./fixtures";
+import { loggedRows } from "./log";
 
 /** Helpers for driving the event pipeline through the worker and the real local queue. */
 export const BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15";
@@ -41,9 +42,9 @@ export function postEvents(events: unknown[], headers: Record<string, string> = 
   });
 }
 
-export async function countFor(decisionId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE decision_id = ?").bind(decisionId).first<{ n: number }>();
-  return row?.n ?? 0;
+/** Interactions about a decision in the log (one per event id, as every reader counts them). */
+export async function countFor(decisionId: string, site?: string): Promise<number> {
+  return (await loggedRows(site)).filter((row) => row.kind === "interaction" && row.decision_id === decisionId).length;
 }
 
 export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

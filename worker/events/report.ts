@@ -1,7 +1,6 @@
-import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
 import { z } from "zod";
+import { sumAggregates } from "../log/aggregates";
 import type { Database } from "../store/db";
-import { decisions, rollups } from "../store/schema";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD");
 
@@ -38,31 +37,21 @@ export function wilsonInterval(successes: number, trials: number, z95 = 1.959964
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
-/** The roll-ups over a range of days, summed per slot × content × policy × model version (and per day). */
-function summedRollups(db: Database, query: PerformanceQuery, perDay: boolean) {
-  const key = [rollups.slot, rollups.contentId, rollups.policy, rollups.modelVersion] as const;
-  return db
-    .select({
-      day: rollups.day,
-      slot: rollups.slot,
-      contentId: rollups.contentId,
-      policy: rollups.policy,
-      modelVersion: rollups.modelVersion,
-      impressions: sql<number>`sum(${rollups.impressions})`,
-      clicks: sql<number>`sum(${rollups.clicks})`,
-      conversions: sql<number>`sum(${rollups.conversions})`,
-      value: sql<number>`sum(${rollups.value})`,
-    })
-    .from(rollups)
-    .where(
-      and(
-        eq(rollups.siteId, query.site),
-        query.from ? gte(rollups.day, query.from) : undefined,
-        query.to ? lte(rollups.day, query.to) : undefined,
-      ),
-    )
-    .groupBy(...(perDay ? [rollups.day, ...key] : key))
-    .orderBy(...key);
+/** The content aggregates over a range of days, summed per slot × content × policy × model version (and per day). */
+async function summedContent(db: Database, query: PerformanceQuery, perDay: boolean) {
+  return (await sumAggregates(db, query, "content", perDay)).map(
+    ({ day, key: [slot = "", contentId = "", policy = "", modelVersion = ""], counters }) => ({
+      day: day ?? "",
+      slot,
+      contentId,
+      policy,
+      modelVersion,
+      impressions: counters.impressions,
+      clicks: counters.clicks,
+      conversions: counters.conversions,
+      value: counters.value,
+    }),
+  );
 }
 
 function rated<T extends { impressions: number; clicks: number }>(row: T) {
@@ -75,9 +64,9 @@ function rated<T extends { impressions: number; clicks: number }>(row: T) {
   };
 }
 
-/** Performance per slot × content × policy × model version over a range of days (roll-ups only). */
+/** Performance per slot × content × policy × model version over a range of days (daily aggregates only). */
 export async function performanceReport(db: Database, query: PerformanceQuery): Promise<PerformanceRow[]> {
-  return (await summedRollups(db, query, false)).map(({ day: _day, ...row }) => rated(row));
+  return (await summedContent(db, query, false)).map(({ day: _day, ...row }) => rated(row));
 }
 
 /**
@@ -86,7 +75,7 @@ export async function performanceReport(db: Database, query: PerformanceQuery): 
  */
 export async function performanceByDay(db: Database, query: PerformanceQuery): Promise<Map<string, PerformanceRow[]>> {
   const byDay = new Map<string, PerformanceRow[]>();
-  for (const { day, ...row } of await summedRollups(db, query, true)) byDay.set(day, [...(byDay.get(day) ?? []), rated(row)]);
+  for (const { day, ...row } of await summedContent(db, query, true)) byDay.set(day, [...(byDay.get(day) ?? []), rated(row)]);
   return byDay;
 }
 
@@ -97,33 +86,18 @@ export type DecisionsDay = {
   slots: { slot: string; policy: string; decisions: number }[];
 };
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 /**
  * Logged decisions per UTC day over a range of days, oldest first; days without a decision are
  * left out. Only decisions that may count are logged at all (measured visitors, no bots, no QA
  * previews: the queue consumer drops the rest), so this counts the same traffic as the roll-ups.
  */
 export async function decisionsByDay(db: Database, query: PerformanceQuery): Promise<DecisionsDay[]> {
-  const inRange = and(
-    eq(decisions.siteId, query.site),
-    query.from ? gte(decisions.ts, new Date(Date.parse(`${query.from}T00:00:00Z`))) : undefined,
-    query.to ? lt(decisions.ts, new Date(Date.parse(`${query.to}T00:00:00Z`) + DAY_MS)) : undefined,
-  );
-  const dayOf = sql<string>`strftime('%Y-%m-%d', ${decisions.ts} / 1000, 'unixepoch')`;
-  const [days, slots] = await Promise.all([
-    db.select({ day: dayOf, decisions: sql<number>`count(*)` }).from(decisions).where(inRange).groupBy(dayOf).orderBy(dayOf),
-    db.all<{ day: string; slot: string; policy: string; decisions: number }>(sql`
-      SELECT ${dayOf} AS day, json_extract(s.value, '$.slot') AS slot, json_extract(s.value, '$.policy') AS policy,
-             count(*) AS decisions
-      FROM ${decisions}, json_each(${decisions.slots}) s
-      WHERE ${inRange}
-      GROUP BY day, slot, policy
-      ORDER BY day, slot, policy`),
-  ]);
-  return days.map(({ day, decisions: n }) => ({
-    day,
-    decisions: Number(n),
-    slots: slots.filter((s) => s.day === day).map(({ slot, policy, decisions: m }) => ({ slot, policy, decisions: Number(m) })),
+  const [days, slots] = await Promise.all([sumAggregates(db, query, "decisions", true), sumAggregates(db, query, "slot", true)]);
+  return days.map(({ day, counters }) => ({
+    day: day ?? "",
+    decisions: counters.count,
+    slots: slots
+      .filter((s) => s.day === day)
+      .map(({ key: [slot = "", policy = ""], counters: c }) => ({ slot, policy, decisions: c.count })),
   }));
 }

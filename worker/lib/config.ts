@@ -12,6 +12,13 @@ const milliseconds = (fallback: number) =>
     .transform((value) => (value === undefined || value.trim() === "" ? fallback : Number(value)))
     .pipe(z.number().int("a whole number of milliseconds").min(0));
 
+const days = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === "" ? fallback : Number(value)))
+    .pipe(z.number().int("a whole number of days").min(1));
+
 const varsSchema = z.object({
   /** How long a cold isolate waits for the model before serving editor defaults (0: never). */
   MODEL_LOAD_BUDGET_MS: milliseconds(0),
@@ -19,29 +26,46 @@ const varsSchema = z.object({
   CONFIG_TTL_MS: milliseconds(30_000),
   /** `secure`: `__Host-` cookies over HTTPS on the site's own host; `dev`: plain names over http. */
   COOKIE_MODE: z.enum(["dev", "secure"]).default("dev"),
+  /** Where the raw log goes: batch files on R2, or a Pipelines stream (worker/log/sinks.ts). */
+  LOG_SINK: z.enum(["r2", "pipelines"]).default("r2"),
+  /** Days of raw log kept; older partitions are deleted. */
+  RETENTION_DAYS: days(90),
+  /** Days of daily aggregates kept in D1. */
+  AGGREGATE_RETENTION_DAYS: days(400),
 });
 
 export type Config = {
   modelLoadBudgetMs: number;
   configTtlMs: number;
   secureCookies: boolean;
+  logSink: "r2" | "pipelines";
+  retentionDays: number;
+  aggregateRetentionDays: number;
 };
 
 const parsed = new WeakMap<object, Config>();
 
-export function configOf(env: Pick<Env, "MODEL_LOAD_BUDGET_MS" | "CONFIG_TTL_MS" | "COOKIE_MODE">): Config {
+type ConfigVars = "MODEL_LOAD_BUDGET_MS" | "CONFIG_TTL_MS" | "COOKIE_MODE" | "LOG_SINK" | "RETENTION_DAYS" | "AGGREGATE_RETENTION_DAYS";
+
+export function configOf(env: Pick<Env, ConfigVars>): Config {
   const cached = parsed.get(env);
   if (cached) return cached;
   const vars = varsSchema.safeParse({
     MODEL_LOAD_BUDGET_MS: env.MODEL_LOAD_BUDGET_MS,
     CONFIG_TTL_MS: env.CONFIG_TTL_MS,
     COOKIE_MODE: env.COOKIE_MODE || undefined,
+    LOG_SINK: env.LOG_SINK || undefined,
+    RETENTION_DAYS: env.RETENTION_DAYS,
+    AGGREGATE_RETENTION_DAYS: env.AGGREGATE_RETENTION_DAYS,
   });
   if (!vars.success) throw new Error(`wrangler.toml [vars]: ${z.prettifyError(vars.error)}`);
   const config: Config = {
     modelLoadBudgetMs: vars.data.MODEL_LOAD_BUDGET_MS,
     configTtlMs: vars.data.CONFIG_TTL_MS,
     secureCookies: vars.data.COOKIE_MODE === "secure",
+    logSink: vars.data.LOG_SINK,
+    retentionDays: vars.data.RETENTION_DAYS,
+    aggregateRetentionDays: vars.data.AGGREGATE_RETENTION_DAYS,
   };
   parsed.set(env, config);
   return config;

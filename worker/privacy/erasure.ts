@@ -1,9 +1,10 @@
 import { and, eq, lt } from "drizzle-orm";
+import { sweepErasures } from "../log/erasure";
 import { auditStatement } from "../store/audit";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
 import { rememberRevoked } from "../store/revocations";
-import { consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { consentLedger, logErasures, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
 import { subjectHash } from "../store/subject";
 
 /**
@@ -44,11 +45,16 @@ export async function revokeSubject(
 }
 
 /**
- * Deletes everything stored about the request's subject: KV profiles on every site, consent
- * ledger rows, logged decisions and events. Idempotent, safe to run again. Roll-ups hold no
- * identifier and stay.
+ * Deletes everything stored about the request's subject: KV profiles on every site and consent
+ * ledger rows at once, and puts the subject on the log's deletion list; the request completes once
+ * the scheduled job has rewritten every log file that held the subject (worker/log/erasure.ts).
+ * Idempotent, safe to run again. Aggregates hold no identifier and stay.
  */
-export async function runErasure(db: Database, profiles: KVNamespace, requestId: string): Promise<"completed" | "not_found"> {
+export async function runErasure(
+  db: Database,
+  profiles: KVNamespace,
+  requestId: string,
+): Promise<"completed" | "log_pending" | "not_found"> {
   const [request] = await db.select().from(privacyRequests).where(eq(privacyRequests.id, requestId)).limit(1);
   if (!request) return "not_found";
   if (request.status === "completed" || !request.subjectId) return "completed";
@@ -56,10 +62,17 @@ export async function runErasure(db: Database, profiles: KVNamespace, requestId:
   try {
     const allSites = await db.select({ id: sites.id }).from(sites);
     await Promise.all(allSites.map((site) => profiles.delete(profileKey(site.id, subjectId))));
+    const [listed] = await db.select().from(logErasures).where(eq(logErasures.requestId, requestId));
+    if (!listed?.doneAt) {
+      await db.batch([
+        db.delete(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
+        db.insert(logErasures).values({ requestId }).onConflictDoNothing(),
+      ]);
+      return "log_pending";
+    }
     await db.batch([
       db.delete(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
-      db.delete(events).where(eq(events.visitorId, subjectId)),
-      db.delete(decisions).where(eq(decisions.visitorId, subjectId)),
+      db.delete(logErasures).where(eq(logErasures.requestId, requestId)),
       db
         .update(privacyRequests)
         .set({ status: "completed", completedAt: new Date(), subjectId: null, lastError: null })
@@ -75,12 +88,23 @@ export async function runErasure(db: Database, profiles: KVNamespace, requestId:
   }
 }
 
-/** For the scheduled handler: erasures still pending after `olderThanMs` are run again. */
-export async function retryPendingErasures(db: Database, profiles: KVNamespace, olderThanMs = 60_000): Promise<number> {
+/**
+ * For the scheduled handler: one run of the log's erasure pass (R2 batch files; a Pipelines log is
+ * erased offline, README "Erasure"), then the erasures still pending after `olderThanMs`, or whose
+ * subject the pass has just cleared from the log, are run again.
+ */
+export async function retryPendingErasures(
+  db: Database,
+  profiles: KVNamespace,
+  log: { bucket: R2Bucket; sink: "r2" | "pipelines" },
+  now = Date.now(),
+  olderThanMs = 60_000,
+): Promise<number> {
+  if (log.sink === "r2") await sweepErasures(db, log.bucket, now);
   const pending = await db
     .select({ id: privacyRequests.id })
     .from(privacyRequests)
-    .where(and(eq(privacyRequests.status, "pending"), lt(privacyRequests.createdAt, new Date(Date.now() - olderThanMs))));
+    .where(and(eq(privacyRequests.status, "pending"), lt(privacyRequests.createdAt, new Date(now - olderThanMs))));
   let done = 0;
   for (const { id } of pending) {
     try {

@@ -1,29 +1,45 @@
 import { eq } from "drizzle-orm";
 import { ApiError } from "../lib/errors";
+import { scanLog } from "../log/reader";
 import { audit } from "../store/audit";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
-import { consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { consentLedger, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
 import { subjectHash } from "../store/subject";
 import { VISITOR_ID } from "../wire/consent";
+
+/** Where the raw log is, for the rows that name a subject. */
+export type LogLocation = { bucket: R2Bucket; sink: "r2" | "pipelines" };
+
+/** The subject's rows in the log's batch files, up to the scan's limit; none from a Pipelines log, which only offline engines read. */
+async function loggedRowsOf(log: LogLocation, subjectId: string) {
+  if (log.sink !== "r2") return { rows: [], files: 0, complete: false };
+  return scanLog(log.bucket, {}, (row) => row.visitor_id === subjectId);
+}
 
 /**
  * Everything stored about a subject, from every store, as one JSON document; audited as
  * `privacy.subject.export` (by the subject's hash). `field` names the input in the 400 for an id
- * that is not a visitor id.
+ * that is not a visitor id. The raw log is read as far as one request may (`log.complete` says
+ * whether it all was); the whole of it, offline: `npm run export-events -- --visitor <id>`.
  */
-export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string, request: { role: TokenRole; field: string }) {
+export async function exportSubject(
+  db: Database,
+  profiles: KVNamespace,
+  log: LogLocation,
+  subjectId: string,
+  request: { role: TokenRole; field: string },
+) {
   if (!VISITOR_ID.test(subjectId))
     throw new ApiError(400, "invalid_request", `${request.field}: must be a visitor id (UUID v4)`, request.field);
   const hash = await subjectHash(subjectId);
   await audit(db, { role: request.role, action: "privacy.subject.export", target: hash });
-  const [allSites, ledger, revocation, requests, decisionRows, eventRows] = await Promise.all([
+  const [allSites, ledger, revocation, requests, logged] = await Promise.all([
     db.select({ id: sites.id }).from(sites),
     db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
     db.select().from(revocations).where(eq(revocations.subjectHash, hash)),
     db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, hash)),
-    db.select().from(decisions).where(eq(decisions.visitorId, subjectId)),
-    db.select().from(events).where(eq(events.visitorId, subjectId)),
+    loggedRowsOf(log, subjectId),
   ]);
   const profileEntries = await Promise.all(
     allSites.map(async (site) => [site.id, await profiles.get(profileKey(site.id, subjectId), "json")] as const),
@@ -40,26 +56,31 @@ export async function exportSubject(db: Database, profiles: KVNamespace, subject
       policyVersion,
       at: createdAt.toISOString(),
     })),
-    decisions: decisionRows.map(({ id, siteId, ts, mode, modelVersion, context, slots }) => ({
-      decisionId: id,
-      siteId,
-      at: ts.toISOString(),
-      mode,
-      modelVersion,
-      context,
-      slots,
-    })),
-    events: eventRows.map(({ eventId, siteId, decisionId, type, slot, contentId, ts, value, currency }) => ({
-      eventId,
-      siteId,
-      decisionId,
-      type,
-      slot,
-      contentId,
-      at: ts.toISOString(),
-      value,
-      currency,
-    })),
+    decisions: logged.rows
+      .filter((row) => row.kind === "decision")
+      .map((row) => ({
+        decisionId: row.id,
+        siteId: row.site_id,
+        at: new Date(row.ts).toISOString(),
+        mode: row.mode,
+        modelVersion: row.model_version,
+        context: row.context,
+        slots: row.slots,
+      })),
+    events: logged.rows
+      .filter((row) => row.kind === "interaction")
+      .map((row) => ({
+        eventId: row.id,
+        siteId: row.site_id,
+        decisionId: row.decision_id,
+        type: row.event,
+        slot: row.slot,
+        contentId: row.content_id,
+        at: new Date(row.ts).toISOString(),
+        value: row.value,
+        currency: row.currency,
+      })),
+    log: { sink: log.sink, filesRead: logged.files, complete: logged.complete },
     revocation: revocation[0] ? { reason: revocation[0].reason, at: revocation[0].createdAt.toISOString() } : null,
     privacyRequests: requests.map((r) => ({
       requestId: r.id,

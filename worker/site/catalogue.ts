@@ -1,8 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { DependencyError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
+import { sumAggregates } from "../log/aggregates";
 import type { Database } from "../store/db";
-import { contentItems, contentVariants, type RenderFields, type Site, type Slot, sites, slots, variantRollups } from "../store/schema";
+import { contentItems, contentVariants, type RenderFields, type Site, type Slot, sites, slots } from "../store/schema";
 import { componentIdsOf } from "./components";
 import { readPolicy, type SitePolicy } from "./policy";
 
@@ -56,17 +57,9 @@ export async function readCatalogueFromD1(db: Database, siteId: string): Promise
       .from(contentVariants)
       .where(and(eq(contentVariants.siteId, siteId), eq(contentVariants.status, "approved")))
       .orderBy(contentVariants.contentId, contentVariants.id),
-    db
-      .select({
-        contentId: variantRollups.contentId,
-        variantId: variantRollups.variantId,
-        impressions: sql<number>`sum(${variantRollups.impressions})`,
-      })
-      .from(variantRollups)
-      .where(eq(variantRollups.siteId, siteId))
-      .groupBy(variantRollups.contentId, variantRollups.variantId),
+    sumAggregates(db, { site: siteId }, "variant"),
   ]);
-  const impressions = new Map(impressionRows.map((r) => [`${r.contentId}\u0000${r.variantId}`, r.impressions]));
+  const impressions = new Map(impressionRows.map((r) => [`${r.key[0]}\u0000${r.key[1]}`, r.counters.impressions]));
   return {
     site: {
       id: site.id,

@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { interactionTypes } from "../wire/events";
 
 /**
  * The D1 schema: the source of row types. Migrations in `migrations/` are generated from it by
@@ -218,117 +217,83 @@ export const auditLog = sqliteTable("audit_log", {
   createdAt: timestampDefaultNow("created_at"),
 });
 
-// ---- Event pipeline --------------------------------------------------------------------------
+// ---- The log's aggregates ---------------------------------------------------------------------
 
-/** One row per decision, as logged for evaluation and retraining (no IP, UA or URL). */
-export const decisions = sqliteTable(
+/** What a daily aggregate is grouped by; worker/log/metrics.ts documents each metric's key and counters. */
+export const aggregateMetrics = [
+  "content",
   "decisions",
-  {
-    id: text("id").primaryKey(),
-    siteId: text("site_id").notNull(),
-    visitorId: text("visitor_id"),
-    ts: integer("ts", { mode: "timestamp_ms" }).notNull(),
-    mode: text("mode").notNull(),
-    modelVersion: text("model_version"),
-    /** The context features used, and every slot's shown items with score and propensity. */
-    context: text("context", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    slots: text("slots", { mode: "json" }).$type<unknown[]>().notNull(),
-    /** Which model arm served: the live version or a canary. */
-    arm: text("arm"),
-    /** What each shadow model would have shown: `[{ version, slots: [{ slot, items }] }]`. */
-    shadow: text("shadow", { mode: "json" }).$type<unknown[]>(),
-    /** In the site's global holdout (editor defaults, never model output). */
-    holdout: integer("holdout", { mode: "boolean" }).notNull().default(false),
-    /** Experiment arms: `[{ experiment, arm }]`. */
-    assignments: text("assignments", { mode: "json" }).$type<{ experiment: string; arm: string }[]>(),
-    /** The configured fairness segments' values, e.g. `{ country: "FR", device: "mobile" }`. */
-    segments: text("segments", { mode: "json" }).$type<Record<string, string>>(),
-    /** Why this mode (consent basis or fallback), for `/v1/why`. */
-    modeReason: text("mode_reason"),
-  },
-  (t) => [index("decisions_visitor").on(t.visitorId), index("decisions_site_ts").on(t.siteId, t.ts)],
-);
-
-/** Raw interactions; `event_id` makes every write idempotent. */
-export const events = sqliteTable(
-  "events",
-  {
-    eventId: text("event_id").primaryKey(),
-    siteId: text("site_id").notNull(),
-    decisionId: text("decision_id").notNull(),
-    visitorId: text("visitor_id"),
-    type: text("type", { enum: interactionTypes }).notNull(),
-    slot: text("slot").notNull(),
-    contentId: text("content_id").notNull(),
-    policy: text("policy").notNull(),
-    modelVersion: text("model_version").notNull(),
-    ts: integer("ts", { mode: "timestamp_ms" }).notNull(),
-    day: text("day").notNull(),
-    value: real("value"),
-    currency: text("currency"),
-    /** The content variant shown, if any, and why it was chosen (worker/variants/choose.ts). */
-    variantId: text("variant_id"),
-    variantReason: text("variant_reason"),
-  },
-  (t) => [
-    index("events_visitor").on(t.visitorId),
-    index("events_decision").on(t.decisionId),
-    index("events_site_variant").on(t.siteId, t.contentId, t.variantId),
-  ],
-);
+  "slot",
+  "holdout",
+  "experiment",
+  "segment",
+  "explore",
+  "model",
+  "score",
+  "shadow",
+  "drift",
+  "variant",
+  "variant_segment",
+] as const;
 
 /**
- * Feature drift: decisions per model version, day, feature and bin (worker/inference/drift.ts),
- * compared with the training distribution that the model's manifest keeps.
+ * Everything the console and the reports read: one row per site, metric, UTC day and key (the
+ * group's values as a JSON array), updated once per key per consumer batch. The raw rows are in
+ * the log (R2 or the Iceberg table), never in D1.
  */
-export const featureDrift = sqliteTable(
-  "feature_drift",
+export const dailyAggregates = sqliteTable(
+  "daily_aggregates",
   {
     siteId: text("site_id").notNull(),
-    modelVersion: text("model_version").notNull(),
+    metric: text("metric", { enum: aggregateMetrics }).notNull(),
     day: text("day").notNull(),
-    feature: text("feature").notNull(),
-    bin: text("bin").notNull(),
+    key: text("key").notNull(),
     count: integer("count").notNull().default(0),
-  },
-  (t) => [primaryKey({ columns: [t.siteId, t.modelVersion, t.day, t.feature, t.bin] })],
-);
-
-/**
- * Daily roll-ups per content variant: what cold-start exploration counts (impressions so far, read
- * with every catalogue load) and the variant report's totals, without scanning raw events.
- */
-export const variantRollups = sqliteTable(
-  "variant_rollups",
-  {
-    siteId: text("site_id").notNull(),
-    contentId: text("content_id").notNull(),
-    variantId: text("variant_id").notNull(),
-    day: text("day").notNull(),
-    impressions: integer("impressions").notNull().default(0),
-    clicks: integer("clicks").notNull().default(0),
-    conversions: integer("conversions").notNull().default(0),
-    /** Impressions of the variant drawn by cold-start exploration. */
-    coldStartImpressions: integer("cold_start_impressions").notNull().default(0),
-  },
-  (t) => [primaryKey({ columns: [t.siteId, t.contentId, t.variantId, t.day] })],
-);
-
-/** Daily roll-ups per site × slot × content × policy × model version. */
-export const rollups = sqliteTable(
-  "rollups",
-  {
-    siteId: text("site_id").notNull(),
-    day: text("day").notNull(),
-    slot: text("slot").notNull(),
-    contentId: text("content_id").notNull(),
-    policy: text("policy").notNull(),
-    modelVersion: text("model_version").notNull(),
+    hits: integer("hits").notNull().default(0),
+    sum: real("sum").notNull().default(0),
     impressions: integer("impressions").notNull().default(0),
     clicks: integer("clicks").notNull().default(0),
     conversions: integer("conversions").notNull().default(0),
     dismissals: integer("dismissals").notNull().default(0),
     value: real("value").notNull().default(0),
+    visitors: integer("visitors").notNull().default(0),
+    converters: integer("converters").notNull().default(0),
+    conversionsSq: integer("conversions_sq").notNull().default(0),
+    valueSq: real("value_sq").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.siteId, t.day, t.slot, t.contentId, t.policy, t.modelVersion] })],
+  (t) => [primaryKey({ columns: [t.siteId, t.metric, t.day, t.key] }), index("daily_aggregates_day").on(t.day)],
 );
+
+/**
+ * What the aggregates have already counted, for the last days (worker/log/plan.ts): an entry per
+ * logged row, and a tally per identified visitor, group and day. The key is the day in its top bits
+ * and a hash below, so that old days are deleted by key range. No visitor id is stored.
+ */
+export const logLedger = sqliteTable("log_ledger", {
+  key: integer("key").primaryKey(),
+  version: integer("version").notNull(),
+  decisions: integer("decisions").notNull().default(0),
+  conversions: integer("conversions").notNull().default(0),
+  value: real("value").notNull().default(0),
+});
+
+/**
+ * The log's deletion list: erasure requests whose subject's rows must still be removed from the
+ * raw log. The subject id is read from its privacy request; `doneAt` is set when no partition
+ * holds the subject any more.
+ */
+export const logErasures = sqliteTable("log_erasures", {
+  requestId: text("request_id")
+    .primaryKey()
+    .references(() => privacyRequests.id, { onDelete: "cascade" }),
+  queuedAt: timestampDefaultNow("queued_at"),
+  doneAt: integer("done_at", { mode: "timestamp_ms" }),
+});
+
+/** A pass of the scheduled erasure job over the log's files: where it is, and which requests it covers. */
+export const logSweeps = sqliteTable("log_sweeps", {
+  id: text("id").primaryKey(),
+  startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+  /** The last file key rewritten or checked; the next run goes on after it. */
+  cursor: text("cursor").notNull().default(""),
+});

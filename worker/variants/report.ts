@@ -1,19 +1,20 @@
-import { and, eq, gte, isNotNull, lte, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { PerformanceQuery } from "../events/report";
 import { wilsonInterval } from "../events/report";
 import { proportionDifference } from "../experiments/stats";
+import { sumAggregates } from "../log/aggregates";
 import { type ComponentKind, componentIdsOf, componentKinds } from "../site/components";
 import type { SitePolicy } from "../site/policy";
 import type { Database } from "../store/db";
-import { contentVariants, decisions, events, variantRollups } from "../store/schema";
+import { contentVariants } from "../store/schema";
 
 /**
  * Which variants and which components win, overall and per segment, so that editors can retire
  * losers: impressions, clicks, conversions and CTR with a 95% Wilson interval per variant and per
  * component (a headline's figures pool every variant it appears in). Per segment, by the site's
- * fairness segments logged with each decision (raw events joined with their decisions; the totals
- * come from the daily variant roll-ups). Cold start: how many impressions each variant got from
- * cold-start exploration, and whether it is still new.
+ * fairness segments logged with each decision (each event carries its decision's segments). All
+ * from the daily aggregates (`variant`, `variant_segment`). Cold start: how many impressions each
+ * variant got from cold-start exploration, and whether it is still new.
  */
 
 type Counts = { impressions: number; clicks: number; conversions: number };
@@ -30,15 +31,6 @@ const add = (a: Counts, b: Counts): Counts => ({
 });
 const ZERO: Counts = { impressions: 0, clicks: 0, conversions: 0 };
 
-function inRange(query: PerformanceQuery) {
-  return and(
-    eq(events.siteId, query.site),
-    isNotNull(events.variantId),
-    query.from ? gte(events.day, query.from) : undefined,
-    query.to ? lte(events.day, query.to) : undefined,
-  );
-}
-
 /**
  * The component that wins a kind for an item: the best CTR whose difference from every other
  * component's CTR has a 95% interval above zero; null while the data cannot tell them apart.
@@ -53,34 +45,25 @@ function leaderOf(components: readonly { id: string; stats: Rated }[]): string |
 }
 
 export async function variantReport(db: Database, query: PerformanceQuery, policy: SitePolicy) {
-  const [variantRows, perVariant, perSegment] = await Promise.all([
+  const [variantRows, variantSums, segmentSums] = await Promise.all([
     db.select().from(contentVariants).where(eq(contentVariants.siteId, query.site)).orderBy(contentVariants.contentId, contentVariants.id),
-    db
-      .select({
-        contentId: variantRollups.contentId,
-        variantId: variantRollups.variantId,
-        impressions: sql<number>`sum(${variantRollups.impressions})`,
-        clicks: sql<number>`sum(${variantRollups.clicks})`,
-        conversions: sql<number>`sum(${variantRollups.conversions})`,
-        coldStartImpressions: sql<number>`sum(${variantRollups.coldStartImpressions})`,
-      })
-      .from(variantRollups)
-      .where(
-        and(
-          eq(variantRollups.siteId, query.site),
-          query.from ? gte(variantRollups.day, query.from) : undefined,
-          query.to ? lte(variantRollups.day, query.to) : undefined,
-        ),
-      )
-      .groupBy(variantRollups.contentId, variantRollups.variantId),
-    db.all<Counts & { contentId: string; variantId: string; segment: string; value: string }>(sql`
-      SELECT ${events.contentId} AS contentId, ${events.variantId} AS variantId, s.key AS segment, s.value AS value,
-             sum(${events.type} = 'impression') AS impressions, sum(${events.type} = 'click') AS clicks,
-             sum(${events.type} = 'conversion') AS conversions
-      FROM ${events} JOIN ${decisions} ON ${decisions.id} = ${events.decisionId}, json_each(coalesce(${decisions.segments}, '{}')) s
-      WHERE ${inRange(query)}
-      GROUP BY ${events.contentId}, ${events.variantId}, s.key, s.value`),
+    sumAggregates(db, query, "variant"),
+    sumAggregates(db, query, "variant_segment"),
   ]);
+  const countsOf = ({ impressions, clicks, conversions }: Counts): Counts => ({ impressions, clicks, conversions });
+  const perVariant = variantSums.map(({ key: [contentId = "", variantId = ""], counters }) => ({
+    contentId,
+    variantId,
+    ...countsOf(counters),
+    coldStartImpressions: counters.hits,
+  }));
+  const perSegment = segmentSums.map(({ key: [contentId = "", variantId = "", segment = "", value = ""], counters }) => ({
+    contentId,
+    variantId,
+    segment,
+    value,
+    ...countsOf(counters),
+  }));
   const key = (contentId: string, variantId: string) => `${contentId}\u0000${variantId}`;
   const totals = new Map(perVariant.map((r) => [key(r.contentId, r.variantId), r]));
 

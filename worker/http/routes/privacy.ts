@@ -49,7 +49,10 @@ export const privacyRoutes = new Hono<AppEnv>()
     });
   })
   .get("/subjects/:id/export", async (c) => {
-    const exported = await exportSubject(c.var.db, c.env.PROFILES, c.req.param("id"), { role: "privacy", field: "id" });
+    const exported = await exportSubject(c.var.db, c.env.PROFILES, { bucket: c.env.LOG, sink: c.var.config.logSink }, c.req.param("id"), {
+      role: "privacy",
+      field: "id",
+    });
     c.header("Cache-Control", "no-store");
     return c.json(exported);
   });

@@ -1,17 +1,17 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { explainScores } from "../../experiments/why";
 import { scorerFor } from "../../inference/model";
 import { bundledSource } from "../../inference/registry";
 import { ApiError } from "../../lib/errors";
+import { findDecision } from "../../log/reader";
 import { sourceOf } from "../../models/serving";
 import { loadCatalogue } from "../../site/catalogue";
 import { readProfile } from "../../store/profiles";
-import { decisions, modelVersions } from "../../store/schema";
+import { modelVersions } from "../../store/schema";
 import { servedVariantFeatures } from "../../variants/choose";
 import type { VariantReason } from "../../wire/decide";
-import type { DecisionEvent } from "../../wire/events";
 import type { AppEnv } from "../app-env";
 import { readVisitorId } from "../cookies";
 import { resolveVisitor } from "../visitor";
@@ -21,7 +21,8 @@ import { parseWith } from "./validate";
  * `GET /v1/why?decisionId=`: a plain-language account of one decision, for the visitor who got
  * it and nobody else (the signed visitor cookie must be the decision's visitor; anyone else gets
  * the same 404 as for a decision that does not exist). Decisions are logged for visitors with
- * measurement consent, a few seconds after they are made.
+ * measurement consent, a few seconds after they are made, and read back from the log (R2 batch
+ * files) for a day after; with the Pipelines sink the worker cannot read its log, and answers 404.
  */
 
 const BASIS: Record<string, string> = {
@@ -72,19 +73,15 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const notFound = new ApiError(
     404,
     "not_found",
-    `no decision ${decisionId} for this visitor (decisions are logged within seconds, and only with measurement consent)`,
+    `no decision ${decisionId} for this visitor (decisions are logged within seconds, only with measurement consent, and explained for a day)`,
   );
-  if (!visitorId) throw notFound;
-  const [row] = await c.var.db
-    .select()
-    .from(decisions)
-    .where(and(eq(decisions.id, decisionId), eq(decisions.visitorId, visitorId)))
-    .limit(1);
-  if (!row) throw notFound;
+  if (!visitorId || c.var.config.logSink !== "r2") throw notFound;
+  const row = await findDecision(c.env.LOG, decisionId, visitorId, Date.now());
+  if (!row?.slots || !row.mode) throw notFound;
 
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.siteId, c.var.config.configTtlMs);
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.site_id, c.var.config.configTtlMs);
   const visitor = catalogue ? await resolveVisitor(c, catalogue.site) : null;
-  const slots = row.slots as DecisionEvent["slots"];
+  const slots = row.slots;
   const itemById = new Map((catalogue?.items ?? []).map((item) => [item.id, item]));
   const titleOf = (i: (typeof slots)[number]["items"][number]) => {
     const item = itemById.get(i.contentId);
@@ -94,26 +91,26 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   // The feature groups are recomputed now: with the model that served, the logged context, and
   // the profile only if consent still allows reading it.
   let explanation: Awaited<ReturnType<typeof explainScores>> = [];
-  const [registered] = row.modelVersion
-    ? await c.var.db.select().from(modelVersions).where(eq(modelVersions.version, row.modelVersion)).limit(1)
+  const [registered] = row.model_version
+    ? await c.var.db.select().from(modelVersions).where(eq(modelVersions.version, row.model_version)).limit(1)
     : [];
   // Before anything is registered, the bundled model is what served.
   const version =
     registered ??
-    (row.modelVersion === bundledSource.version
+    (row.model_version === bundledSource.version
       ? { version: bundledSource.version, sha256: bundledSource.sha256, storage: "bundled" as const }
       : undefined);
   const shown = slots.filter((s) => s.policy === "model").flatMap((s) => s.items);
   if (version && shown.length) {
     try {
       const scorer = await scorerFor(await sourceOf(c.env.CONFIG, version));
-      const profile = visitor?.consent.personalization ? await readProfile(c.env.PROFILES, row.siteId, visitorId) : null;
+      const profile = visitor?.consent.personalization ? await readProfile(c.env.PROFILES, row.site_id, visitorId) : null;
       // Each item as the variant it was shown as, scored with the same features as then.
       const items = shown.map((i) => ({
         contentId: i.contentId,
         attributes: { ...itemById.get(i.contentId)?.attributes, ...(i.variant ? servedVariantFeatures(i.variant) : {}) },
       }));
-      explanation = await explainScores(scorer, profile, row.context, items);
+      explanation = await explainScores(scorer, profile, row.context ?? {}, items);
     } catch {
       // The account still stands without the feature groups.
     }
@@ -121,13 +118,13 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
 
   return c.json({
     decisionId,
-    summary: summary(row.mode, row.modeReason),
+    summary: summary(row.mode, row.mode_reason),
     mode: row.mode,
-    modeReason: row.modeReason,
+    modeReason: row.mode_reason,
     consentNow: visitor ? visitor.consent : null,
     holdout: row.holdout,
     experiments: row.assignments ?? [],
-    modelVersion: row.modelVersion,
+    modelVersion: row.model_version,
     slots: slots.map((s) => ({
       slot: s.slot,
       policy: s.policy,

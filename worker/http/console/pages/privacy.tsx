@@ -213,10 +213,16 @@ export const privacyPage = new Hono<AppEnv>()
   .get(
     "/privacy/export",
     page("privacy", async (c, session) => {
-      const exported = await exportSubject(c.var.db, c.env.PROFILES, (c.req.query("subjectId") ?? "").trim(), {
-        role: session.role,
-        field: "subjectId",
-      });
+      const exported = await exportSubject(
+        c.var.db,
+        c.env.PROFILES,
+        { bucket: c.env.LOG, sink: c.var.config.logSink },
+        (c.req.query("subjectId") ?? "").trim(),
+        {
+          role: session.role,
+          field: "subjectId",
+        },
+      );
       c.header("Cache-Control", "no-store");
       c.header("Content-Disposition", `attachment; filename="subject-export.json"`);
       return c.json(exported);

@@ -1,0 +1,146 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../store/db";
+import { dailyAggregates, logLedger } from "../store/schema";
+import type { LogRow } from "../wire/log";
+import { counterNames } from "./metrics";
+import {
+  type AggregateRow,
+  type BatchPlan,
+  firstKeyOf,
+  type KeyedRow,
+  keyRows,
+  type LedgerEntry,
+  type LedgerWrite,
+  planBatch,
+} from "./plan";
+import { dayOf } from "./rows";
+
+/**
+ * The D1 side of a consumer batch: two statements in one transaction, each one upsert of every key
+ * at once (the rows travel as one JSON parameter, expanded with `json_each`, since D1 binds at most
+ * 100 parameters):
+ *
+ * 1. the ledger entries (worker/log/plan.ts). An entry is written only on the version it was
+ *    planned from: otherwise its version becomes NULL, the NOT NULL constraint fails and the whole
+ *    transaction rolls back. That happens when another batch counted the same event or changed the
+ *    same visitor's tally first; the batch is then planned again from the ledger as it is.
+ * 2. the daily aggregates, each key's counters added in one statement.
+ *
+ * The isolate remembers the entries it wrote, so a batch usually plans right the first time without
+ * reading the ledger; a wrong guess costs a failed transaction, never a wrong count.
+ */
+
+/** How many days back rows are counted into the aggregates (the ledger keeps them that long); older rows are only logged. */
+export const LEDGER_DAYS = 7;
+const MAX_ATTEMPTS = 4;
+const REMEMBERED = 100_000;
+
+const remembered = new Map<string, LedgerEntry>();
+
+function remember(writes: readonly LedgerWrite[]) {
+  for (const [key, version, decisions, conversions, value] of writes) {
+    remembered.delete(key);
+    remembered.set(key, { version, decisions, conversions, value });
+  }
+  for (const key of remembered.keys()) {
+    if (remembered.size <= REMEMBERED) break;
+    remembered.delete(key);
+  }
+}
+
+const keysOf = (keyed: readonly KeyedRow[]) => [...new Set(keyed.flatMap((k) => [k.eventKey, ...k.tallies.map((t) => t.tallyKey)]))];
+
+function fromMemory(keys: readonly string[]): Map<string, LedgerEntry> {
+  return new Map(keys.flatMap((key) => (remembered.has(key) ? [[key, remembered.get(key) as LedgerEntry] as const] : [])));
+}
+
+/** The ledger's entries for these keys, as they are now. */
+export async function readLedger(db: Database, keys: readonly string[]): Promise<Map<string, LedgerEntry>> {
+  const rows = await db.all<{ key: string } & LedgerEntry>(sql`
+    SELECT CAST(${logLedger.key} AS TEXT) AS key, ${logLedger.version} AS version, ${logLedger.decisions} AS decisions,
+           ${logLedger.conversions} AS conversions, ${logLedger.value} AS value
+    FROM ${logLedger} WHERE ${logLedger.key} IN (SELECT CAST(value AS INTEGER) FROM json_each(${JSON.stringify(keys)}))`);
+  return new Map(rows.map(({ key, ...entry }) => [key, entry]));
+}
+
+const column = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
+
+function ledgerStatement(db: Database, writes: readonly LedgerWrite[]) {
+  const excluded = (name: string) => sql.raw(`excluded.${name}`);
+  return db
+    .insert(logLedger)
+    .select(
+      sql`SELECT CAST(${column(0)} AS INTEGER), ${column(1)}, ${column(2)}, ${column(3)}, ${column(4)} FROM json_each(${JSON.stringify(writes)}) WHERE true`,
+    )
+    .onConflictDoUpdate({
+      target: logLedger.key,
+      set: {
+        version: sql`CASE WHEN ${logLedger.version} + 1 = excluded.version THEN excluded.version END`,
+        decisions: excluded("decisions"),
+        conversions: excluded("conversions"),
+        value: excluded("value"),
+      },
+    });
+}
+
+/** Column by column in the table's order (drizzle inserts a SELECT into every column): the site, metric, day, key, then the counters. */
+function aggregatesStatement(db: Database, rows: readonly AggregateRow[]) {
+  const values = rows.map((r) => [r.siteId, r.metric, r.day, r.key, ...counterNames.map((name) => r.counters[name])]);
+  const picks = sql.raw(Array.from({ length: 4 + counterNames.length }, (_, i) => `json_extract(value, '$[${i}]')`).join(", "));
+  const set = Object.fromEntries(
+    counterNames.map((name) => [name, sql`${dailyAggregates[name]} + ${sql.raw(`excluded.${dailyAggregates[name].name}`)}`]),
+  );
+  return db
+    .insert(dailyAggregates)
+    .select(sql`SELECT ${picks} FROM json_each(${JSON.stringify(values)}) WHERE true`)
+    .onConflictDoUpdate({ target: [dailyAggregates.siteId, dailyAggregates.metric, dailyAggregates.day, dailyAggregates.key], set });
+}
+
+/** A write that lost a race for a ledger entry (or planned from a stale guess): plan again. */
+function isLedgerConflict(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (/constraint failed: log_ledger/i.test(String((e as { message?: unknown }).message ?? e))) return true;
+  }
+  return false;
+}
+
+async function commit(db: Database, plan: BatchPlan): Promise<void> {
+  const statements = [
+    ...(plan.ledger.length ? [ledgerStatement(db, plan.ledger)] : []),
+    ...(plan.aggregates.length ? [aggregatesStatement(db, plan.aggregates)] : []),
+  ];
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** The rows the aggregates may count: from the last LEDGER_DAYS days (the ledger's memory), and not from the future. */
+export function countable(rows: readonly LogRow[], now: number): LogRow[] {
+  const oldest = dayOf(now - (LEDGER_DAYS - 1) * 24 * 60 * 60 * 1000);
+  const newest = dayOf(now + 24 * 60 * 60 * 1000);
+  return rows.filter((row) => row.day >= oldest && row.day <= newest);
+}
+
+/** Counts a batch's rows into the daily aggregates exactly once; returns the rows it counted. */
+export async function writeAggregates(db: Database, rows: readonly LogRow[], now: number): Promise<LogRow[]> {
+  const keyed = await keyRows(countable(rows, now));
+  if (keyed.length === 0) return [];
+  const keys = keysOf(keyed);
+  let known = fromMemory(keys);
+  for (let attempt = 1; ; attempt++) {
+    const plan = planBatch(keyed, known);
+    try {
+      await commit(db, plan);
+      remember(plan.ledger);
+      return plan.counted;
+    } catch (err) {
+      if (!isLedgerConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
+      known = await readLedger(db, keys);
+    }
+  }
+}
+
+/** Forgets ledger entries of days before the window (the scheduled job). */
+export async function pruneLedger(db: Database, now: number): Promise<void> {
+  const oldest = dayOf(now - (LEDGER_DAYS - 1) * 24 * 60 * 60 * 1000);
+  await db.run(sql`DELETE FROM ${logLedger} WHERE ${logLedger.key} < CAST(${firstKeyOf(oldest)} AS INTEGER)`);
+}

@@ -1,0 +1,73 @@
+import { aggregateMetrics } from "../store/schema";
+
+/**
+ * The daily aggregates D1 keeps (table `daily_aggregates`): one row per site, UTC day, metric and
+ * key, where the metric names what the row is grouped by and the key holds the group's values as a
+ * JSON array, in the order listed here. Each metric uses some of the counters:
+ *
+ * | metric            | key                                   | counters                                                            |
+ * | ----------------- | ------------------------------------- | ------------------------------------------------------------------- |
+ * | `content`         | slot, content, policy, model version  | impressions, clicks, conversions, dismissals, value                 |
+ * | `decisions`       | (none)                                | count: logged decisions                                             |
+ * | `slot`            | slot, policy                          | count: decisions that filled the slot with that policy              |
+ * | `holdout`         | "1" in the holdout, "0" treated        | visitors, converters, impressions, clicks, conversions (+ squares), value (+ squares) |
+ * | `experiment`      | experiment, arm                       | as `holdout`                                                        |
+ * | `segment`         | segment, value                        | count: decisions; impressions, clicks                               |
+ * | `explore`         | (none)                                | count: items shown in model slots; hits: those drawn by exploration |
+ * | `model`           | model version, arm                    | count: decisions served                                             |
+ * | `score`           | model version, bin (0..99)            | count: scores of shown items; sum: their total                      |
+ * | `shadow`          | shadow version                        | count: slots compared; hits: same first item; sum: overlap share    |
+ * | `drift`           | model version, feature, bin           | count: decisions                                                    |
+ * | `variant`         | content, variant                      | impressions, clicks, conversions; hits: cold-start impressions      |
+ * | `variant_segment` | content, variant, segment, value      | impressions, clicks, conversions                                    |
+ *
+ * `holdout` and `experiment` count identified visitors per day: a visitor active on two days of a
+ * range counts twice (visitor-days). Their squares are sums over visitors of each visitor's daily
+ * total squared, for the per-visitor intervals (worker/experiments/stats.ts `meanDifference`).
+ */
+export const metrics = aggregateMetrics;
+export type Metric = (typeof metrics)[number];
+
+export const counterNames = [
+  "count",
+  "hits",
+  "sum",
+  "impressions",
+  "clicks",
+  "conversions",
+  "dismissals",
+  "value",
+  "visitors",
+  "converters",
+  "conversionsSq",
+  "valueSq",
+] as const;
+export type CounterName = (typeof counterNames)[number];
+export type Counters = Record<CounterName, number>;
+
+export const zeroCounters = (): Counters => ({
+  count: 0,
+  hits: 0,
+  sum: 0,
+  impressions: 0,
+  clicks: 0,
+  conversions: 0,
+  dismissals: 0,
+  value: 0,
+  visitors: 0,
+  converters: 0,
+  conversionsSq: 0,
+  valueSq: 0,
+});
+
+export function addCounters(into: Counters, more: Partial<Counters>): Counters {
+  for (const name of counterNames) into[name] += more[name] ?? 0;
+  return into;
+}
+
+/** Scores are binned in hundredths: the mean is exact, quantiles are exact to within one bin (0.01). */
+export const SCORE_BINS = 100;
+export const scoreBin = (score: number) => Math.min(SCORE_BINS - 1, Math.max(0, Math.floor(score * SCORE_BINS)));
+
+export const encodeKey = (values: readonly (string | number)[]) => JSON.stringify(values.map(String));
+export const decodeKey = (key: string): string[] => JSON.parse(key) as string[];
