@@ -5,6 +5,7 @@ import { writeProfile } from "../worker/store/profiles";
 import { BENCH_SITE } from "./bench/seed-state";
 import { startWorkerWithConsumer } from "./bench/stack";
 import { stopWorkerd } from "./bench/workerd";
+import { localLogRows } from "./log/local";
 import { demoItems, demoVisitors } from "./seed/demo-data";
 import { createRandom } from "./train/random";
 
@@ -131,12 +132,11 @@ async function main() {
     }
     process.stderr.write(`simulated ${visitors} visitors: ${impressions} impressions, ${clicks} clicks; waiting for the consumer\n`);
 
-    const d1 = await mf.getD1Database("DB");
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const row = await d1.prepare("SELECT count(*) AS n FROM events").first<{ n: number }>();
-      if ((row?.n ?? 0) >= impressions + clicks) break;
-      if (Date.now() > deadline) throw new Error(`the consumer wrote ${row?.n} of ${impressions + clicks} events`);
+      const logged = (await localLogRows(mf)).filter((row) => row.kind === "interaction").length;
+      if (logged >= impressions + clicks) break;
+      if (Date.now() > deadline) throw new Error(`the consumer logged ${logged} of ${impressions + clicks} events`);
       await new Promise((r) => setTimeout(r, 500));
     }
     const report = async (path: string) => (await admin(`${path}?site=${BENCH_SITE}`)).json();

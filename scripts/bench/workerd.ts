@@ -13,6 +13,9 @@ export type WranglerConfig = {
   vars: Record<string, string>;
   d1Databases: string[];
   kvNamespaces: string[];
+  r2Buckets: string[];
+  /** Pipelines stream bindings: Miniflare's keep nothing, as the local Pipelines binding does. */
+  pipelines: string[];
   queueProducers: Record<string, { queueName: string }>;
 };
 
@@ -27,6 +30,8 @@ type ParsedWranglerConfig = {
   vars?: Record<string, unknown>;
   d1_databases: { binding: string }[];
   kv_namespaces: { binding: string }[];
+  r2_buckets: { binding: string }[];
+  pipelines: { binding: string }[];
   queues: { producers?: { binding: string; queue: string }[] };
 };
 
@@ -47,6 +52,8 @@ export async function readWranglerConfig(path = "wrangler.toml"): Promise<Wrangl
     vars,
     d1Databases: config.d1_databases.map((db) => db.binding),
     kvNamespaces: config.kv_namespaces.map((kv) => kv.binding),
+    r2Buckets: config.r2_buckets.map((r2) => r2.binding),
+    pipelines: config.pipelines.map((p) => p.binding),
     queueProducers: Object.fromEntries((config.queues.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
   };
 }
@@ -73,7 +80,7 @@ export type WorkerdOptions = {
   config: WranglerConfig;
   /** Bindings beyond wrangler.toml's vars: the secrets that `.dev.vars` or `wrangler secret` provide. */
   secrets: Record<string, string>;
-  /** D1/KV state kept here, so that a second, fresh workerd process sees the seeded data. */
+  /** D1/KV/R2 state kept here, so that a second, fresh workerd process sees the seeded data. */
   stateDir?: string;
   /** `request.cf` as Cloudflare's edge would set it; fixed so that the decision context is stable. */
   cf?: Record<string, string>;
@@ -97,6 +104,8 @@ export function miniflareOptions(options: WorkerdOptions): MiniflareOptions {
     bindings: { ...config.vars, ...options.secrets },
     d1Databases: config.d1Databases,
     kvNamespaces: config.kvNamespaces,
+    r2Buckets: config.r2Buckets,
+    pipelines: config.pipelines,
     queueProducers: config.queueProducers,
     cf: options.cf ?? {},
     ...(options.stateDir ? { resourcePersistencePath: options.stateDir } : {}),

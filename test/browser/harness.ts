@@ -3,6 +3,7 @@ import { chromiumAvailable as chromiumInstalled, DESKTOP_UA, launchChromium } fr
 import { BENCH_SITE, type BenchVisitor } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
+import { localLogRows } from "../../scripts/log/local";
 import { demoVariants, demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
 import { createRandom } from "../../scripts/train/random";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
@@ -192,8 +193,8 @@ export async function simulateTraffic(stack: Stack, options: { visitors?: number
     sent.events += events.length;
   }
   await waitFor(async () => {
-    const row = await stack.d1.prepare("SELECT count(*) AS n FROM events WHERE site_id = ?").bind(BENCH_SITE).first<{ n: number }>();
-    return (row?.n ?? 0) >= sent.events;
+    const rows = await localLogRows(stack.mf, { site: BENCH_SITE });
+    return rows.filter((row) => row.kind === "interaction").length >= sent.events;
   }, 120_000);
   return sent;
 }

@@ -1,6 +1,7 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { localLogRows } from "../../scripts/log/local";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { createDb } from "../../worker/store/db";
 import { contentVariants } from "../../worker/store/schema";
@@ -88,11 +89,8 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     const clicked = await page.getAttribute('[data-slot="hero"] .ep-item', "data-content-id");
     await page.click('[data-slot="hero"] .ep-item a');
     const types = await waitFor(async () => {
-      const { results } = await stack.d1
-        .prepare("SELECT type, content_id FROM events WHERE decision_id = ?")
-        .bind(decisionId)
-        .all<{ type: string; content_id: string }>();
-      const kinds = new Set(results.map((r) => `${r.type}:${r.content_id}`));
+      const results = (await localLogRows(stack.mf)).filter((r) => r.kind === "interaction" && r.decision_id === decisionId);
+      const kinds = new Set(results.map((r) => `${r.event}:${r.content_id}`));
       return kinds.has(`impression:${clicked}`) && kinds.has(`click:${clicked}`) ? kinds : null;
     });
     expect(types.has(`click:${clicked}`)).toBe(true);
@@ -175,11 +173,8 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     await page.waitForTimeout(1300);
     await page.evaluate("window.edgePersonalizer.flush()");
     await waitFor(async () => {
-      const row = await stack.d1
-        .prepare("SELECT count(*) AS n FROM events WHERE decision_id = ? AND type = 'impression' AND content_id = ?")
-        .bind(decisionId, shown)
-        .first<{ n: number }>();
-      return (row?.n ?? 0) > 0;
+      const rows = await localLogRows(stack.mf);
+      return rows.some((r) => r.decision_id === decisionId && r.event === "impression" && r.content_id === shown);
     });
     expect(decides).toEqual([]);
     await context.close();

@@ -3,6 +3,7 @@ import { BENCH_SITE } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
+import { localLogRows } from "../../scripts/log/local";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
@@ -38,13 +39,12 @@ afterAll(async () => {
 });
 
 async function loggedContext(decisionId: string): Promise<RequestContext> {
-  const d1 = await mf.getD1Database("DB");
   for (let attempt = 0; attempt < 200; attempt++) {
-    const row = await d1.prepare("SELECT context FROM decisions WHERE id = ?").bind(decisionId).first<{ context: string }>();
-    if (row) return decisionEventSchema.shape.context.parse(JSON.parse(row.context));
+    const row = (await localLogRows(mf)).find((r) => r.kind === "decision" && r.id === decisionId);
+    if (row) return decisionEventSchema.shape.context.parse(row.context);
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`decision ${decisionId} never reached D1`);
+  throw new Error(`decision ${decisionId} never reached the log`);
 }
 
 async function decideAs(visitorId: string, page: string): Promise<DecideResponse> {

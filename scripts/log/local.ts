@@ -1,0 +1,26 @@
+import { partitions, readPartition } from "../../worker/log/files";
+import { distinctRows } from "../../worker/log/rows";
+import type { LogRow } from "../../worker/wire/log";
+import type { Miniflare } from "../bench/workerd";
+
+/** The LOG bucket of a running local stack, through Miniflare (Node side). */
+export async function localLogBucket(mf: Miniflare): Promise<R2Bucket> {
+  // Miniflare types its R2 proxy with the experimental workers types; the calls used are the stable ones.
+  return (await mf.getR2Bucket("LOG")) as unknown as R2Bucket;
+}
+
+/** Every row of the log's batch files, or with `distinct` one per kind and id, as every reader counts them. */
+export async function localLogRows(mf: Miniflare, options: { site?: string; distinct?: boolean } = {}): Promise<LogRow[]> {
+  const bucket = await localLogBucket(mf);
+  const rows: LogRow[] = [];
+  for (const p of await partitions(bucket))
+    if (!options.site || p.siteId === options.site) rows.push(...(await readPartition(bucket, p.prefix)));
+  return options.distinct === false ? rows : distinctRows(rows);
+}
+
+/** Runs the worker's scheduled handler as Cloudflare's cron would at `time` (ms since the epoch). */
+export async function runScheduled(mf: Miniflare, url: URL, time: number): Promise<void> {
+  const res = await mf.dispatchFetch(new URL(`/cdn-cgi/local/scheduled?time=${time}`, url));
+  await res.text();
+  if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
+}
