@@ -1,7 +1,7 @@
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { partitions, readPartition } from "../../worker/log/files";
 import { distinctRows } from "../../worker/log/rows";
 import type { LogRow } from "../../worker/wire/log";
-import type { Miniflare } from "../bench/workerd";
 
 /** The LOG bucket of a running local stack, through Miniflare (Node side). */
 export async function localLogBucket(mf: Miniflare): Promise<R2Bucket> {
@@ -23,4 +23,21 @@ export async function runScheduled(mf: Miniflare, url: URL, time: number): Promi
   const res = await mf.dispatchFetch(new URL(`/cdn-cgi/local/scheduled?time=${time}`, url));
   await res.text();
   if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
+}
+
+/**
+ * A log bucket kept in local state (a Miniflare state directory, or `.wrangler/state/v3` as
+ * `wrangler dev` keeps it, where the bucket's id is its bucket_name), opened through a workerd that
+ * binds only it; `dispose` stops that workerd.
+ */
+export async function openLocalBucket(stateDir: string, bucketId: string): Promise<{ bucket: R2Bucket; dispose: () => Promise<void> }> {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: "export default { fetch: () => new Response(null, { status: 404 }) };",
+      r2Buckets: { LOG: bucketId },
+      resourcePersistencePath: stateDir,
+    }),
+  );
+  return { bucket: await localLogBucket(mf), dispose: () => mf.dispose() };
 }
