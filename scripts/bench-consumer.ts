@@ -9,9 +9,11 @@
  *    then three events about it (two impressions, a click) through `POST /v1/events`, 100 a request;
  * 3. makes the first B consumer invocations of the events fail after their writes, so that the
  *    queue delivers those messages again: nothing may be counted twice;
- * 4. times the events from the first send until the consumer has written all of them, and reports
- *    what one page view cost: D1 statements, rows and bytes written, R2 operations, queue messages;
- * 5. checks that the roll-ups add up to exactly what was sent.
+ * 4. times the events from the first send until the consumer has counted all of them (the daily
+ *    aggregates; it writes a batch's log rows right after), and reports what one page view cost:
+ *    D1 statements, rows and bytes written, R2 operations, queue messages, and their price;
+ * 5. checks that the aggregates add up to exactly what was sent, that the log (read with DuckDB,
+ *    one row per kind and id) holds every accepted event once, and that the aggregates equal it.
  *
  * The rate-limiting bindings are deliberately not configured (the middleware skips an absent
  * binding): 600 requests a minute would cap the enqueue rate, not measure the consumer.
@@ -23,8 +25,10 @@ import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
-import { type RollupTotals, rollupTotals, waitForRows } from "./bench/d1-watch";
+import { dataPlaneCostPerMillionDecisions } from "./bench/cost";
+import { type RollupTotals, rollupTotals, waitForCounted } from "./bench/d1-watch";
 import { enqueueAll, type Plan } from "./bench/interactions";
+import { countLog, type LogCounts } from "./bench/log-check";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
 import { decidePageViews, EVENTS_PER_PAGE_VIEW, planPageViewEvents, visitorCookies } from "./bench/page-views";
 import { consumerOf, type QueueConsumer, readQueueConsumers, withQueueConsumers } from "./bench/queues";
@@ -99,7 +103,7 @@ async function start(): Promise<Setup> {
 async function warmUp(setup: Setup): Promise<void> {
   const [view] = await decidePageViews(setup.url, [setup.visitor.cookie], 1, setup.signingKey, 1);
   if (!view) throw new Error("no warm-up decision");
-  await waitForRows(setup.d1, "decisions", 1, performance.now() + WARMUP_TIMEOUT_MS).catch((err: unknown) => {
+  await waitForCounted(setup.d1, "decisions", 1, performance.now() + WARMUP_TIMEOUT_MS).catch((err: unknown) => {
     throw new Error("the queue consumer never wrote the warm-up decision: is the consumer configured?", { cause: err });
   });
 }
@@ -115,14 +119,14 @@ async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ r
   const decideErrors: string[] = [];
   const views = await decidePageViews(setup.url, cookies, pageViews, setup.signingKey, CONCURRENCY, decideErrors);
   const decideS = (performance.now() - decideStarted) / 1000;
-  await waitForRows(setup.d1, "decisions", pageViews + 1, performance.now() + options.timeoutS * 1000);
+  await waitForCounted(setup.d1, "decisions", pageViews + 1, performance.now() + options.timeoutS * 1000);
   const plan = planPageViewEvents(views, randomBytes(6).toString("hex"));
   await bench(setup, `/__bench/redeliver?batches=${options.redeliver}`, "POST");
   const started = performance.now();
   const deadline = started + options.timeoutS * 1000;
   const [enqueued, drained] = await Promise.all([
     enqueueAll(setup.url, setup.visitor.cookie, plan, CONCURRENCY, deadline),
-    waitForRows(setup.d1, "events", plan.events, deadline),
+    waitForCounted(setup.d1, "events", plan.events, deadline),
   ]);
   return {
     plan,
@@ -140,6 +144,19 @@ async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ r
 const isExact = (plan: Plan, totals: RollupTotals) =>
   totals.impressions === plan.sent.impressions && totals.clicks === plan.sent.clicks && totals.conversions === 0 && totals.dismissals === 0;
 
+/** The log holds every accepted event once (DuckDB, one row per kind and id), and the aggregates count what the log holds. */
+function logCheck(plan: Plan, totals: RollupTotals, log: LogCounts) {
+  const d = log.distinct;
+  const rows = { decisions: d.decision ?? 0, impressions: d.impression ?? 0, clicks: d.click ?? 0 };
+  return {
+    ...rows,
+    fileRows: log.fileRows,
+    files: log.files,
+    eventsEqualAccepted: rows.impressions === plan.sent.impressions && rows.clicks === plan.sent.clicks && !d.conversion && !d.dismiss,
+    aggregatesEqualLog: totals.decisions === rows.decisions && totals.impressions === rows.impressions && totals.clicks === rows.clicks,
+  };
+}
+
 function perPageView(counts: Counts, pageViews: number) {
   const consumer = counts.d1.queue;
   const growth = counts.d1Size !== null && counts.d1SizeAtReset !== null ? counts.d1Size - counts.d1SizeAtReset : null;
@@ -156,7 +173,8 @@ function perPageView(counts: Counts, pageViews: number) {
   };
 }
 
-function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, counts: Counts) {
+function figures(plan: Plan, run: Run, totals: RollupTotals, log: LogCounts, setup: Setup, counts: Counts) {
+  const perPage = perPageView(counts, run.pageViews);
   return {
     consumerEventsPerSec: round(plan.events / run.totalS),
     enqueueEventsPerSec: round(plan.events / run.enqueueS),
@@ -169,10 +187,13 @@ function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, count
     enqueueSeconds: round(run.enqueueS, 3),
     /** From the last accepted request until the last event was written: the consumer's backlog. */
     drainSeconds: round(run.totalS - run.enqueueS, 3),
-    perPageView: perPageView(counts, run.pageViews),
+    perPageView: perPage,
+    /** The log and aggregates' operations at list prices (scripts/bench/cost.ts), per million decisions (page views). */
+    costPerMillionDecisions: dataPlaneCostPerMillionDecisions(perPage),
     redeliveredMessages: counts.queue.redelivered,
     consumerBatches: counts.queue.batches,
     exact: isExact(plan, totals),
+    log: logCheck(plan, totals, log),
     sent: plan.sent,
     rollups: totals,
     batchSize: setup.consumer.maxBatchSize ?? null,
@@ -205,7 +226,16 @@ function report(f: Figures): void {
   say(`${label("D1 by table")}${JSON.stringify(p.d1StatementsByTable)}`);
   say(`${label("redelivered")}${f.redeliveredMessages} messages delivered again after a failed invocation`);
   const check = `impressions ${f.rollups.impressions}/${f.sent.impressions}, clicks ${f.rollups.clicks}/${f.sent.clicks}`;
-  say(`${label("roll-ups")}${f.exact ? "exact" : "NOT EXACT"}: ${check}`);
+  say(`${label("aggregates")}${f.exact ? "exact" : "NOT EXACT"}: ${check}, decisions ${f.rollups.decisions}`);
+  const l = f.log;
+  say(
+    `${label("log (DuckDB)")}${l.eventsEqualAccepted ? "every accepted event once" : "NOT EQUAL to the accepted events"}: impressions ${l.impressions}, clicks ${l.clicks}, decisions ${l.decisions}; ${l.fileRows} rows in ${l.files} files (copies from redelivered batches read once)`,
+  );
+  say(`${label("aggregates = log")}${l.aggregatesEqualLog ? "yes" : "NO"} (decisions, impressions, clicks counted by DuckDB over the log)`);
+  const c = f.costPerMillionDecisions;
+  say(
+    `${label("cost")}$${c.totalUsd} per million decisions: D1 $${c.d1Usd}, R2 $${c.r2Usd}, queue $${c.queueUsd} (list prices, scripts/bench/cost.ts)`,
+  );
 }
 
 async function main(): Promise<boolean> {
@@ -223,11 +253,11 @@ async function main(): Promise<boolean> {
     await bench(setup, "/__bench/reset", "POST");
     const { run, plan } = await measure(setup, options);
     const counts = await bench(setup, "/__bench/counts");
-    // The roll-up increment commits in the same transaction as its event row: complete once the count is.
-    const f = figures(plan, run, await rollupTotals(setup.d1, BENCH_SITE), setup, counts);
+    const totals = await rollupTotals(setup.d1, BENCH_SITE);
+    const f = figures(plan, run, totals, await countLog(setup.mf, BENCH_SITE), setup, counts);
     report(f);
     if (options.json) say(JSON.stringify(f));
-    return f.exact;
+    return f.exact && f.log.eventsEqualAccepted && f.log.aggregatesEqualLog;
   } finally {
     await stopWorkerd(setup.mf);
   }
@@ -247,7 +277,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 main().then(
-  // Inexact roll-ups are a broken consumer, not a slow one: the figures are printed, and the exit code says so.
+  // Inexact aggregates or log are a broken consumer, not a slow one: the figures are printed, and the exit code says so.
   (exact) => process.exit(exact ? 0 : 1),
   async (err: unknown) => {
     process.stderr.write(`bench:consumer failed: ${describe(err)}\n`);
