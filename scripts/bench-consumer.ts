@@ -27,7 +27,7 @@ import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
 import { dataPlaneCostPerMillionDecisions } from "./bench/cost";
 import { type RollupTotals, rollupTotals, waitForCounted } from "./bench/d1-watch";
-import { enqueueAll, type Plan } from "./bench/interactions";
+import { enqueueAll, type Plan, resent } from "./bench/interactions";
 import { countLog, type LogCounts } from "./bench/log-check";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
 import { decidePageViews, EVENTS_PER_PAGE_VIEW, planPageViewEvents, visitorCookies } from "./bench/page-views";
@@ -191,6 +191,8 @@ function figures(plan: Plan, run: Run, totals: RollupTotals, log: LogCounts, set
     /** The log and aggregates' operations at list prices (scripts/bench/cost.ts), per million decisions (page views). */
     costPerMillionDecisions: dataPlaneCostPerMillionDecisions(perPage),
     redeliveredMessages: counts.queue.redelivered,
+    /** /v1/events requests that answered a 500 (Miniflare's entry worker) and were sent again. */
+    eventRequestsResent: resent.length,
     consumerBatches: counts.queue.batches,
     exact: isExact(plan, totals),
     log: logCheck(plan, totals, log),
@@ -224,7 +226,9 @@ function report(f: Figures): void {
     `${label("per page view")}D1: ${p.d1Statements} statements, ${p.d1RowsWritten} rows written, ${p.d1BytesWritten ?? "?"} bytes; R2: ${p.r2ClassA} class A, ${p.r2ClassB} class B; ${p.queueMessages} queue messages`,
   );
   say(`${label("D1 by table")}${JSON.stringify(p.d1StatementsByTable)}`);
-  say(`${label("redelivered")}${f.redeliveredMessages} messages delivered again after a failed invocation`);
+  say(
+    `${label("redelivered")}${f.redeliveredMessages} messages delivered again after a failed invocation; ${f.eventRequestsResent} event requests sent again after a 500`,
+  );
   const check = `impressions ${f.rollups.impressions}/${f.sent.impressions}, clicks ${f.rollups.clicks}/${f.sent.clicks}`;
   say(`${label("aggregates")}${f.exact ? "exact" : "NOT EXACT"}: ${check}, decisions ${f.rollups.decisions}`);
   const l = f.log;

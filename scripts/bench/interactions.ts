@@ -69,13 +69,25 @@ export function planInteractions(decision: MeasuredDecision, total: number, runI
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Posts one body; anything but a 202 that accepted every event is an error (the run would not add up). */
+/** Answers a request may get again: Miniflare's entry worker sometimes fails a request under concurrency with a 500 (I/O across requests). */
+const ATTEMPTS = 3;
+/** Requests that answered a 500 and were sent again (safe: events are idempotent by id), with the first few errors. */
+export const resent: string[] = [];
+
+/** Posts one body; anything but a 202 that accepted every event (after ATTEMPTS tries of a 500) is an error (the run would not add up). */
 async function postEvents(url: URL, headers: Record<string, string>, body: string, expected: number): Promise<void> {
-  const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  const text = await res.text();
-  if (res.status !== 202) throw new Error(`${EVENTS_PATH} answered ${res.status}: ${text.slice(0, 500)}`);
-  const { accepted } = JSON.parse(text) as { accepted: number };
-  if (accepted !== expected) throw new Error(`${EVENTS_PATH} accepted ${accepted} of ${expected} events`);
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const text = await res.text();
+    if (res.status === 500 && attempt < ATTEMPTS) {
+      resent.push(text.slice(0, 200));
+      continue;
+    }
+    if (res.status !== 202) throw new Error(`${EVENTS_PATH} answered ${res.status}: ${text.slice(0, 500)}`);
+    const { accepted } = JSON.parse(text) as { accepted: number };
+    if (accepted !== expected) throw new Error(`${EVENTS_PATH} accepted ${accepted} of ${expected} events`);
+    return;
+  }
 }
 
 /**
