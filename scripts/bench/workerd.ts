@@ -109,6 +109,8 @@ export function miniflareOptions(options: WorkerdOptions): MiniflareOptions {
     queueProducers: config.queueProducers,
     cf: options.cf ?? {},
     ...(options.stateDir ? { resourcePersistencePath: options.stateDir } : {}),
+    // `/cdn-cgi/local/scheduled` runs the scheduled handler as the cron would (scripts/log/local.ts).
+    unsafeTriggerHandlers: true,
     // No dev registry (the v4 adapter enables it only with a registry path): nothing else may attach.
     logRequests: false,
     handleStructuredLogs: (log) => options.logs.write(log.level, log.message),
