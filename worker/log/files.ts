@@ -45,14 +45,19 @@ export async function decodeRows(gzipped: ReadableStream<Uint8Array> | ArrayBuff
     .map((line) => logRowSchema.parse(JSON.parse(line)));
 }
 
-/** Every key under `prefix`, page by page. */
-export async function* keysUnder(bucket: R2Bucket, prefix: string): AsyncGenerator<string> {
+/** Every object under `prefix` (its key and upload time), page by page. */
+export async function* objectsUnder(bucket: R2Bucket, prefix: string): AsyncGenerator<{ key: string; uploaded: number }> {
   let cursor: string | undefined;
   do {
     const page = await bucket.list({ prefix, ...(cursor ? { cursor } : {}) });
-    for (const object of page.objects) yield object.key;
+    for (const object of page.objects) yield { key: object.key, uploaded: object.uploaded.getTime() };
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
+}
+
+/** Every key under `prefix`, page by page. */
+export async function* keysUnder(bucket: R2Bucket, prefix: string): AsyncGenerator<string> {
+  for await (const object of objectsUnder(bucket, prefix)) yield object.key;
 }
 
 /** The common prefixes one level below `prefix` (e.g. the sites under log/, the days under a site). */
