@@ -113,9 +113,13 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     expect((await health()).model.version).toBe(bundledSource.version);
     expect((await decideOk(decideBody(site))).modelVersion).toBe(bundledSource.version);
 
-    // The rolled-back version is not a rollback target again.
+    // The rolled-back version is not a rollback target again, and a retired version is never promoted.
     const again = await expectError(await post("/models/rollback"));
     expect(again).toMatchObject({ status: 409, code: "lifecycle_conflict" });
+    const retired = await expectError(await post("/models/cand-1/promote"));
+    expect(retired).toMatchObject({ status: 409, code: "lifecycle_conflict" });
+    expect(retired.message).toContain("retired");
+    expect((await health()).model.version).toBe(bundledSource.version);
     const actions = (await db.select().from(auditLog)).map((a) => a.action);
     expect(actions).toEqual(
       expect.arrayContaining(["admin.model.push.shadow", "admin.model.canary", "admin.model.promote", "admin.model.rollback"]),

@@ -180,12 +180,18 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     await page.waitForURL(/flash=promoted/);
     expect(await health()).toBe("console-cand");
     expect(await page.locator('tr[data-version="console-cand"] .status').textContent()).toBe("live");
+    // The version it replaced is the rollback target, which only Rollback brings back: no Promote on it.
+    expect(await page.locator(`tr[data-version="${BUNDLED_VERSION}"] .status`).textContent()).toBe("rollback target");
+    expect(await page.locator(`tr[data-version="${BUNDLED_VERSION}"] button`).count()).toBe(0);
 
     await page.getByRole("button", { name: "Roll back to the previous live version" }).click();
     await page.waitForURL(/flash=rolled-back/);
     expect(await health()).toBe(BUNDLED_VERSION);
     expect(await page.locator(`tr[data-version="${BUNDLED_VERSION}"] .status`).textContent()).toBe("live");
     expect(await page.locator(".flash code").textContent()).toBe(BUNDLED_VERSION);
+    // The rolled-back version is retired: the lifecycle offers nothing for it any more.
+    expect(await page.locator('tr[data-version="console-cand"] .status').textContent()).toBe("retired");
+    expect(await page.getByRole("button", { name: "Promote console-cand to live" }).count()).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
   });

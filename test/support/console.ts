@@ -2,6 +2,7 @@
 export const CONSOLE_ACTIONS = [
   "models/rollback",
   "models/promote",
+  "models/retire",
   "models/kill-switch",
   "content/review",
   "content/blocklist",

@@ -21,6 +21,7 @@ export const FLASHES = {
   blocklist: "Blocklist saved.",
   promoted: "Model version promoted to live.",
   "rolled-back": "Rolled back to the version that was live before.",
+  retired: "Model version retired: it no longer serves, shadows or takes canary traffic.",
   "kill-on": "Kill switch on: everyone gets editor defaults.",
   "kill-off": "Kill switch off: the model serves again.",
   revoked: "Revocation recorded; the erasure is running.",
