@@ -8,8 +8,8 @@ import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack,
 
 /**
  * The console at /admin in Chromium, on the production bundle with simulated traffic: each role
- * signs in with the keyboard, every page draws its charts (uPlot canvases from the JSON data
- * blocks) without CSP violations or page errors, and the actions reach the same code as the API:
+ * signs in with the keyboard, every page draws its charts (daily series as uPlot canvases from
+ * the JSON data blocks, bars as server-drawn SVG) without CSP violations or page errors, and the actions reach the same code as the API:
  * an approved variant is served by /v1/decide, a rollback shows in /health, a revocation completes.
  */
 
@@ -52,11 +52,13 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     return { context, page, problems };
   }
 
-  /** Every chart on the page drawn: a canvas inside each figure that has data. */
+  /** Every chart on the page drawn: a uPlot canvas or a server-drawn SVG inside each figure that has data. */
   async function chartsDrawn(page: Page): Promise<number> {
     // In-page code is a string: it runs in the browser, not in this Node process.
-    await page.waitForFunction('document.querySelectorAll("figure[data-chart] canvas").length > 0', null, { timeout: 10_000 });
-    return page.locator("figure[data-chart][data-drawn='true'] canvas").count();
+    await page.waitForFunction('document.querySelectorAll("figure[data-chart][data-drawn] :is(canvas, svg.bars)").length > 0', null, {
+      timeout: 10_000,
+    });
+    return page.locator("figure[data-chart][data-drawn='true'] :is(canvas, svg.bars)").count();
   }
 
   it("signs the admin in and draws the performance page from the reports", async () => {
@@ -68,7 +70,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     expect(await chartsDrawn(page)).toBeGreaterThanOrEqual(4);
     // One CTR chart per slot, each with its band series.
     for (const slot of ["hero", "recommendations", "promo"])
-      expect(await page.locator(`figure[data-chart="ctr-${slot}"] canvas`).count()).toBe(1);
+      expect(await page.locator(`figure[data-chart="ctr-${slot}"] :is(canvas, svg.bars)`).count()).toBe(1);
     // The page's totals are the performance endpoint's.
     const report = (await (await admin(`/reports/performance?site=${BENCH_SITE}`)).json()) as { rows: { impressions: number }[] };
     const impressions = report.rows.reduce((n, r) => n + r.impressions, 0);
@@ -91,9 +93,77 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     expect(await chartsDrawn(page)).toBe(3);
     const experiment = page.locator('[data-experiment="hero-order"]');
     expect(await experiment.textContent()).toContain("Sample-ratio check: χ² =");
-    for (const segment of ["country", "device"]) expect(await page.locator(`[data-segment="${segment}"] canvas`).count()).toBe(1);
+    for (const segment of ["country", "device"])
+      expect(await page.locator(`[data-segment="${segment}"] :is(canvas, svg.bars)`).count()).toBe(1);
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it("draws charts that tell the truth: bars from zero with their intervals, axis labels inside the chart", async () => {
+    const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    await page.goto(consoleUrl(`models?site=${BENCH_SITE}`));
+    await chartsDrawn(page);
+    // In-page code is a string: it runs in the browser, not in this Node process.
+    const bars = (await page.evaluate(`(() => {
+      const svg = document.querySelector('figure[data-chart="version-ctr"] svg.bars');
+      const view = svg.viewBox.baseVal;
+      const baseline = svg.querySelector(".baseline").y1.baseVal.value;
+      const rects = [...svg.querySelectorAll(".bar rect")];
+      const texts = [...svg.querySelectorAll("text")].map((t) => t.getBoundingClientRect());
+      const box = svg.getBoundingClientRect();
+      return {
+        yMin: svg.dataset.yMin,
+        bars: rects.length,
+        bottoms: rects.map((r) => Math.abs(r.y.baseVal.value + r.height.baseVal.value - baseline) < 0.2),
+        whiskers: svg.querySelectorAll(".whisker").length,
+        inside: texts.every((t) => t.left >= box.left - 0.5 && t.right <= box.right + 0.5 && t.top >= box.top - 0.5 && t.bottom <= box.bottom + 0.5),
+        width: view.width,
+      };
+    })()`)) as { yMin: string; bars: number; bottoms: boolean[]; whiskers: number; inside: boolean };
+    expect(bars.yMin).toBe("0");
+    expect(bars.bars).toBeGreaterThan(0);
+    expect(bars.bottoms.every(Boolean)).toBe(true);
+    expect(bars.whiskers).toBe(bars.bars);
+    expect(bars.inside).toBe(true);
+
+    await page.goto(consoleUrl(`performance?site=${BENCH_SITE}`));
+    await chartsDrawn(page);
+    const axes = (await page.evaluate(`(() => [...document.querySelectorAll('figure[data-kind="time"]')].map((figure) => {
+      const u = figure.uplot;
+      const axis = u.axes[1];
+      u.ctx.font = axis.font[0];
+      const widest = Math.max(...axis._values.map((v) => u.ctx.measureText(v).width)) / devicePixelRatio;
+      return { chart: figure.dataset.chart, size: axis._size, widest, yMin: u.scales.y.min };
+    }))()`)) as { chart: string; size: number; widest: number; yMin: number }[];
+    expect(axes.length).toBeGreaterThanOrEqual(4);
+    for (const axis of axes) {
+      expect(axis.size, axis.chart).toBeGreaterThan(axis.widest);
+      expect(axis.yMin, axis.chart).toBe(0);
+    }
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("fits every page on a 390 px phone without sideways scrolling", async () => {
+    for (const [token, pages] of [
+      [stack.secrets.ADMIN_TOKEN ?? "", ["performance", "content", "models", "experiments"]],
+      [stack.secrets.PRIVACY_TOKEN ?? "", ["privacy"]],
+    ] as const) {
+      const { context, page, problems } = await signIn(token, { width: 390, height: 844 });
+      for (const path of pages) {
+        await page.goto(consoleUrl(`${path}?site=${BENCH_SITE}`));
+        await page.waitForLoadState("load");
+        const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        expect(overflow, path).toBeLessThanOrEqual(0);
+        // Nor does any table scroll sideways inside its wrapper: rows become stacked "header: value" lines.
+        const wideTables = await page.evaluate(
+          '[...document.querySelectorAll(".scroll")].filter((el) => el.scrollWidth > el.clientWidth + 1).length',
+        );
+        expect(wideTables, path).toBe(0);
+      }
+      expect(problems).toEqual([]);
+      await context.close();
+    }
   });
 
   it("approves a draft variant in the review queue, and /v1/decide then serves it", async () => {
@@ -126,9 +196,9 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
     await page.goto(consoleUrl(`content?site=${BENCH_SITE}`));
     expect(await chartsDrawn(page)).toBeGreaterThanOrEqual(1);
-    expect(await page.locator('figure[data-chart="items"][data-drawn="true"] canvas').count()).toBe(1);
+    expect(await page.locator('figure[data-chart="items"][data-drawn="true"] :is(canvas, svg.bars)').count()).toBe(1);
     // The demo catalogue's approved variants were served to the simulated visitors: the variant report's chart.
-    expect(await page.locator('figure[data-chart="variants"][data-drawn="true"] canvas').count()).toBe(1);
+    expect(await page.locator('figure[data-chart="variants"][data-drawn="true"] :is(canvas, svg.bars)').count()).toBe(1);
     const card = page.locator('li.variant[data-variant-id="console-v1"]');
     // The preview renders content as text: the markup in the title is shown, not parsed.
     expect(await card.locator(".ep-title").textContent()).toBe("<b>Console</b> headline");

@@ -63,6 +63,20 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
     return String(await (await page.waitForFunction(newSharedDecision(previous), null, { timeout: 10_000 })).jsonValue());
   }
 
+  it("fits the demo pages, filled, on a 390 px phone without sideways scrolling", async () => {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 390, height: 844 } });
+    await context.addCookies([visitorCookie(stack)]);
+    const page = await context.newPage();
+    for (const path of [`/demo/tag?site=${BENCH_SITE}&timeout=5000`, `/edge/${BENCH_SITE}/`]) {
+      await page.goto(new URL(path, stack.url).href);
+      await page.waitForFunction(ALL_DECIDED, null, { timeout: 10_000 });
+      expect(await page.locator("[data-slot] .ep-item").count(), path).toBeGreaterThan(0);
+      const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await context.close();
+  });
+
   it("fills the tag page's slots, reports an impression and a click, without layout shift or page errors", async () => {
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 1280, height: 2000 } });
     const page = await context.newPage();
