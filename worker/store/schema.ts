@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { consentModels } from "../wire/consent";
 import { interactionTypes } from "../wire/events";
 
 /**
@@ -11,9 +12,6 @@ import { interactionTypes } from "../wire/events";
 
 const timestampDefaultNow = (column: string) =>
   integer(column, { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
-
-export const consentModels = ["opt-in", "opt-out"] as const;
-export type ConsentModel = (typeof consentModels)[number];
 
 /** A tenant: one website (or app) whose slots the engine fills. */
 export const sites = sqliteTable("sites", {
