@@ -30,7 +30,13 @@ const numeric = (value: string) => (/^-?\d+(\.\d+)?$/.test(value) ? Number(value
 export function rowsFromCsv(text: string, defaultSlots: readonly string[]): FeedRow[] {
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { info: true, skip_empty_lines: true, relax_column_count: true, bom: true, max_record_size: 64 * 1024 }) as unknown as typeof records;
+    records = parse(text, {
+      info: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      bom: true,
+      max_record_size: 64 * 1024,
+    }) as unknown as typeof records;
   } catch (err) {
     throw new FeedError(`the CSV could not be read: ${err instanceof Error ? err.message : "unknown error"}`);
   }

@@ -20,7 +20,20 @@ export type ImportPlan = {
 /** The stored fields an item input compares against (the same shape, as the store keeps it). */
 export type CurrentItem = { input: ItemInput; active: boolean };
 
-const same = (a: ItemInput, b: ItemInput) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with sorted keys and no undefined members: two inputs with the same content compare equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const same = (a: ItemInput, b: ItemInput) => canonical(a) === canonical(b);
 
 export function planImport(
   rows: readonly FeedRow[],
