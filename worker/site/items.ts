@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { ApiError } from "../lib/errors";
 import { auditStatement } from "../store/audit";
@@ -72,24 +72,41 @@ function chunks(items: readonly ItemInput[]): string[] {
   return out;
 }
 
-/** Inserts or replaces many items from one JSON array, active again if they were archived. */
+/**
+ * Inserts or replaces many items from one JSON array, active again if they were archived. The
+ * select lists every column in the table's order (drizzle's insert-select names them all).
+ */
 function upsertStatement(db: Database, siteId: string, json: string) {
-  return db.run(sql`
-    INSERT INTO content_items (site_id, id, status, slot_ids, render, categories, attributes, availability, starts_at, ends_at, default_rank, updated_at)
-    SELECT ${siteId}, j.value ->> '$.id', 'active', j.value -> '$.slots', j.value -> '$.render', j.value -> '$.categories',
-           j.value -> '$.attributes', j.value ->> '$.availability', j.value ->> '$.startsAt', j.value ->> '$.endsAt',
-           j.value ->> '$.defaultRank', unixepoch('subsec') * 1000
-    FROM json_each(${json}) AS j WHERE true
-    ON CONFLICT (site_id, id) DO UPDATE SET
-      status = 'active', slot_ids = excluded.slot_ids, render = excluded.render, categories = excluded.categories,
-      attributes = excluded.attributes, availability = excluded.availability, starts_at = excluded.starts_at,
-      ends_at = excluded.ends_at, default_rank = excluded.default_rank, updated_at = excluded.updated_at`);
+  return db
+    .insert(contentItems)
+    .select(
+      sql`SELECT ${siteId}, j.value ->> '$.id', 'active', j.value -> '$.slots', j.value -> '$.render', j.value -> '$.categories',
+                 j.value -> '$.attributes', j.value ->> '$.availability', j.value ->> '$.startsAt', j.value ->> '$.endsAt',
+                 j.value ->> '$.defaultRank', unixepoch('subsec') * 1000
+          FROM json_each(${json}) AS j WHERE true`,
+    )
+    .onConflictDoUpdate({
+      target: [contentItems.siteId, contentItems.id],
+      set: {
+        status: sql`'active'`,
+        slotIds: sql`excluded.slot_ids`,
+        render: sql`excluded.render`,
+        categories: sql`excluded.categories`,
+        attributes: sql`excluded.attributes`,
+        availability: sql`excluded.availability`,
+        startsAt: sql`excluded.starts_at`,
+        endsAt: sql`excluded.ends_at`,
+        defaultRank: sql`excluded.default_rank`,
+        updatedAt: sql`excluded.updated_at`,
+      },
+    });
 }
 
 function archiveStatement(db: Database, siteId: string, ids: readonly string[]) {
-  return db.run(sql`
-    UPDATE content_items SET status = 'archived', updated_at = unixepoch('subsec') * 1000
-    WHERE site_id = ${siteId} AND id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
+  return db
+    .update(contentItems)
+    .set({ status: "archived", updatedAt: new Date() })
+    .where(and(eq(contentItems.siteId, siteId), inArray(contentItems.id, sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`)));
 }
 
 /** The site's items as a feed import compares against them. */

@@ -44,16 +44,10 @@ export const edgeOrigin = z
   .refine((value) => {
     if (!URL.canParse(value) || /[\\\s]/.test(value)) return false;
     const url = new URL(value);
-    return (
-      /^https?:$/.test(url.protocol) &&
-      !url.username &&
-      !url.password &&
-      !url.search &&
-      !url.hash &&
-      !url.pathname.split("/").includes("..") &&
-      value.startsWith(url.origin)
-    );
-  }, "must be a plain http(s) origin such as https://origin.shop.example (an optional base path, no credentials, query or ..)")
+    // Written as the URL parser writes it back: no dot segments, percent-encoded tricks or case games.
+    const normalized = url.href.replace(/\/$/, "") === value.replace(/\/$/, "");
+    return /^https?:$/.test(url.protocol) && !url.username && !url.password && !url.search && !url.hash && normalized;
+  }, "must be a plain http(s) origin such as https://origin.shop.example, written out in full (an optional base path; no credentials, query, fragment or ..)")
   .transform((value) => new URL(value).href.replace(/\/$/, ""));
 
 export const httpsUrl = z
