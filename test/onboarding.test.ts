@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { auditLog } from "../worker/store/schema";
+import { lineOf, merchantFeed } from "./support/feeds";
 import { db, decideOk, expectError } from "./support/fixtures";
 
 /** Onboarding a site through the admin API: the site, its slots and a product feed, then a decision for it. */
@@ -8,22 +9,6 @@ const ADMIN = { authorization: "Bearer test-admin-token" };
 const api = (path: string, init: RequestInit = {}) =>
   SELF.fetch(`https://edge.example/v1/admin${path}`, { ...init, headers: { ...ADMIN, ...(init.headers ?? {}) } });
 const json = (method: string, body: unknown) => ({ method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-
-/** A Google Merchant Center feed of `n` products; `bad` ones lack an https image. */
-function merchantFeed(n: number, options: { bad?: number[]; outOfStock?: number[]; skip?: number[] } = {}): string {
-  const items: string[] = [];
-  for (let i = 0; i < n; i++) {
-    if (options.skip?.includes(i)) continue;
-    const image = options.bad?.includes(i) ? "ftp://cdn.example/x.jpg" : `https://cdn.example/p${i}.jpg`;
-    const availability = options.outOfStock?.includes(i) ? "out of stock" : "in stock";
-    items.push(
-      `<item>\n<g:id>P-${i}</g:id>\n<title>Product ${i}</title>\n<link>https://shop.example/p/${i}</link>\n<g:image_link>${image}</g:image_link>\n<g:price>${(10 + (i % 90)).toFixed(2)} EUR</g:price>\n<g:availability>${availability}</g:availability>\n<g:product_type>Women &gt; Knitwear</g:product_type>\n</item>`,
-    );
-  }
-  return `<?xml version="1.0"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n<channel>\n<title>Feed</title>\n${items.join("\n")}\n</channel>\n</rss>\n`;
-}
-/** The line of the `i`-th product's <item> in `merchantFeed` (4 header lines, 9 lines per item). */
-const lineOf = (i: number) => 5 + i * 9;
 
 describe("onboarding through the admin API", () => {
   const id = `onboard-${crypto.randomUUID().slice(0, 8)}`;
