@@ -10,8 +10,9 @@ import obdItems from "../../models/default/obd-items.json";
 import type { CatalogueItem } from "../../worker/site/catalogue";
 import type { Database } from "../../worker/store/db";
 import type { StoredProfile } from "../../worker/store/profiles";
-import { type ConsentModel, contentItems, sites, slots } from "../../worker/store/schema";
+import { contentItems, sites, slots } from "../../worker/store/schema";
 import type { VariantImport } from "../../worker/variants/schema";
+import type { ConsentModel } from "../../worker/wire/consent";
 
 export const DEMO_SITE = {
   id: "demo",

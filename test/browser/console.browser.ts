@@ -1,9 +1,12 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
 import type { DecideResponse } from "../../worker/wire/decide";
 import { CONSOLE_ACTIONS } from "../support/console";
+import { lineOf, merchantFeed } from "../support/feeds";
 import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack, type Traffic, waitFor } from "./harness";
 
 /**
@@ -144,9 +147,56 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     await context.close();
   });
 
+  it("onboards a site through the console alone: settings, slots, a 10,000-item feed previewed then applied", async () => {
+    const id = `console-shop-${crypto.randomUUID().slice(0, 6)}`;
+    const feedFile = join(mkdtempSync(join(tmpdir(), "feed-")), "feed.xml");
+    writeFileSync(feedFile, merchantFeed(10_000, { bad: [17, 4242], outOfStock: [3] }));
+    const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
+    await page.goto(consoleUrl("sites"));
+    await page.locator("details summary", { hasText: "Create a site" }).click();
+    await page.fill("#site-id", id);
+    await page.fill("#site-name", "Console knitwear");
+    await page.fill("#site-origins", "https://console-knit.example");
+    await page.selectOption("#site-consent", "opt-out");
+    await page.fill("#site-timezone", "Europe/Paris");
+    await Promise.all([page.waitForURL(/flash=site-created/), page.getByRole("button", { name: "Create site" }).click()]);
+    for (const [slot, name, max] of [
+      ["hero", "Hero", "1"],
+      ["recommendations", "Recommended", "8"],
+    ] as const) {
+      await page.fill("#slot-id", slot);
+      await page.fill("#slot-name", name);
+      await page.fill("#slot-max", max);
+      await Promise.all([page.waitForURL(/flash=slot-added/), page.getByRole("button", { name: "Add slot" }).click()]);
+    }
+    expect(await page.locator("tr[data-slot-id]").count()).toBe(2);
+
+    await page.setInputFiles("#import-file", feedFile);
+    await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Preview import" }).click()]);
+    const preview = page.locator('[data-import="preview"]');
+    expect(await preview.locator('[data-count="added"]').textContent()).toBe("9,998 added");
+    expect(await preview.locator("#refused tbody tr").count()).toBe(2);
+    expect(await preview.locator("#refused tbody tr").first().textContent()).toContain(`${lineOf(17)}`);
+    await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Apply this import" }).click()]);
+    expect(await page.locator('[data-import="applied"] [data-count="added"]').textContent()).toBe("9,998 added");
+
+    const decided = (await (
+      await fetch(new URL("/v1/decide", stack.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ site: id, page: { url: "https://console-knit.example/" }, slots: [{ id: "recommendations", count: 8 }] }),
+      })
+    ).json()) as DecideResponse;
+    const shown = decided.slots[0]?.items.map((i) => i.contentId) ?? [];
+    expect(shown).toHaveLength(8);
+    expect(shown.every((item) => /^P-\d+$/.test(item) && item !== "P-3")).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("fits every page on a 390 px phone without sideways scrolling", async () => {
     for (const [token, pages] of [
-      [stack.secrets.ADMIN_TOKEN ?? "", ["performance", "content", "models", "experiments"]],
+      [stack.secrets.ADMIN_TOKEN ?? "", ["performance", "content", "models", "experiments", "sites"]],
       [stack.secrets.PRIVACY_TOKEN ?? "", ["privacy"]],
     ] as const) {
       const { context, page, problems } = await signIn(token, { width: 390, height: 844 });

@@ -9,7 +9,7 @@ import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import { sign } from "../../worker/lib/signing";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
-import type { ConsentModel } from "../../worker/store/schema";
+import type { ConsentModel } from "../../worker/wire/consent";
 import type { DecideResponse } from "../../worker/wire/decide";
 
 export const chromiumAvailable = chromiumInstalled();

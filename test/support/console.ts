@@ -7,5 +7,12 @@ export const CONSOLE_ACTIONS = [
   "content/review",
   "content/blocklist",
   "privacy/revocations",
+  "sites/create",
+  "sites/update",
+  "sites/archive",
+  "sites/slots",
+  "sites/slots/archive",
+  "sites/import",
+  "sites/import/apply",
   "sign-out",
 ] as const;

@@ -5,7 +5,7 @@ import { sign } from "../../worker/lib/signing";
 import { writeCatalogueSnapshot } from "../../worker/site/catalogue";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
-import type { ConsentModel } from "../../worker/store/schema";
+import type { ConsentModel } from "../../worker/wire/consent";
 import type { DecideResponse } from "../../worker/wire/decide";
 
 export const db = createDb(env.DB);

@@ -1,8 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { DependencyError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
 import type { Database } from "../store/db";
 import { contentItems, contentVariants, type RenderFields, type Site, type Slot, sites, slots, variantRollups } from "../store/schema";
+import type { Availability } from "../wire/catalogue";
 import { componentIdsOf } from "./components";
 import { readPolicy, type SitePolicy } from "./policy";
 
@@ -39,18 +40,25 @@ export type CatalogueVariant = {
   impressions: number;
 };
 
+/** What can be sold now: the rest of a feed is kept but never served. */
+const SERVABLE: Availability[] = ["in_stock", "preorder"];
+
 /** KV key of the snapshot that serves when D1 cannot be read. */
 export const catalogueSnapshotKey = (siteId: string) => `catalogue:${siteId}`;
 
 export async function readCatalogueFromD1(db: Database, siteId: string): Promise<Catalogue | null> {
   const [site] = await db.select().from(sites).where(eq(sites.id, siteId)).limit(1);
-  if (!site) return null;
+  if (!site || site.status === "archived") return null;
   const [slotRows, itemRows, variantRows, impressionRows] = await Promise.all([
-    db.select().from(slots).where(eq(slots.siteId, siteId)),
+    db
+      .select()
+      .from(slots)
+      .where(and(eq(slots.siteId, siteId), eq(slots.status, "active"))),
+    // Out-of-stock and back-ordered items are never candidates; schedules are checked per decision.
     db
       .select()
       .from(contentItems)
-      .where(and(eq(contentItems.siteId, siteId), eq(contentItems.status, "active"))),
+      .where(and(eq(contentItems.siteId, siteId), eq(contentItems.status, "active"), inArray(contentItems.availability, SERVABLE))),
     db
       .select()
       .from(contentVariants)

@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { availabilities } from "../wire/catalogue";
+import { consentModels } from "../wire/consent";
 import { interactionTypes } from "../wire/events";
 
 /**
@@ -12,8 +14,8 @@ import { interactionTypes } from "../wire/events";
 const timestampDefaultNow = (column: string) =>
   integer(column, { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
-export const consentModels = ["opt-in", "opt-out"] as const;
-export type ConsentModel = (typeof consentModels)[number];
+export const resourceStatuses = ["active", "archived"] as const;
+export type ResourceStatus = (typeof resourceStatuses)[number];
 
 /** A tenant: one website (or app) whose slots the engine fills. */
 export const sites = sqliteTable("sites", {
@@ -31,6 +33,10 @@ export const sites = sqliteTable("sites", {
   originUrl: text("origin_url"),
   /** Holdout, exploration, business rules, experiments, fairness (worker/site/policy.ts). */
   policy: text("policy", { mode: "json" }).$type<unknown>().notNull().default(sql`'{}'`),
+  /** An archived site answers as unknown everywhere; its rows stay for the reports and the audit. */
+  status: text("status", { enum: resourceStatuses }).notNull().default("active"),
+  /** A product feed (Google Merchant Center XML or CSV) that the scheduled job imports, if any. */
+  feedUrl: text("feed_url"),
   createdAt: timestampDefaultNow("created_at"),
 });
 
@@ -45,6 +51,8 @@ export const slots = sqliteTable(
     name: text("name").notNull(),
     defaultCount: integer("default_count").notNull().default(1),
     maxCount: integer("max_count").notNull().default(10),
+    /** An archived slot is no longer decided; requests naming it get the unknown-slot 400. */
+    status: text("status", { enum: resourceStatuses }).notNull().default("active"),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.id] })],
 );
@@ -75,6 +83,8 @@ export const contentItems = sqliteTable(
     categories: text("categories", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     /** Attributes the model reads as item features (see the model manifest's feature spec). */
     attributes: text("attributes", { mode: "json" }).$type<Record<string, string | number>>().notNull().default(sql`'{}'`),
+    /** Only `in_stock` and `preorder` items are served (worker/site/catalogue.ts). */
+    availability: text("availability", { enum: availabilities }).notNull().default("in_stock"),
     /** Schedule window (null: open-ended). */
     startsAt: integer("starts_at", { mode: "timestamp_ms" }),
     endsAt: integer("ends_at", { mode: "timestamp_ms" }),
@@ -331,4 +341,28 @@ export const rollups = sqliteTable(
     value: real("value").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.day, t.slot, t.contentId, t.policy, t.modelVersion] })],
+);
+
+// ---- Catalogue imports ---------------------------------------------------------------------------
+
+/** One catalogue import (feed upload, feed URL, CLI): what it changed and which rows it refused. */
+export const catalogueImports = sqliteTable(
+  "catalogue_imports",
+  {
+    id: text("id").primaryKey(),
+    siteId: text("site_id").notNull(),
+    /** `upload:csv`, `upload:merchant`, `url:<feed url>`. */
+    source: text("source").notNull(),
+    mode: text("mode", { enum: ["full", "partial"] }).notNull(),
+    status: text("status", { enum: ["applied", "failed"] }).notNull(),
+    added: integer("added").notNull(),
+    changed: integer("changed").notNull(),
+    archived: integer("archived").notNull(),
+    refused: integer("refused").notNull(),
+    /** The first refused rows with their lines and reasons (the answer lists them all). */
+    refusedSample: text("refused_sample", { mode: "json" }).$type<{ line: number; id?: string; reason: string }[]>().notNull(),
+    error: text("error"),
+    createdAt: timestampDefaultNow("created_at"),
+  },
+  (t) => [index("catalogue_imports_site").on(t.siteId, t.createdAt)],
 );

@@ -6,6 +6,7 @@ import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
 import { adminExperimentRoutes } from "./admin-experiments";
 import { adminModelRoutes } from "./admin-models";
+import { adminSiteRoutes } from "./admin-sites";
 import { adminVariantRoutes } from "./admin-variants";
 import { parseWith } from "./validate";
 
@@ -26,4 +27,5 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .route("/models", adminModelRoutes)
   .route("/", adminExperimentRoutes)
-  .route("/", adminVariantRoutes);
+  .route("/", adminVariantRoutes)
+  .route("/", adminSiteRoutes);
