@@ -20,10 +20,10 @@ async function main() {
     process.stderr.write(`simulated ${traffic.visitors.length} visitors, ${traffic.events} events\n`);
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     const page = await context.newPage();
-    await page.goto(new URL("/admin/sign-in", stack.url).href);
+    await page.goto(new URL("/admin/sign-in", stack.consoleUrl).href);
     await page.fill("#token", stack.secrets.ADMIN_TOKEN ?? "");
     await Promise.all([page.waitForURL((url) => url.pathname !== "/admin/sign-in"), page.press("#token", "Enter")]);
-    await page.goto(new URL(`/admin/performance?site=${BENCH_SITE}&days=14`, stack.url).href);
+    await page.goto(new URL(`/admin/performance?site=${BENCH_SITE}&days=14`, stack.consoleUrl).href);
     await page.waitForSelector("figure[data-chart][data-drawn='true'] canvas");
     mkdirSync("docs", { recursive: true });
     await page.screenshot({ path: values.out, fullPage: true });

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./app-env";
 import { errorResponse } from "./errors";
 import { consumeEvents } from "./events/consumer";
+import { consoleHostOnly } from "./middleware/console-host";
 import { withDb } from "./middleware/db";
 import { retryPendingErasures } from "./privacy/erasure";
 import { mountedRequest } from "./rewrite/hosts";
@@ -20,6 +21,7 @@ import { refreshAllSnapshots } from "./store/catalogue";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
+  .use(consoleHostOnly)
   .use(withDb)
   .route("/health", healthRoutes)
   .route("/v1", tagRoutes)

@@ -23,6 +23,8 @@ export { DESKTOP_UA };
 export type Stack = {
   mf: Miniflare;
   url: URL;
+  /** The same worker on its console host (CONSOLE_HOST): the only host that serves /admin. */
+  consoleUrl: URL;
   d1: D1Database;
   visitor: BenchVisitor;
   browser: Browser;
@@ -35,7 +37,7 @@ export type Stack = {
 export async function startStack(name = "browser"): Promise<Stack> {
   // Every request reads the catalogue afresh (a test's changes show at once); the first decision
   // waits for the model instead of serving editor defaults.
-  const { mf, url, visitor, secrets } = await startWorkerWithConsumer(name);
+  const { mf, url, consoleUrl, visitor, secrets } = await startWorkerWithConsumer(name);
   const d1 = (await mf.getD1Database("DB")) as unknown as D1Database;
   // The demo origin, for the edge-rewriting route.
   await d1.prepare("UPDATE sites SET origin_url = 'bundled:demo' WHERE id = 'bench'").run();
@@ -52,6 +54,7 @@ export async function startStack(name = "browser"): Promise<Stack> {
   return {
     mf,
     url,
+    consoleUrl,
     d1,
     visitor,
     browser,
