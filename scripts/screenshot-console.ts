@@ -16,7 +16,7 @@ async function main() {
   if (!chromiumAvailable) throw new Error("needs Debian's chromium (apt-get install chromium) or CHROMIUM_PATH");
   const stack = await startStack("screenshot");
   try {
-    const traffic = await simulateTraffic(stack, { visitors: Number(values.visitors), days: 14 });
+    const traffic = await simulateTraffic(stack, { visitors: Number(values.visitors) });
     process.stderr.write(`simulated ${traffic.visitors.length} visitors, ${traffic.events} events\n`);
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     const page = await context.newPage();

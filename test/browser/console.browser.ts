@@ -29,7 +29,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
 
   beforeAll(async () => {
     stack = await startStack("console-browser");
-    traffic = await simulateTraffic(stack, { visitors: 240, days: 7 });
+    traffic = await simulateTraffic(stack, { visitors: 240 });
   }, 240_000);
   afterAll(async () => {
     await stack?.stop();

@@ -331,6 +331,7 @@ export async function decide(
     ),
     b: bot,
     ...(preview ? { q: true } : {}),
+    t: now,
     e: now + EVENT_TOKEN_TTL_MS,
   };
   const shownIds = filled.flatMap((slot) => slot.items.map((item) => item.contentId));

@@ -63,6 +63,17 @@ export const sitePolicySchema = z.object({
       disparityRatio: z.number().min(1).default(1.25),
     })
     .default({ segments: ["country", "device"], disparityRatio: 1.25 }),
+  /**
+   * What the events of one decision can count (worker/events/admit.ts). Impressions, clicks and
+   * dismissals count once per shown item; conversions up to `maxConversionsPerDecision` (more are
+   * accepted and not counted), each worth at most `maxConversionValue` (more is a 400).
+   */
+  events: z
+    .object({
+      maxConversionsPerDecision: z.number().int().min(0).max(100).default(5),
+      maxConversionValue: z.number().positive().max(1e9).default(10_000),
+    })
+    .default({ maxConversionsPerDecision: 5, maxConversionValue: 10_000 }),
   /** Content variants (worker/variants/): language fallback, the synthetic label, cold start. */
   variants: z
     .object({
