@@ -126,8 +126,9 @@ export async function simulateTraffic(stack: Stack, options: { visitors?: number
       },
     ],
   };
+  // PATCH: only these sections change (PUT would have to name every section of the policy).
   const put = await fetch(new URL(`/v1/admin/sites/${BENCH_SITE}/policy`, stack.url), {
-    method: "PUT",
+    method: "PATCH",
     headers: admin,
     body: JSON.stringify(policy),
   });
