@@ -24,6 +24,8 @@ import { demoOrigin } from "../routes/demo";
 /** The worker's cookies: every name in its `ep_` namespace, with or without a cookie prefix. */
 const WORKER_COOKIE = /^(__Host-|__Secure-)?ep_/i;
 const WORKER_HEADERS = ["authorization", "proxy-authorization", "host"];
+/** Hop-by-hop headers (RFC 9110 §7.6.1): about this connection, not for the next one. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 const WORKER_HEADER_PREFIX = "x-ep-";
 /** The URL schemes whose `scheme:host` names a host without slashes (WHATWG "special" schemes). */
 const HOST_SCHEME = /^\/(https?|wss?|ftp|file):/i;
@@ -74,7 +76,7 @@ export function originTarget(originUrl: string, pagePath: string, search: string
 export function originHeaders(incoming: Headers): Headers {
   const headers = new Headers(incoming);
   for (const name of [...headers.keys()]) {
-    if (WORKER_HEADERS.includes(name) || name.startsWith(WORKER_HEADER_PREFIX)) headers.delete(name);
+    if (WORKER_HEADERS.includes(name) || HOP_BY_HOP.includes(name) || name.startsWith(WORKER_HEADER_PREFIX)) headers.delete(name);
   }
   const siteCookies = (incoming.get("cookie") ?? "")
     .split(";")
@@ -98,7 +100,9 @@ function withoutWorkerCookies(response: Response): Response {
 export async function fetchFromOrigin(originUrl: string, pagePath: string, search: string, request: Request): Promise<Response> {
   const target = originTarget(originUrl, pagePath, search);
   const headers = originHeaders(request.headers);
-  const init = { method: request.method, headers, body: request.body };
+  // A GET or HEAD has no body to forward, whatever its headers claim.
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const init = { method: request.method, headers, body: hasBody ? request.body : null };
   if (originUrl === "bundled:demo") return withoutWorkerCookies(await demoOrigin.fetch(new Request(target, init)));
   const cacheable = request.method === "GET" && !headers.has("cookie");
   let response: Response;
