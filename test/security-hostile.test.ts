@@ -348,7 +348,7 @@ describe("hostile input on every route", () => {
       "csrf=x",
       "%%%%",
       `csrf=CSRF&version=../../etc&on=maybe&status=gone&subjectId=${"a".repeat(5000)}`,
-      "csrf=CSRF&terms=" + "x".repeat(200_000),
+      `csrf=CSRF&terms=${"x".repeat(200_000)}`,
       "csrf=CSRF&contentId=&id=&status=approved",
       "csrf=CSRF&csrf=CSRF&on=true&on=false",
     ];
