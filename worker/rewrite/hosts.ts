@@ -34,8 +34,8 @@ export function parseEdgeHosts(raw: string | undefined, prefix: string | undefin
   if (badHost !== undefined) throw new Error(`EDGE_HOSTS: "${badHost}" is not a host name (lower case, without port)`);
   // Without a prefix, the tag and the decision API would be indistinguishable from the site's own pages.
   if (hosts.size > 0 && !mountPrefix(prefix)) throw new Error("EDGE_HOSTS needs PATH_PREFIX: the worker's own routes live under it");
-  const console = consoleHost.trim().toLowerCase();
-  if (console && hosts.has(console)) throw new Error(`EDGE_HOSTS: "${console}" is CONSOLE_HOST, which serves only the console`);
+  const consoleName = consoleHost.trim().toLowerCase();
+  if (consoleName && hosts.has(consoleName)) throw new Error(`EDGE_HOSTS: "${consoleName}" is CONSOLE_HOST, which serves only the console`);
   return hosts;
 }
 
