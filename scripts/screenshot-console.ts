@@ -16,14 +16,14 @@ async function main() {
   if (!chromiumAvailable) throw new Error("needs Debian's chromium (apt-get install chromium) or CHROMIUM_PATH");
   const stack = await startStack("screenshot");
   try {
-    const traffic = await simulateTraffic(stack, { visitors: Number(values.visitors), days: 14 });
+    const traffic = await simulateTraffic(stack, { visitors: Number(values.visitors) });
     process.stderr.write(`simulated ${traffic.visitors.length} visitors, ${traffic.events} events\n`);
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     const page = await context.newPage();
-    await page.goto(new URL("/admin/sign-in", stack.url).href);
+    await page.goto(new URL("/admin/sign-in", stack.consoleUrl).href);
     await page.fill("#token", stack.secrets.ADMIN_TOKEN ?? "");
     await Promise.all([page.waitForURL((url) => url.pathname !== "/admin/sign-in"), page.press("#token", "Enter")]);
-    await page.goto(new URL(`/admin/performance?site=${BENCH_SITE}&days=14`, stack.url).href);
+    await page.goto(new URL(`/admin/performance?site=${BENCH_SITE}&days=14`, stack.consoleUrl).href);
     await page.waitForSelector("figure[data-chart][data-drawn='true'] canvas");
     mkdirSync("docs", { recursive: true });
     await page.screenshot({ path: values.out, fullPage: true });

@@ -81,7 +81,8 @@ async function main() {
       // The variants scenario pins one item in the hero, so that its headlines get the traffic.
       ...(values.variants ? { pinned: [{ slot: "hero", contentId: heroItem, share: 1 }] } : {}),
     };
-    const put = await admin(`/sites/${BENCH_SITE}/policy`, { method: "PUT", body: JSON.stringify(policy) });
+    // PATCH: only these sections change (PUT would have to name every section of the policy).
+    const put = await admin(`/sites/${BENCH_SITE}/policy`, { method: "PATCH", body: JSON.stringify(policy) });
     if (!put.ok) throw new Error(`policy: ${put.status} ${await put.text()}`);
     if (values.variants) await importHeadlines(admin, heroItem);
 

@@ -25,11 +25,11 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
       ...init,
       headers: { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}`, ...(init.headers ?? {}) },
     });
-  const consoleUrl = (path: string) => new URL(`/admin/${path}`, stack.url).href;
+  const consoleUrl = (path: string) => new URL(`/admin/${path}`, stack.consoleUrl).href;
 
   beforeAll(async () => {
     stack = await startStack("console-browser");
-    traffic = await simulateTraffic(stack, { visitors: 240, days: 7 });
+    traffic = await simulateTraffic(stack, { visitors: 240 });
   }, 240_000);
   afterAll(async () => {
     await stack?.stop();
@@ -44,7 +44,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     page.on("console", (msg) => {
       if (msg.type() === "error") problems.push(msg.text());
     });
-    await page.goto(new URL("/admin", stack.url).href);
+    await page.goto(new URL("/admin", stack.consoleUrl).href);
     expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
     // The token field has focus on load; Enter submits.
     await page.keyboard.type(token);
@@ -235,7 +235,10 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     // Admin pages and actions are not the privacy role's.
     expect((await page.request.get(consoleUrl(`performance?site=${BENCH_SITE}`))).status()).toBe(403);
     const csrf = (await page.locator('input[name="csrf"]').first().getAttribute("value")) ?? "";
-    const rollback = await page.request.post(consoleUrl("models/rollback"), { form: { csrf }, headers: { origin: stack.url.origin } });
+    const rollback = await page.request.post(consoleUrl("models/rollback"), {
+      form: { csrf },
+      headers: { origin: stack.consoleUrl.origin },
+    });
     expect(rollback.status()).toBe(403);
     expect(problems).toEqual([]);
     await context.close();
@@ -250,7 +253,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
       expect(await page.locator("label[for='token']").textContent()).toBe("Token");
     }
     for (const path of CONSOLE_ACTIONS) {
-      const res = await page.request.post(consoleUrl(path), { form: { csrf: "x" }, headers: { origin: stack.url.origin } });
+      const res = await page.request.post(consoleUrl(path), { form: { csrf: "x" }, headers: { origin: stack.consoleUrl.origin } });
       expect(res.status(), path).toBe(401);
     }
     await context.close();
@@ -258,7 +261,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     const { context: signedIn, page: adminPage } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
     const noCsrf = await adminPage.request.post(consoleUrl("models/kill-switch"), {
       form: { on: "true" },
-      headers: { origin: stack.url.origin },
+      headers: { origin: stack.consoleUrl.origin },
     });
     expect(noCsrf.status()).toBe(403);
     expect(((await (await fetch(new URL("/health", stack.url))).json()) as { model: { killSwitch: boolean } }).model.killSwitch).toBe(

@@ -23,6 +23,8 @@ export { DESKTOP_UA };
 export type Stack = {
   mf: Miniflare;
   url: URL;
+  /** The same worker on its console host (CONSOLE_HOST): the only host that serves /admin. */
+  consoleUrl: URL;
   d1: D1Database;
   visitor: BenchVisitor;
   browser: Browser;
@@ -35,7 +37,7 @@ export type Stack = {
 export async function startStack(name = "browser"): Promise<Stack> {
   // Every request reads the catalogue afresh (a test's changes show at once); the first decision
   // waits for the model instead of serving editor defaults.
-  const { mf, url, visitor, secrets } = await startWorkerWithConsumer(name);
+  const { mf, url, consoleUrl, visitor, secrets } = await startWorkerWithConsumer(name);
   const d1 = (await mf.getD1Database("DB")) as unknown as D1Database;
   // The demo origin, for the edge-rewriting route.
   await d1.prepare("UPDATE sites SET origin_url = 'bundled:demo' WHERE id = 'bench'").run();
@@ -52,6 +54,7 @@ export async function startStack(name = "browser"): Promise<Stack> {
   return {
     mf,
     url,
+    consoleUrl,
     d1,
     visitor,
     browser,
@@ -101,12 +104,12 @@ const SIM_UA = {
  * 20% holdout, ε = 0.1 exploration, country/device fairness segments and a two-arm experiment;
  * the demo catalogue's variants are imported and the seed's approved ones approved; each visitor decides once (from FR, DE or ES, on desktop or mobile), reports an impression per
  * shown item and clicks at a known rate (SYNTHETIC behaviour), and one in four answers the banner.
- * Events are stamped over the last `days` days (the event's `ts` is the client's), so that the
- * console's daily series have more than one point; decisions are logged today. Returns once the
- * queue consumer has written every event.
+ * Events happen right after their decision: an event's time must lie within its decision's token
+ * lifetime, and roll-ups are dated by the decision (today). Returns once the queue consumer has
+ * written every event.
  */
-export async function simulateTraffic(stack: Stack, options: { visitors?: number; days?: number; seed?: number } = {}): Promise<Traffic> {
-  const { visitors = 300, days = 7, seed = 1 } = options;
+export async function simulateTraffic(stack: Stack, options: { visitors?: number; seed?: number } = {}): Promise<Traffic> {
+  const { visitors = 300, seed = 1 } = options;
   const random = createRandom(seed).next;
   const admin = { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}`, "content-type": "application/json" };
   const policy = {
@@ -123,8 +126,9 @@ export async function simulateTraffic(stack: Stack, options: { visitors?: number
       },
     ],
   };
+  // PATCH: only these sections change (PUT would have to name every section of the policy).
   const put = await fetch(new URL(`/v1/admin/sites/${BENCH_SITE}/policy`, stack.url), {
-    method: "PUT",
+    method: "PATCH",
     headers: admin,
     body: JSON.stringify(policy),
   });
@@ -172,7 +176,7 @@ export async function simulateTraffic(stack: Stack, options: { visitors?: number
     const d = (await res.json()) as DecideResponse;
     const treated = d.modeReason !== "holdout";
     const p = 0.04 * (treated ? 1.5 : 1) * (device === "mobile" ? 0.6 : 1);
-    const ts = Date.now() - (i % days) * 24 * 60 * 60 * 1000;
+    const ts = Date.now();
     const events = d.slots.flatMap((slot) =>
       slot.items.flatMap((item, k) => {
         const base = { decisionId: d.decisionId, slot: slot.slot, contentId: item.contentId, ts, eventToken: d.eventToken };
