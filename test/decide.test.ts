@@ -1,5 +1,5 @@
 import { env, SELF } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
 import { buildContext } from "../worker/decisions/context";
 import { decideResponseSchema } from "../worker/decisions/schema";
@@ -9,6 +9,12 @@ import { readProfile } from "../worker/store/profiles";
 import { contentIds, createSite, decideBody, decideOk, newVisitorId, PAGE, putProfile, visitorCookie } from "./support/fixtures";
 
 const CF = { country: "JP", timezone: "Asia/Tokyo" };
+/**
+ * The clock every decision here is made at (noon on a Wednesday in Tokyo): the model reads the local
+ * hour and weekday, so rankings, and whether two of them differ, would otherwise depend on when the
+ * suite runs. Vitest's clock is the worker's too: SELF runs the worker in the test's isolate.
+ */
+const NOW = new Date("2026-11-25T03:00:00Z");
 const SAFARI = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15";
 
 async function decideAs(site: string, headers: Record<string, string>) {
@@ -25,7 +31,11 @@ async function decideAs(site: string, headers: Record<string, string>) {
 describe("POST /v1/decide", () => {
   let site: string;
   beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: NOW });
     site = await createSite("decide-site", { consentModel: "opt-out" });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
   });
 
   it("answers every requested slot with its count, no content twice, ranked by the model", async () => {
@@ -75,7 +85,7 @@ describe("POST /v1/decide", () => {
 
     // The scores each visitor got are the model's scores for that visitor's own stored features.
     const scorer = await scorerFor(bundledSource);
-    const context = buildContext({ now: new Date(), cf: CF, siteTimezone: "Asia/Tokyo", userAgent: SAFARI, page: PAGE, languages: ["en"] });
+    const context = buildContext({ now: NOW, cf: CF, siteTimezone: "Asia/Tokyo", userAgent: SAFARI, page: PAGE, languages: ["en"] });
     for (const [id, res] of [
       [idA, resA],
       [idB, resB],
