@@ -122,7 +122,7 @@ describe("consent on an opt-in site", () => {
     ["of policy version 3 (before TCF v2.2)", () => tcString({ publisherPurposes: [1, 5, 6], policyVersion: 3 }), "tcf_invalid"],
     ["that is not service-specific", () => tcString({ publisherPurposes: [1, 5, 6], serviceSpecific: false }), "tcf_invalid"],
   ])("does not personalize with a TCF string %s", async (_name, make, basis) => {
-    const optOut = await createSite(`consent-tcf-${basis}-${Math.random().toString(36).slice(2, 8)}`, { consentModel: "opt-out" });
+    const optOut = await createSite(`consent-tcf-${basis}`, { consentModel: "opt-out" });
     const id = newVisitorId();
     await putProfile(optOut, id, profile());
     const res = await decide(optOut, `${await visitorCookie(id)}; euconsent-v2=${make()}`);

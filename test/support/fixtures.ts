@@ -10,11 +10,16 @@ import type { ConsentModel } from "../../worker/store/schema";
 
 export const db = createDb(env.DB);
 
-/** A site of the test's own, with the demo slots and the demo catalogue (real OBD item features). */
+/**
+ * A site of the test's own, with the demo slots and the demo catalogue (real OBD item features).
+ * Its id is `name` plus a random suffix: files share one runtime and its storage, so no two tests
+ * (nor two runs of one file) can meet on a site.
+ */
 export async function createSite(
-  id: string,
+  name: string,
   options: { consentModel?: ConsentModel; allowedOrigins?: string[]; snapshot?: boolean; originUrl?: string; policy?: unknown } = {},
 ): Promise<string> {
+  const id = `${name}-${crypto.randomUUID().slice(0, 8)}`;
   await insertDemoSite(db, {
     id,
     name: `Test site ${id}`,
