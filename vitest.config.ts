@@ -1,8 +1,19 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { readQueueConsumers } from "./scripts/bench/queues";
+
+/**
+ * Production's queue consumers (wrangler.toml) with a short batch timeout: a test that sent a few
+ * events waits a tenth of a second for the consumer, not five. Batch size, retries and the dead
+ * letter queue stay as deployed.
+ */
+const TEST_BATCH_TIMEOUT_S = 0.1;
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  const queueConsumers = Object.fromEntries(
+    (await readQueueConsumers()).map(({ queue, ...consumer }) => [queue, { ...consumer, maxBatchTimeout: TEST_BATCH_TIMEOUT_S }]),
+  );
   return {
     test: {
       projects: [
@@ -11,6 +22,7 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                queueConsumers,
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   // Tests wait for the model (the cold-start policy has tests of its own) and read the
@@ -29,6 +41,10 @@ export default defineConfig(async () => {
             name: "workerd",
             include: ["test/**/*.test.ts"],
             setupFiles: ["./test/support/setup.ts"],
+            // One workerd runtime per worker runs its files one after another: onnxruntime-web's
+            // 14 MB of WebAssembly is compiled once, not once per file. Storage is shared with the
+            // files before it, so every test builds its own sites and visitors.
+            isolate: false,
             testTimeout: 60_000,
             hookTimeout: 60_000,
           },
