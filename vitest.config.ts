@@ -16,6 +16,9 @@ export default defineConfig(async () => {
   );
   return {
     test: {
+      // Both cores: the workerd and node projects run side by side (the chromium project runs on
+      // its own afterwards, see vitest.browser.config.ts). Vitest would take one fewer than the cores.
+      maxWorkers: 2,
       projects: [
         {
           plugins: [
@@ -49,7 +52,7 @@ export default defineConfig(async () => {
             hookTimeout: 60_000,
           },
         },
-        // Node starts workerd and Debian's Chromium itself (test/browser/harness.ts).
+        // Node starts workerd and Debian's Chromium itself (scripts/harness/stack.ts).
         "./vitest.browser.config.ts",
         // Node-side scripts: training data, `npm run evaluate`, `npm run model`.
         "./vitest.node.config.ts",
