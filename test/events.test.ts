@@ -1,13 +1,13 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { demoVisitors } from "../scripts/seed/demo-data";
+import { waitFor } from "../scripts/harness/wait";
 import type { DecideResponse } from "../worker/decisions/schema";
 import type { InteractionEvent } from "../worker/events/schema";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import { readStoredProfile } from "../worker/store/profiles";
-import { createSite, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
-import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
+import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
 
@@ -60,7 +60,7 @@ describe("the event pipeline through the real local queue", () => {
 
   it("takes 10,000 events in and counts them exactly", async () => {
     const visitor = newVisitorId();
-    const d = await decideAs(site, await visitorCookie(visitor));
+    const d = await decideAs(site, { cookie: await visitorCookie(visitor) });
     const shown = shownIn(d);
     const kinds: InteractionEvent["kind"][] = [
       "impression",
@@ -79,13 +79,13 @@ describe("the event pipeline through the real local queue", () => {
       const res = await postEvents(all.slice(i, i + 100));
       expect(res.status).toBe(202);
     }
-    await waitUntil(async () => (await countFor(d.decisionId)) === 10_000);
+    await waitFor(async () => (await countFor(d.decisionId)) === 10_000, 60_000);
     expect(await rollupsFor(site)).toEqual(expectedCounts(all));
   });
 
   it("counts every event sent twice once", async () => {
     const dupSite = await createSite("events-dup", { consentModel: "opt-out" });
-    const d = await decideAs(dupSite, await visitorCookie(newVisitorId()));
+    const d = await decideAs(dupSite, { cookie: await visitorCookie(newVisitorId()) });
     const shown = shownIn(d);
     const batch = Array.from({ length: 50 }, (_, i) =>
       event(d, shown[i % shown.length] as Shown, i % 5 === 0 ? "click" : "impression", `dup-${i}`),
@@ -96,14 +96,14 @@ describe("the event pipeline through the real local queue", () => {
     // A later marker batch: once it is in, the duplicates before it have been consumed too.
     const marker = event(d, shown[0] as Shown, "impression", "dup-marker");
     expect((await postEvents([marker])).status).toBe(202);
-    await waitUntil(async () => (await countFor(d.decisionId)) >= 51);
+    await waitFor(async () => (await countFor(d.decisionId)) >= 51);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await countFor(d.decisionId)).toBe(51);
     expect(await rollupsFor(dupSite)).toEqual(expectedCounts([...batch, marker]));
   });
 
   it("accepts the text/plain bodies that sendBeacon sends", async () => {
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const res = await postEvents([event(d, shownIn(d)[0] as Shown, "impression")], {}, "text/plain;charset=UTF-8");
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 1 });
@@ -112,8 +112,8 @@ describe("the event pipeline through the real local queue", () => {
   it("drops a revoked visitor's events", async () => {
     const revoked = newVisitorId();
     const other = newVisitorId();
-    const dRevoked = await decideAs(site, await visitorCookie(revoked));
-    const dOther = await decideAs(site, await visitorCookie(other));
+    const dRevoked = await decideAs(site, { cookie: await visitorCookie(revoked) });
+    const dOther = await decideAs(site, { cookie: await visitorCookie(other) });
     const res = await SELF.fetch("https://edge.example/v1/privacy/revocations", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${env.PRIVACY_TOKEN}` },
@@ -123,29 +123,28 @@ describe("the event pipeline through the real local queue", () => {
     // Events from before the revocation, still in flight, must not be written.
     expect((await postEvents([event(dRevoked, shownIn(dRevoked)[0] as Shown, "click")])).status).toBe(202);
     expect((await postEvents([event(dOther, shownIn(dOther)[0] as Shown, "click")])).status).toBe(202);
-    await waitUntil(async () => (await countFor(dOther.decisionId)) === 1);
+    await waitFor(async () => (await countFor(dOther.decisionId)) === 1);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await countFor(dRevoked.decisionId)).toBe(0);
   });
 
   it("changes the visitor's KV features on a click, and the next decision sees it", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
+    const profile = demoProfile();
     const visitor = newVisitorId();
-    await putProfile(site, visitor, a.profile);
+    await putProfile(site, visitor, profile);
     const cookie = await visitorCookie(visitor);
-    const before = await decideAs(site, cookie);
+    const before = await decideAs(site, { cookie: cookie });
     const target = shownIn(before).at(-1) as Shown;
     const scoreBefore = before.slots.flatMap((s) => s.items).find((i) => i.contentId === target.contentId)?.score ?? 0;
-    const affinityBefore = a.profile.itemAffinity?.[target.contentId] ?? 0;
+    const affinityBefore = profile.itemAffinity?.[target.contentId] ?? 0;
 
     expect((await postEvents([event(before, target, "click")])).status).toBe(202);
-    await waitUntil(async () => (await countFor(before.decisionId)) === 1);
-    await waitUntil(
+    await waitFor(async () => (await countFor(before.decisionId)) === 1);
+    await waitFor(
       async () => ((await readStoredProfile(env.PROFILES, site, visitor))?.itemAffinity[target.contentId] ?? 0) > affinityBefore,
     );
 
-    const after = await decideAs(site, cookie);
+    const after = await decideAs(site, { cookie: cookie });
     const scoreAfter = after.slots.flatMap((s) => s.items).find((i) => i.contentId === target.contentId)?.score;
     expect(scoreAfter).toBeDefined();
     expect(scoreAfter ?? 0).toBeGreaterThan(scoreBefore ?? 0);
@@ -157,7 +156,7 @@ describe("events the edge refuses", () => {
   let d: DecideResponse;
   beforeAll(async () => {
     site = await createSite("events-refused", { consentModel: "opt-out" });
-    d = await decideAs(site, await visitorCookie(newVisitorId()));
+    d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
   });
 
   it("refuses a token that does not verify", async () => {
@@ -213,7 +212,7 @@ describe("events the edge refuses", () => {
 describe("the consumer", () => {
   it("retries a failing write alone and loses nothing", async () => {
     const site = await createSite("events-retry", { consentModel: "opt-out" });
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const shown = shownIn(d)[0] as Shown;
     const interactions: InteractionEvent[] = Array.from({ length: 20 }, (_, i) => ({
       type: "interaction",
@@ -264,12 +263,12 @@ describe("the consumer", () => {
 describe("abuse controls", () => {
   it("keeps traffic that identifies itself as a bot out of the logs", async () => {
     const site = await createSite("events-bots", { consentModel: "opt-out" });
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
-    const human = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const human = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const bot = { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" };
     expect((await postEvents([event(d, shownIn(d)[0] as Shown, "click")], bot)).status).toBe(202);
     expect((await postEvents([event(human, shownIn(human)[0] as Shown, "click")])).status).toBe(202);
-    await waitUntil(async () => (await countFor(human.decisionId)) === 1);
+    await waitFor(async () => (await countFor(human.decisionId)) === 1);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await countFor(d.decisionId)).toBe(0);
   });

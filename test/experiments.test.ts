@@ -1,27 +1,16 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { waitFor } from "../scripts/harness/wait";
+import { demoItems } from "../scripts/seed/demo-data";
 import { createRandom } from "../scripts/train/random";
-import { decideResponseSchema } from "../worker/decisions/schema";
 import { writeEvents } from "../worker/events/ingest";
 import type { DecisionEvent, InteractionEvent } from "../worker/events/schema";
 import { bucketOf, holdoutSalt } from "../worker/experiments/assign";
 import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
-import { createSite, db, decideBody, expectError, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
-import { BROWSER, waitUntil } from "./support/pipeline";
+import { createSite, db, decideAs, expectError, newVisitorId, profiledVisitor, requestDecision, visitorCookie } from "./support/fixtures";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const admin = (path: string) => SELF.fetch(`https://edge.example/v1/admin${path}`, { headers: ADMIN });
-
-async function decide(site: string, cookie?: string) {
-  const res = await SELF.fetch("https://edge.example/v1/decide", {
-    method: "POST",
-    headers: { "content-type": "application/json", "user-agent": BROWSER, ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(decideBody(site)),
-  });
-  expect(res.status).toBe(200);
-  return { body: decideResponseSchema.parse(await res.json()), setCookie: res.headers.getSetCookie() };
-}
 
 describe("exploration", () => {
   it("serves and logs the same propensities, and reports the exploration share", async () => {
@@ -29,11 +18,11 @@ describe("exploration", () => {
       policy: { holdout: { share: 0 }, exploration: { kind: "epsilon-greedy", epsilon: 0.5 } },
     });
     const decided = [];
-    for (let i = 0; i < 12; i++) decided.push((await decide(site)).body);
+    for (let i = 0; i < 12; i++) decided.push(await decideAs(site));
     const reasons = new Set(decided.flatMap((d) => d.slots.flatMap((s) => s.items.map((item) => item.reason))));
     expect(reasons.has("explore")).toBe(true);
     for (const d of decided) for (const s of d.slots) for (const item of s.items) expect(item.propensity).toBeGreaterThan(0);
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ?").bind(site).first<{ n: number }>();
       return (row?.n ?? 0) >= decided.length;
     });
@@ -54,12 +43,10 @@ describe("exploration", () => {
 describe("holdout and business rules", () => {
   it("never gives a visitor in the holdout model output, even with a profile", async () => {
     const site = await createSite("holdout-site", { policy: { holdout: { share: 0.5 } } });
-    const [profiled] = demoVisitors();
     let held = 0;
     for (let i = 0; i < 24; i++) {
-      const id = newVisitorId();
-      if (profiled) await putProfile(site, id, profiled.profile);
-      const { body } = await decide(site, await visitorCookie(id));
+      const id = await profiledVisitor(site);
+      const body = await decideAs(site, { cookie: await visitorCookie(id) });
       const inHoldout = (await bucketOf(holdoutSalt(site), id)) < 0.5;
       if (!inHoldout) {
         expect(body.mode).toBe("personalized");
@@ -73,7 +60,7 @@ describe("holdout and business rules", () => {
       }
     }
     expect(held).toBeGreaterThan(0);
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const row = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE site_id = ? AND holdout = 1")
         .bind(site)
         .first<{ n: number }>();
@@ -96,14 +83,17 @@ describe("holdout and business rules", () => {
     let cookie = await visitorCookie(newVisitorId());
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const { body, setCookie } = await decide(site, cookie);
+      const { res, decision: body } = await requestDecision(site, { cookie });
       const shown = body.slots.flatMap((s) => s.items.map((item) => item.contentId));
       for (const id of shown) {
         expect(seen.has(id)).toBe(false);
         expect(id).not.toBe(excluded);
         seen.add(id);
       }
-      const capCookie = setCookie.find((c) => c.startsWith("ep_fc="))?.split(";")[0];
+      const capCookie = res.headers
+        .getSetCookie()
+        .find((c) => c.startsWith("ep_fc="))
+        ?.split(";")[0];
       expect(capCookie).toBeDefined();
       cookie = `${cookie.split(";")[0]}; ${capCookie}`;
     }
@@ -273,15 +263,12 @@ describe("reports", () => {
 describe("why this", () => {
   it("explains a decision to its own visitor only", async () => {
     const site = await createSite("why-site");
-    const [profiled] = demoVisitors();
-    const id = newVisitorId();
-    if (profiled) await putProfile(site, id, profiled.profile);
-    const cookie = await visitorCookie(id);
-    const { body } = await decide(site, cookie);
+    const cookie = await visitorCookie(await profiledVisitor(site));
+    const body = await decideAs(site, { cookie });
     expect(body.mode).toBe("personalized");
     const why = (c?: string) =>
       SELF.fetch(`https://edge.example/v1/why?decisionId=${body.decisionId}`, { headers: c ? { cookie: c } : {} });
-    await waitUntil(async () => (await why(cookie)).status === 200);
+    await waitFor(async () => (await why(cookie)).status === 200);
     const answer = await (await why(cookie)).json<{
       summary: string;
       mode: string;
@@ -314,14 +301,7 @@ describe("QA preview", () => {
     const [last] = [...demoItems()].filter((item) => item.slotIds.includes("hero")).sort((a, b) => b.defaultRank - a.defaultRank);
     if (!last) throw new Error("a hero item expected");
     const token = await previewToken({ site, content: { slot: "hero", contentId: last.id } });
-    const asPreview = async (t: string) => {
-      const res = await SELF.fetch("https://edge.example/v1/decide", {
-        method: "POST",
-        headers: { "content-type": "application/json", "user-agent": BROWSER, "x-ep-preview": t },
-        body: JSON.stringify(decideBody(site)),
-      });
-      return decideResponseSchema.parse(await res.json());
-    };
+    const asPreview = (t: string) => decideAs(site, { headers: { "x-ep-preview": t } });
     const previews = [];
     for (let i = 0; i < 6; i++) previews.push(await asPreview(token));
     for (const p of previews) {
@@ -337,8 +317,8 @@ describe("QA preview", () => {
       expect(normal.preview).toBeUndefined();
       expect(normal.debug).toBeUndefined();
     }
-    const { body: counted } = await decide(site);
-    await waitUntil(async () => (await env.DB.prepare("SELECT 1 FROM decisions WHERE id = ?").bind(counted.decisionId).first()) !== null);
+    const counted = await decideAs(site);
+    await waitFor(async () => (await env.DB.prepare("SELECT 1 FROM decisions WHERE id = ?").bind(counted.decisionId).first()) !== null);
     const ids = previews.map((p) => p.decisionId);
     const leaked = await env.DB.prepare(`SELECT count(*) AS n FROM decisions WHERE id IN (${ids.map(() => "?").join(",")})`)
       .bind(...ids)

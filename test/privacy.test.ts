@@ -1,30 +1,13 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
-import { demoVisitors } from "../scripts/seed/demo-data";
 import { subjectHash } from "../worker/consent/subject";
-import { decideResponseSchema } from "../worker/decisions/schema";
 import { profileKey } from "../worker/store/profiles";
-import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
-const BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}` };
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
-
-const profile = () => {
-  const [a] = demoVisitors();
-  if (!a) throw new Error("a demo visitor expected");
-  return a.profile;
-};
-
-async function modeFor(site: string, id: string) {
-  const res = await SELF.fetch("https://edge.example/v1/decide", {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie: await visitorCookie(id), "user-agent": BROWSER },
-    body: JSON.stringify(decideBody(site)),
-  });
-  return decideResponseSchema.parse(await res.json());
-}
 
 async function consentGrant(site: string, id: string) {
   // A ledger row for the subject, through the public endpoint, as a visitor's banner click.
@@ -83,32 +66,15 @@ describe("revocation and erasure", () => {
     const subject = newVisitorId();
     const other = newVisitorId();
     for (const id of [subject, other]) {
-      await putProfile(siteA, id, profile());
-      await putProfile(siteB, id, profile());
+      await putProfile(siteA, id, demoProfile());
+      await putProfile(siteB, id, demoProfile());
       await consentGrant(siteA, id);
     }
-    const decided = await modeFor(siteA, subject);
+    const decided = await decideAs(siteA, { cookie: await visitorCookie(subject) });
     expect(decided.mode).toBe("personalized");
     // A logged decision and a click for the subject, through the real queue, before revoking.
-    const shown = decided.slots[0]?.items[0];
-    const click = {
-      eventId: crypto.randomUUID(),
-      type: "click",
-      decisionId: decided.decisionId,
-      slot: decided.slots[0]?.slot,
-      contentId: shown?.contentId,
-      ts: Date.now(),
-      eventToken: decided.eventToken,
-    };
-    expect(
-      (
-        await SELF.fetch("https://edge.example/v1/events", {
-          method: "POST",
-          headers: { "content-type": "application/json", "user-agent": BROWSER },
-          body: JSON.stringify({ events: [click] }),
-        })
-      ).status,
-    ).toBe(202);
+    const click = event(decided, shownIn(decided)[0] as Shown, "click");
+    expect((await postEvents([click])).status).toBe(202);
     await waitFor(async () => {
       const rows = await rowsMentioning(click.eventId, decided.decisionId);
       return rows.includes(click.eventId) && rows.includes(decided.decisionId);
@@ -118,7 +84,7 @@ describe("revocation and erasure", () => {
     expect(res.status).toBe(202);
     const { requestId } = (await res.json()) as { requestId: string };
 
-    const next = await modeFor(siteA, subject);
+    const next = await decideAs(siteA, { cookie: await visitorCookie(subject) });
     expect(next.mode).toBe("contextual");
     expect(next.modeReason).toBe("revoked");
 
@@ -136,9 +102,9 @@ describe("revocation and erasure", () => {
     expect(await env.PROFILES.get(profileKey(siteA, other))).not.toBeNull();
     expect(await env.PROFILES.get(profileKey(siteB, other))).not.toBeNull();
     expect(await rowsMentioning(other)).toContain(other);
-    expect((await modeFor(siteA, other)).mode).toBe("personalized");
+    expect((await decideAs(siteA, { cookie: await visitorCookie(other) })).mode).toBe("personalized");
     // Still revoked after erasure: the tombstone (under the subject's hash) stays.
-    expect((await modeFor(siteA, subject)).modeReason).toBe("revoked");
+    expect((await decideAs(siteA, { cookie: await visitorCookie(subject) })).modeReason).toBe("revoked");
   });
 
   it("is idempotent: the same subject gets the same request", async () => {
@@ -151,7 +117,7 @@ describe("revocation and erasure", () => {
 
   it("exports everything stored about a subject", async () => {
     const subject = newVisitorId();
-    await putProfile(siteA, subject, profile());
+    await putProfile(siteA, subject, demoProfile());
     await consentGrant(siteA, subject);
     const res = await SELF.fetch(`https://edge.example/v1/privacy/subjects/${subject}/export`, { headers: PRIVACY });
     expect(res.status).toBe(200);

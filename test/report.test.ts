@@ -1,12 +1,13 @@
 import { env, SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { type LoggedDecision, toTrainingExamples, trainingExampleSchema } from "../worker/events/export";
 import { type PerformanceRow, wilsonInterval } from "../worker/events/report";
 import { decisionEventSchema } from "../worker/events/schema";
 import { decisions, events } from "../worker/store/schema";
-import { createSite, db, newVisitorId, visitorCookie } from "./support/fixtures";
-import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
+import { createSite, db, decideAs, newVisitorId, visitorCookie } from "./support/fixtures";
+import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
@@ -17,7 +18,7 @@ describe("performance report and training export", () => {
   let shown: Shown[];
   beforeAll(async () => {
     site = await createSite("report-site", { consentModel: "opt-out" });
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     decisionId = d.decisionId;
     shown = shownIn(d);
     clicked = shown[1] as Shown;
@@ -27,8 +28,8 @@ describe("performance report and training export", () => {
       { ...event(d, clicked, "conversion"), value: 59.9, currency: "EUR" },
     ];
     expect((await postEvents(sent)).status).toBe(202);
-    await waitUntil(async () => (await countFor(d.decisionId)) === sent.length);
-    await waitUntil(async () => (await db.select().from(decisions).where(eq(decisions.id, d.decisionId))).length === 1);
+    await waitFor(async () => (await countFor(d.decisionId)) === sent.length);
+    await waitFor(async () => (await db.select().from(decisions).where(eq(decisions.id, d.decisionId))).length === 1);
   });
 
   it("reports counts and CTR with Wilson intervals to the admin role only", async () => {
