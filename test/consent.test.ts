@@ -3,7 +3,17 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ConsentStateResponse } from "../worker/consent/schema";
 import { sites } from "../worker/store/schema";
-import { BROWSER, createSite, db, demoProfile, profiledVisitor, putProfile, requestDecision, visitorCookie } from "./support/fixtures";
+import {
+  BROWSER,
+  createSite,
+  db,
+  decideAs,
+  demoProfile,
+  profiledVisitor,
+  putProfile,
+  requestDecision,
+  visitorCookie,
+} from "./support/fixtures";
 import { TEST_VENDOR_ID, tcString } from "./support/tcf";
 
 /** The `name=value` pairs of a response's Set-Cookie headers, ready to send back. */
@@ -51,9 +61,9 @@ describe("consent on an opt-in site", () => {
     expect(idCookie).toMatch(/Max-Age=\d+/);
 
     await putProfile(site, state.visitorId ?? "", demoProfile());
-    const after = await requestDecision(site, { cookie: cookiesFrom(granted) });
-    expect(after.decision.mode).toBe("personalized");
-    expect(after.decision.modeReason).toBe("banner_granted");
+    const after = await decideAs(site, { cookie: cookiesFrom(granted) });
+    expect(after.mode).toBe("personalized");
+    expect(after.modeReason).toBe("banner_granted");
 
     const current = await SELF.fetch(`https://edge.example/v1/consent?site=${site}`, { headers: { cookie: cookiesFrom(granted) } });
     expect(await current.json()).toMatchObject({ visitorId: state.visitorId, personalization: true });
@@ -68,9 +78,9 @@ describe("consent on an opt-in site", () => {
     expect(withdrawn.headers.getSetCookie().some((c) => /^ep_vid=;/.test(c) && /Max-Age=0/i.test(c))).toBe(true);
     // Even with the old id cookie still sent, the banner's denial wins.
     const stale = `${await visitorCookie(visitorId ?? "")}; ${cookiesFrom(withdrawn)}`;
-    const res = await requestDecision(site, { cookie: stale });
-    expect(res.decision.mode).toBe("contextual");
-    expect(res.decision.modeReason).toBe("banner_denied");
+    const res = await decideAs(site, { cookie: stale });
+    expect(res.mode).toBe("contextual");
+    expect(res.modeReason).toBe("banner_denied");
   });
 
   it("reads the TC string that the tag passes as gdpr_consent, before the cookie (a CMP that keeps no cookie)", async () => {
@@ -89,9 +99,9 @@ describe("consent on an opt-in site", () => {
   it("personalizes with a TCF string granting purposes 1, 5 and 6 in the publisher segment", async () => {
     const id = await profiledVisitor(site);
     const tc = tcString({ publisherPurposes: [1, 5, 6, 8] });
-    const res = await requestDecision(site, { cookie: `${await visitorCookie(id)}; euconsent-v2=${tc}` });
-    expect(res.decision.mode).toBe("personalized");
-    expect(res.decision.modeReason).toBe("tcf_granted");
+    const res = await decideAs(site, { cookie: `${await visitorCookie(id)}; euconsent-v2=${tc}` });
+    expect(res.mode).toBe("personalized");
+    expect(res.modeReason).toBe("tcf_granted");
   });
 
   it.each([
@@ -103,9 +113,9 @@ describe("consent on an opt-in site", () => {
   ])("does not personalize with a TCF string %s", async (_name, make, basis) => {
     const optOut = await createSite(`consent-tcf-${basis}`, { consentModel: "opt-out" });
     const id = await profiledVisitor(optOut);
-    const res = await requestDecision(optOut, { cookie: `${await visitorCookie(id)}; euconsent-v2=${make()}` });
-    expect(res.decision.mode).toBe("contextual");
-    expect(res.decision.modeReason).toBe(basis);
+    const res = await decideAs(optOut, { cookie: `${await visitorCookie(id)}; euconsent-v2=${make()}` });
+    expect(res.mode).toBe("contextual");
+    expect(res.modeReason).toBe(basis);
   });
 
   it("requires the configured vendor's consent too", async () => {
@@ -114,20 +124,18 @@ describe("consent on an opt-in site", () => {
     const id = await profiledVisitor(vendorSite);
     const cookie = await visitorCookie(id);
     const withoutVendor = tcString({ publisherPurposes: [1, 5, 6], purposes: [1, 5, 6] });
-    expect((await requestDecision(vendorSite, { cookie: `${cookie}; euconsent-v2=${withoutVendor}` })).decision.modeReason).toBe(
-      "tcf_denied",
-    );
+    expect((await decideAs(vendorSite, { cookie: `${cookie}; euconsent-v2=${withoutVendor}` })).modeReason).toBe("tcf_denied");
     const withVendor = tcString({ publisherPurposes: [1, 5, 6], purposes: [1, 5, 6], vendorConsent: true });
-    expect((await requestDecision(vendorSite, { cookie: `${cookie}; euconsent-v2=${withVendor}` })).decision.mode).toBe("personalized");
+    expect((await decideAs(vendorSite, { cookie: `${cookie}; euconsent-v2=${withVendor}` })).mode).toBe("personalized");
   });
 
   it("lets Global Privacy Control override a banner grant", async () => {
     const granted = await postConsent(site, { personalization: true, measurement: true });
     const { visitorId } = (await granted.json()) as ConsentStateResponse;
     await putProfile(site, visitorId ?? "", demoProfile());
-    const res = await requestDecision(site, { cookie: cookiesFrom(granted), headers: { "sec-gpc": "1" } });
-    expect(res.decision.mode).toBe("contextual");
-    expect(res.decision.modeReason).toBe("gpc");
+    const res = await decideAs(site, { cookie: cookiesFrom(granted), headers: { "sec-gpc": "1" } });
+    expect(res.mode).toBe("contextual");
+    expect(res.modeReason).toBe("gpc");
   });
 
   it("rejects a malformed consent request with a 4xx naming the field", async () => {
@@ -151,6 +159,6 @@ describe("identity on an opt-out site", () => {
     const { visitorId } = (await state.json()) as ConsentStateResponse;
     expect(visitorId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     await putProfile(site, visitorId ?? "", demoProfile());
-    expect((await requestDecision(site, { cookie: cookiesFrom(first.res) })).decision.mode).toBe("personalized");
+    expect((await decideAs(site, { cookie: cookiesFrom(first.res) })).mode).toBe("personalized");
   });
 });
