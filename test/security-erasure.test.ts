@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { profileKey } from "../worker/store/profiles";
 import { VISITOR_ID } from "../worker/wire/consent";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
-import { BROWSER, countFor, event, postEvents, shownIn, waitUntil } from "./support/pipeline";
+import { waitFor } from "../scripts/harness/wait";
+import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { countFor, event, postEvents, shownIn } from "./support/pipeline";
 
 /**
  * Nothing is ever written under a revoked id again, from any route: the consent banner's post,
@@ -44,7 +45,7 @@ async function revokeAndErase(subjectId: string) {
   });
   expect(res.status).toBe(202);
   const { requestId } = (await res.json()) as { requestId: string };
-  await waitUntil(async () => {
+  await waitFor(async () => {
     const status = await SELF.fetch(`https://edge.example/v1/privacy/requests/${requestId}`, { headers: PRIVACY });
     return ((await status.json()) as { status: string }).status === "completed";
   });
@@ -122,7 +123,7 @@ describe("a revoked subject stays erased", () => {
       ).json(),
     );
     expect((await postEvents([event(other, shownIn(other)[0] ?? { slot: "", contentId: "" }, "click")])).status).toBe(202);
-    await waitUntil(async () => (await countFor(other.decisionId)) === 1);
+    await waitFor(async () => (await countFor(other.decisionId)) === 1);
     expect(await countFor(decided.decisionId)).toBe(0);
     expect(await storedUnder(optOut, subject)).toEqual(NOTHING);
   });

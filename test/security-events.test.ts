@@ -4,8 +4,9 @@ import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { createSite, newVisitorId, visitorCookie } from "./support/fixtures";
-import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
+import { waitFor } from "../scripts/harness/wait";
+import { createSite, decideAs, newVisitorId, visitorCookie } from "./support/fixtures";
+import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 /**
  * What one event token can count: per decision and shown item one impression and one click,
@@ -27,9 +28,9 @@ async function rollupOf(site: string, shown: Shown) {
 let markerSite: Promise<string> | undefined;
 async function afterMarker() {
   markerSite ??= createSite("events-marker");
-  const marker = await decideAs(await markerSite, await visitorCookie(newVisitorId()));
+  const marker = await decideAs(await markerSite, { cookie: await visitorCookie(newVisitorId()) });
   expect((await postEvents([event(marker, shownIn(marker)[0] as Shown, "impression")])).status).toBe(202);
-  await waitUntil(async () => (await countFor(marker.decisionId)) === 1);
+  await waitFor(async () => (await countFor(marker.decisionId)) === 1);
 }
 
 /** The decision time the token carries (its payload is base64url JSON before the signature). */
@@ -46,7 +47,7 @@ describe("one event token counts once", () => {
   });
 
   it("counts one impression and one click per decision and shown item, whatever the event ids", async () => {
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const [target, other] = shownIn(d) as [Shown, Shown];
     const replayed = [
       ...Array.from({ length: 90 }, (_, i) => event(d, target, "click", `click-${i}`)),
@@ -62,7 +63,7 @@ describe("one event token counts once", () => {
   });
 
   it("bounds conversions per decision and refuses a value above the site's maximum", async () => {
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const target = shownIn(d)[0] as Shown;
     const tooBig = await postEvents([{ ...event(d, target, "conversion"), value: 501, currency: "EUR" }]);
     expect(tooBig.status).toBe(400);
@@ -78,7 +79,7 @@ describe("one event token counts once", () => {
   });
 
   it("refuses event times outside the decision's token lifetime, and absurd ones, before anything is queued", async () => {
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const target = shownIn(d)[0] as Shown;
     const at = decidedAt(d);
     expect(at).toBeGreaterThan(0);
@@ -94,7 +95,7 @@ describe("one event token counts once", () => {
   });
 
   it("answers a correctly signed token with a malformed grant with a 4xx", async () => {
-    const d = await decideAs(site, await visitorCookie(newVisitorId()));
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const target = shownIn(d)[0] as Shown;
     const grant = { d: d.decisionId, s: site, v: null, m: true, p: false, mv: "", b: false, t: Date.now(), e: Date.now() + HOUR };
     for (const bad of [grant, { ...grant, i: "everything" }, { ...grant, i: [[1, 2]] }, null, [], "grant"]) {

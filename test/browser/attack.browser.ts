@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertDemoSite } from "../../scripts/seed/demo-data";
 import { createDb } from "../../worker/store/db";
-import { chromiumAvailable, DESKTOP_UA, type Stack, startStack, waitFor } from "./harness";
+import { chromiumAvailable, DESKTOP_UA, type Stack, sharedStack } from "../../scripts/harness/stack";
+import { waitFor } from "../../scripts/harness/wait";
 
 /**
  * An attacker's page in front of a signed-in privacy operator, in Chromium. The attacker serves a
@@ -68,29 +69,32 @@ async function startAttacker(consoleOrigin: string): Promise<Attacker> {
 describe.skipIf(!chromiumAvailable)("an attack page reached through the edge route cannot act in the console", () => {
   let stack: Stack;
   let attacker: Attacker;
+  const countOf = async (sql: string) => (await stack.d1.prepare(sql).first<{ n: number }>())?.n ?? 0;
 
   beforeAll(async () => {
-    stack = await startStack("attack");
+    stack = await sharedStack();
     attacker = await startAttacker(stack.consoleUrl.origin);
     const db = createDb(stack.d1);
     // A shop whose origin is a real http origin (the attacker's server stands in for it only under /shop/),
     // and a site whose origin is the attacker's page itself.
     const origin = `http://127.0.0.1:${attacker.port}`;
-    await insertDemoSite(db, { id: "shop", name: "shop", consentModel: "opt-out", allowedOrigins: [], originUrl: `${origin}/shop/` });
+    await insertDemoSite(db, { id: "attack-shop", name: "attack-shop", consentModel: "opt-out", allowedOrigins: [], originUrl: `${origin}/shop/` });
     await insertDemoSite(db, {
-      id: "hostile",
-      name: "hostile",
+      id: "attack-hostile",
+      name: "attack-hostile",
       consentModel: "opt-out",
       allowedOrigins: [],
       originUrl: `${origin}/hostile/`,
     });
   }, 240_000);
   afterAll(async () => {
-    await stack?.stop();
     await attacker?.close();
   });
 
   it("a privacy operator signed in to the console follows the attacker's links: nothing is read, nobody is revoked", async () => {
+    // The stack is shared with the other browser files, which run one after another: count what this test adds.
+    const revocationsBefore = await countOf("SELECT count(*) AS n FROM revocations");
+    const auditedBefore = await countOf("SELECT count(*) AS n FROM audit_log WHERE action = 'privacy.revoke'");
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA });
     const page = await context.newPage();
     await page.goto(new URL("/admin", stack.consoleUrl).href);
@@ -99,18 +103,18 @@ describe.skipIf(!chromiumAvailable)("an attack page reached through the edge rou
 
     // (1) The path names the attacker's host: refused before anything is fetched.
     for (const trick of [`\\\\127.0.0.1:${attacker.port}/steal`, `/127.0.0.1:${attacker.port}/steal`]) {
-      const answer = await page.goto(`${stack.url.origin}/edge/shop/${trick}`);
+      const answer = await page.goto(`${stack.url.origin}/edge/attack-shop/${trick}`);
       expect(answer?.status(), trick).toBe(400);
     }
     expect(attacker.paths.filter((p) => p.startsWith("/steal"))).toEqual([]);
 
     // The edge route is not served on the console's host at all.
-    const onConsoleHost = await page.goto(new URL("/edge/hostile/", stack.consoleUrl).href);
+    const onConsoleHost = await page.goto(new URL("/edge/attack-hostile/", stack.consoleUrl).href);
     expect(onConsoleHost?.status()).toBe(404);
     expect(attacker.paths).toEqual([]);
 
     // (2) A hostile origin's page, served through the edge route: its script runs, on the edge host.
-    await page.goto(`${stack.url.origin}/edge/hostile/`);
+    await page.goto(`${stack.url.origin}/edge/attack-hostile/`);
     const report = await waitFor(async () => attacker.reports[0], 30_000);
     expect(attacker.paths).toEqual(["/hostile/"]);
     // Same host: no console there. Console host: another origin, so the browser hides the answer,
@@ -121,10 +125,8 @@ describe.skipIf(!chromiumAvailable)("an attack page reached through the edge rou
     expect(report.revokeHere?.status).toBe(404);
 
     // Nothing was revoked or audited as a revocation, and the operator's session still works.
-    const revocations = await stack.d1.prepare("SELECT count(*) AS n FROM revocations").first<{ n: number }>();
-    expect(revocations?.n).toBe(0);
-    const audited = await stack.d1.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'privacy.revoke'").first<{ n: number }>();
-    expect(audited?.n).toBe(0);
+    expect(await countOf("SELECT count(*) AS n FROM revocations")).toBe(revocationsBefore);
+    expect(await countOf("SELECT count(*) AS n FROM audit_log WHERE action = 'privacy.revoke'")).toBe(auditedBefore);
     await page.goto(new URL("/admin/privacy", stack.consoleUrl).href);
     expect(new URL(page.url()).pathname).toBe("/admin/privacy");
     await context.close();
