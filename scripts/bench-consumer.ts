@@ -4,11 +4,13 @@
  *
  * 1. builds the bundle as `wrangler deploy` would and starts it on workerd with the EVENTS queue's
  *    producer and consumer (batch settings from wrangler.toml), on a fresh, migrated and seeded D1;
- * 2. takes a decision for the identified bench visitor (opt-out site: measurement consent) and
- *    waits until the consumer has written it, so that the measured run starts on a warm consumer;
- * 3. sends N impressions and clicks about that decision through `POST /v1/events`, 100 per
- *    request, as fast as the worker accepts them, and times from the first send until
- *    `SELECT count(*) FROM events` reaches N;
+ * 2. takes enough decisions for the identified bench visitor (opt-out site: measurement consent)
+ *    that N events all count (one impression per shown item and one click each: /v1/events counts
+ *    one of each kind per decision and item) and waits until the consumer has written them, so
+ *    that the measured run starts on a warm consumer and an empty queue;
+ * 3. sends the N impressions and clicks through `POST /v1/events`, 100 per request, as fast as
+ *    the worker accepts them, and times from the first send until `SELECT count(*) FROM events`
+ *    reaches N;
  * 4. checks that the roll-ups add up to exactly what was sent.
  *
  * The rate-limiting bindings are deliberately not configured (the middleware skips an absent
@@ -22,7 +24,15 @@ import { join } from "node:path";
 import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
 import { type RollupTotals, rollupTotals, waitForRows } from "./bench/d1-watch";
-import { enqueueAll, type MeasuredDecision, measuredDecision, type Plan, planInteractions } from "./bench/interactions";
+import {
+  enqueueAll,
+  eventsPerDecision,
+  type MeasuredDecision,
+  measuredDecision,
+  measuredDecisions,
+  type Plan,
+  planInteractions,
+} from "./bench/interactions";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
 import { consumerOf, type QueueConsumer, readQueueConsumers, withQueueConsumers } from "./bench/queues";
 import { BENCH_SITE, type BenchVisitor, seedBenchState } from "./bench/seed-state";
@@ -73,15 +83,17 @@ async function start(): Promise<Setup> {
 }
 
 /**
- * The decision's own queue message is the consumer's first batch (after max_batch_timeout): once
- * it is in D1 the consumer path has run once, and the queue is empty when the clock starts.
+ * The decisions' own queue messages are the consumer's first batches: once they are all in D1 the
+ * consumer path has run, and the queue is empty when the clock starts.
  */
-async function warmUp(setup: Setup): Promise<MeasuredDecision> {
-  const decision = await measuredDecision(setup.url, setup.visitor.cookie, setup.signingKey);
-  await waitForRows(setup.d1, "decisions", 1, performance.now() + WARMUP_TIMEOUT_MS).catch((err: unknown) => {
-    throw new Error("the queue consumer never wrote the warm-up decision: is the consumer configured?", { cause: err });
+async function warmUp(setup: Setup, events: number): Promise<MeasuredDecision[]> {
+  const first = await measuredDecision(setup.url, setup.visitor.cookie, setup.signingKey);
+  const needed = Math.ceil(events / eventsPerDecision(first));
+  const rest = await measuredDecisions(setup.url, setup.visitor.cookie, setup.signingKey, needed - 1);
+  await waitForRows(setup.d1, "decisions", needed, performance.now() + WARMUP_TIMEOUT_MS).catch((err: unknown) => {
+    throw new Error("the queue consumer never wrote the warm-up decisions: is the consumer configured?", { cause: err });
   });
-  return decision;
+  return [first, ...rest];
 }
 
 type Run = { enqueueS: number; totalS: number; foreignCpu: number | undefined };
@@ -101,7 +113,7 @@ async function measure(setup: Setup, plan: Plan, options: ConsumerBenchOptions):
 const isExact = (plan: Plan, totals: RollupTotals) =>
   totals.impressions === plan.sent.impressions && totals.clicks === plan.sent.clicks && totals.conversions === 0 && totals.dismissals === 0;
 
-function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, decision: MeasuredDecision) {
+function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, decisions: MeasuredDecision[]) {
   return {
     consumerEventsPerSec: round(plan.events / run.totalS),
     enqueueEventsPerSec: round(plan.events / run.enqueueS),
@@ -118,7 +130,8 @@ function figures(plan: Plan, run: Run, totals: RollupTotals, setup: Setup, decis
     eventsPerRequest: plan.requests[0]?.events ?? 0,
     requests: plan.requests.length,
     enqueueConcurrency: ENQUEUE_CONCURRENCY,
-    decisionMode: decision.mode,
+    decisions: decisions.length,
+    decisionMode: decisions[0]?.mode ?? null,
     rateLimiters: "not configured",
     node: process.version,
     cpus: availableParallelism(),
@@ -151,11 +164,11 @@ async function main(): Promise<boolean> {
     );
     if (options.events % (maxBatchSize ?? 1) !== 0)
       say(`${label("")}note: the last partial batch waits up to ${maxBatchTimeout} s for the batch timeout`);
-    const decision = await warmUp(setup);
-    const plan = planInteractions(decision, options.events, randomBytes(6).toString("hex"));
+    const decisions = await warmUp(setup, options.events);
+    const plan = planInteractions(decisions, options.events, randomBytes(6).toString("hex"));
     const run = await measure(setup, plan, options);
     // The roll-up increment commits in the same transaction as its event row: complete once the count is.
-    const f = figures(plan, run, await rollupTotals(setup.d1, BENCH_SITE), setup, decision);
+    const f = figures(plan, run, await rollupTotals(setup.d1, BENCH_SITE), setup, decisions);
     report(f);
     if (options.json) say(JSON.stringify(f));
     return f.exact;

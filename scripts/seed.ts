@@ -1,26 +1,28 @@
 /**
- * Seeds the demo site into D1 and KV through wrangler: `npm run seed` (local state, the default)
- * or `npm run seed -- --remote --env staging`. Prints signed cookies for the demo visitors.
+ * Seeds the demo site into D1 and KV through wrangler: `npm run seed` (local state, the default;
+ * `--persist-to DIR` for another state directory) or `npm run seed -- --remote --env staging`.
+ * Prints signed cookies for the demo visitors. A demo visitor whose id was revoked is never seeded
+ * again: no profile is written under a revoked id, by any route or script.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { sign } from "../worker/lib/signing";
 import { catalogueSnapshotKey } from "../worker/site/catalogue";
 import { profileKey } from "../worker/store/profiles";
-import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
+import { subjectHash } from "../worker/store/subject";
+import { DEMO_SITE, DEMO_SLOTS, type DemoVisitor, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
 import { upsertVariantSql } from "./variants/sql";
-import { sqlJson, sqlText } from "./wrangler";
+import { d1Query, d1Run, kvPut, sqlJson, sqlText, type Target } from "./wrangler";
 
-const args = process.argv.slice(2);
-const remote = args.includes("--remote");
-const envIndex = args.indexOf("--env");
-const targetEnv = envIndex >= 0 ? args[envIndex + 1] : undefined;
-const where = [remote ? "--remote" : "--local", ...(targetEnv ? ["--env", targetEnv] : [])];
+const { values } = parseArgs({
+  options: { remote: { type: "boolean", default: false }, env: { type: "string" }, "persist-to": { type: "string" } },
+});
+const target: Target = { remote: values.remote, env: values.env, persistTo: values["persist-to"] };
 
-function demoSql(): string {
+function demoSql(): string[] {
   const s = DEMO_SITE;
-  const lines = [
+  return [
     `INSERT OR REPLACE INTO sites (id, name, allowed_origins, consent_model, honor_gpc, tcf_vendor_id, timezone, origin_url) VALUES (${sqlText(s.id)}, ${sqlText(s.name)}, ${sqlJson(s.allowedOrigins)}, ${sqlText(s.consentModel)}, ${s.honorGpc ? 1 : 0}, NULL, ${sqlText(s.timezone)}, ${sqlText(s.originUrl)});`,
     `DELETE FROM content_items WHERE site_id = ${sqlText(s.id)};`,
     `DELETE FROM content_variants WHERE site_id = ${sqlText(s.id)};`,
@@ -36,52 +38,51 @@ function demoSql(): string {
       upsertVariantSql(s.id, variant, status === "approved" ? { status, by: "seed" } : { status }),
     ),
   ];
-  return `${lines.join("\n")}\n`;
 }
 
-function wrangler(...command: string[]) {
-  execFileSync("npx", ["wrangler", ...command, ...where], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
+/** The demo visitors whose ids were never revoked (tombstones are kept under the id's hash). */
+async function unrevoked(visitors: DemoVisitor[]): Promise<{ kept: DemoVisitor[]; revoked: DemoVisitor[] }> {
+  const hashes = await Promise.all(visitors.map((v) => subjectHash(v.id)));
+  const [rows = []] = d1Query([`SELECT subject_hash FROM revocations WHERE subject_hash IN (${hashes.map(sqlText).join(", ")})`], target);
+  const tombstones = new Set((rows as { subject_hash: string }[]).map((r) => r.subject_hash));
+  return {
+    kept: visitors.filter((_, i) => !tombstones.has(hashes[i] ?? "")),
+    revoked: visitors.filter((_, i) => tombstones.has(hashes[i] ?? "")),
+  };
 }
 
-function readDevVar(name: string): string {
-  const text = readFileSync(".dev.vars", "utf8");
-  const match = text.match(new RegExp(`^${name}="?([^"\\n]*)"?`, "m"));
-  if (!match?.[1]) throw new Error(`${name} is not set in .dev.vars (copy .dev.vars.example)`);
-  return match[1];
+/** A value from `.dev.vars`, or null without that file (wrangler dev then has no secrets either). */
+function readDevVar(name: string): string | null {
+  if (!existsSync(".dev.vars")) return null;
+  const match = readFileSync(".dev.vars", "utf8").match(new RegExp(`^${name}="?([^"\\n]*)"?`, "m"));
+  return match?.[1] || null;
 }
 
 async function main() {
-  const dir = join(".wrangler", "seed");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "demo.sql"), demoSql());
-  wrangler("d1", "execute", "DB", "--file", join(dir, "demo.sql"));
-  const modelTarget = [...(remote ? [] : ["--local"]), ...(targetEnv ? ["--env", targetEnv] : [])];
+  d1Run(demoSql(), target);
+  const modelTarget = [
+    ...(target.remote ? [] : ["--local"]),
+    ...(target.env ? ["--env", target.env] : []),
+    ...(target.persistTo && !target.remote ? ["--persist-to", target.persistTo] : []),
+  ];
   execFileSync("npx", ["tsx", "scripts/model.ts", "register-bundled", ...modelTarget], { stdio: ["ignore", "ignore", "inherit"] });
 
-  const profiles = demoVisitors().map((v) => ({
-    key: profileKey(DEMO_SITE.id, v.id),
-    value: JSON.stringify({ v: 1, ...v.profile, updatedAt: Date.now() }),
-  }));
-  writeFileSync(join(dir, "profiles.json"), JSON.stringify(profiles));
-  wrangler("kv", "bulk", "put", join(dir, "profiles.json"), "--binding", "PROFILES");
-
+  const { kept, revoked } = await unrevoked(demoVisitors());
+  kvPut(
+    "PROFILES",
+    Object.fromEntries(kept.map((v) => [profileKey(DEMO_SITE.id, v.id), JSON.stringify({ v: 1, ...v.profile, updatedAt: Date.now() })])),
+    target,
+  );
   // The snapshot that serves when D1 is unreachable (the scheduled handler refreshes it).
   const snapshot = { site: DEMO_SITE, slots: DEMO_SLOTS, items: demoItems() };
-  writeFileSync(
-    join(dir, "catalogue.json"),
-    JSON.stringify([{ key: catalogueSnapshotKey(DEMO_SITE.id), value: JSON.stringify(snapshot) }]),
-  );
-  wrangler("kv", "bulk", "put", join(dir, "catalogue.json"), "--binding", "CONFIG");
+  kvPut("CONFIG", { [catalogueSnapshotKey(DEMO_SITE.id)]: JSON.stringify(snapshot) }, target);
 
-  console.log(
-    `seeded site "${DEMO_SITE.id}" (${DEMO_SLOTS.length} slots, ${demoItems().length} items) and ${profiles.length} demo visitors`,
-  );
-  if (!remote) {
-    const key = readDevVar("ID_SIGNING_KEY");
-    for (const visitor of demoVisitors()) {
+  console.log(`seeded site "${DEMO_SITE.id}" (${DEMO_SLOTS.length} slots, ${demoItems().length} items) and ${kept.length} demo visitors`);
+  for (const visitor of revoked) console.log(`  not seeded (revoked and erased): ${visitor.description}`);
+  const key = target.remote ? null : readDevVar("ID_SIGNING_KEY");
+  if (!target.remote && !key) console.log("  (no ID_SIGNING_KEY in .dev.vars: copy .dev.vars.example to print the visitors' cookies)");
+  if (key) {
+    for (const visitor of kept) {
       console.log(`  ${visitor.description}\n    Cookie: ep_vid=${encodeURIComponent(await sign(visitor.id, key))}`);
     }
   }

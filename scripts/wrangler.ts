@@ -45,6 +45,7 @@ export function d1Run(statements: readonly string[], target: Target): void {
 
 /** Writes several keys in one wrangler run; binary values travel base64-encoded. */
 export function kvPut(binding: string, entries: Record<string, string | Uint8Array>, target: Target): void {
+  if (Object.keys(entries).length === 0) return;
   const bulk = Object.entries(entries).map(([key, value]) =>
     typeof value === "string" ? { key, value } : { key, value: Buffer.from(value).toString("base64"), base64: true },
   );

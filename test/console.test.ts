@@ -6,9 +6,12 @@ import { auditLog } from "../worker/store/schema";
 import { CONSOLE_ACTIONS } from "./support/console";
 import { createSite, db } from "./support/fixtures";
 
-/** The console's sign-in, sessions, CSRF and headers, inside workerd (the pages in Chromium: test/browser/console.browser.ts). */
-const BASE = "https://edge.example/admin";
-const ORIGIN = "https://edge.example";
+/**
+ * The console's sign-in, sessions, CSRF and headers, inside workerd (the pages in Chromium:
+ * test/browser/console.browser.ts). The console is on its own host, CONSOLE_HOST (wrangler.toml).
+ */
+const BASE = "https://localhost/admin";
+const ORIGIN = "https://localhost";
 
 type Session = { cookie: string; csrf: string };
 

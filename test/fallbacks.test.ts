@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { demoItems } from "../scripts/seed/demo-data";
 import { decide } from "../worker/decisions/decide";
 import { isLoaded, modelWithinBudget, type Scorer, scorerFor, withinBudget } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
@@ -8,7 +8,7 @@ import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServingConfig
 import { loadCatalogue } from "../worker/site/catalogue";
 import { readProfile } from "../worker/store/profiles";
 import { type DecideResponse, decideRequestSchema } from "../worker/wire/decide";
-import { createSite, db, decideBody, decideOk, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, db, decideAs, decideBody, profiledVisitor, visitorCookie } from "./support/fixtures";
 
 /** The editor's order for the demo catalogue, as the page would show it without a model. */
 function expectEditorDefaults(res: Omit<DecideResponse, "eventToken">, reason: string) {
@@ -57,7 +57,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
 
   it("serves editor defaults when the live model's bytes are missing from KV", async () => {
     await serveLive("missing-model", "0".repeat(64));
-    const res = await decideOk(decideBody(site));
+    const res = await decideAs(site);
     expectEditorDefaults(res, "model_unavailable");
     expect(res.modelVersion).toBeNull();
   });
@@ -65,36 +65,36 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
   it("serves editor defaults when the model bytes do not match their sha256", async () => {
     await serveLive("tampered-model", "1".repeat(64));
     await env.CONFIG.put(modelBytesKey("tampered-model"), new Uint8Array([1, 2, 3]));
-    expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+    expectEditorDefaults(await decideAs(site), "model_unavailable");
   });
 
   it("serves editor defaults when the model is corrupt (right hash, not an ONNX graph)", async () => {
     const garbage = new TextEncoder().encode("this is not an onnx model");
     await serveLive("corrupt-model", await sha256Of(garbage));
     await env.CONFIG.put(modelBytesKey("corrupt-model"), garbage);
-    expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+    expectEditorDefaults(await decideAs(site), "model_unavailable");
   });
 
   it("keeps serving the version that was live before when the live one is corrupt", async () => {
     const garbage = new TextEncoder().encode("still not an onnx model");
     await serveLive("corrupt-again", await sha256Of(garbage), { previous: true });
     await env.CONFIG.put(modelBytesKey("corrupt-again"), garbage);
-    const res = await decideOk(decideBody(site));
+    const res = await decideAs(site);
     expect(res.mode).toBe("contextual");
     expect(res.modelVersion).toBe(bundledSource.version);
   });
 
   it("serves editor defaults at once when the kill switch is on", async () => {
     await serveLive(bundled.version, bundled.sha256, { previous: true, killSwitch: true });
-    expectEditorDefaults(await decideOk(decideBody(site)), "model_disabled");
+    expectEditorDefaults(await decideAs(site), "model_disabled");
   });
 
   it("serves editor defaults in the editor's order when D1 fails, from the KV snapshot", async () => {
-    const ordered = await decideOk(decideBody(site));
+    const ordered = await decideAs(site);
     expect(ordered.mode).toBe("contextual");
     await env.DB.exec("ALTER TABLE content_items RENAME TO content_items_away");
     try {
-      const res = await decideOk(decideBody(site));
+      const res = await decideAs(site);
       expectEditorDefaults(res, "d1_unavailable");
       // Each slot takes the editor's best-ranked items that no earlier slot showed.
       const byRank = demoItems().sort((a, b) => a.defaultRank - b.defaultRank);
@@ -117,10 +117,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
   });
 
   it("serves editor defaults when the profile store (KV) fails", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
+    const id = await profiledVisitor(site);
     const failingKv = {
       get: () => Promise.reject(new Error("KV GET failed: 503")),
     } as unknown as KVNamespace;
@@ -200,7 +197,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     const bare = await createSite("fallback-no-snapshot");
     await env.DB.exec("ALTER TABLE sites RENAME TO sites_away");
     try {
-      const res = await decideOk(decideBody(bare));
+      const res = await decideAs(bare);
       expect(res.mode).toBe("default");
       for (const slot of res.slots) {
         expect(slot.fallback).toBe("catalogue_unavailable");
@@ -212,11 +209,8 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
   });
 
   it("uses the profile again once the failing model is replaced", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
-    const res = await decideOk(decideBody(site), { cookie: await visitorCookie(id) });
+    const id = await profiledVisitor(site);
+    const res = await decideAs(site, { cookie: await visitorCookie(id) });
     expect(res.mode).toBe("personalized");
   });
 });

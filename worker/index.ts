@@ -3,6 +3,7 @@ import { consumeEvents } from "./events/consumer";
 import type { AppEnv } from "./http/app-env";
 import { consoleRoutes } from "./http/console/app";
 import { errorResponse } from "./http/error-response";
+import { consoleHostOnly } from "./http/middleware/console-host";
 import { withServices } from "./http/middleware/services";
 import { mountedRequest } from "./http/mount";
 import { adminRoutes } from "./http/routes/admin";
@@ -20,6 +21,7 @@ import { refreshAllSnapshots } from "./site/catalogue";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
+  .use(consoleHostOnly)
   .use(withServices)
   .route("/health", healthRoutes)
   .route("/v1", tagRoutes)

@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { beforeAll, describe, expect, it } from "vitest";
+import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, sharedStack } from "../../scripts/harness/stack";
+import { adminApi, simulateConsoleTraffic, type Traffic } from "../../scripts/harness/traffic";
+import { waitFor } from "../../scripts/harness/wait";
 import type { DecideResponse } from "../../worker/wire/decide";
 import { CONSOLE_ACTIONS } from "../support/console";
 import { lineOf, merchantFeed } from "../support/feeds";
-import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack, type Traffic, waitFor } from "./harness";
 
 /**
  * The console at /admin in Chromium, on the production bundle with simulated traffic: each role
@@ -19,24 +20,20 @@ import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack,
 const BUNDLED_VERSION = (JSON.parse(readFileSync("models/default/manifest.json", "utf8")) as { version: string }).version;
 
 type Console = { context: BrowserContext; page: Page; problems: string[] };
+const SITE = "console";
 
 describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
   let stack: Stack;
   let traffic: Traffic;
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(new URL(`/v1/admin${path}`, stack.url), {
-      ...init,
-      headers: { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}`, ...(init.headers ?? {}) },
-    });
-  const consoleUrl = (path: string) => new URL(`/admin/${path}`, stack.url).href;
+  const admin = (path: string, init: RequestInit = {}) => adminApi(stack)(path, init);
+  const consoleUrl = (path: string) => new URL(`/admin/${path}`, stack.consoleUrl).href;
 
   beforeAll(async () => {
-    stack = await startStack("console-browser");
-    traffic = await simulateTraffic(stack, { visitors: 240, days: 7 });
+    stack = await sharedStack();
+    // A site of this file's own on the shared stack: the scenario changes its policy and variants.
+    await addDemoSite(stack, SITE, "opt-out");
+    traffic = await simulateConsoleTraffic(stack, SITE, { visitors: 240 });
   }, 240_000);
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   /** A fresh browser context, signed in through the form with the keyboard only. */
   async function signIn(token: string, viewport = { width: 1280, height: 900 }): Promise<Console> {
@@ -47,7 +44,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     page.on("console", (msg) => {
       if (msg.type() === "error") problems.push(msg.text());
     });
-    await page.goto(new URL("/admin", stack.url).href);
+    await page.goto(new URL("/admin", stack.consoleUrl).href);
     expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
     // The token field has focus on load; Enter submits.
     await page.keyboard.type(token);
@@ -67,15 +64,15 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
   it("signs the admin in and draws the performance page from the reports", async () => {
     const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
     expect(new URL(page.url()).pathname).toBe("/admin/performance");
-    await page.selectOption("#site-picker", BENCH_SITE);
+    await page.selectOption("#site-picker", SITE);
     await page.click(".site-picker button");
-    await page.waitForURL(/site=bench/);
+    await page.waitForURL(new RegExp(`site=${SITE}`));
     expect(await chartsDrawn(page)).toBeGreaterThanOrEqual(4);
     // One CTR chart per slot, each with its band series.
     for (const slot of ["hero", "recommendations", "promo"])
       expect(await page.locator(`figure[data-chart="ctr-${slot}"] :is(canvas, svg.bars)`).count()).toBe(1);
     // The page's totals are the performance endpoint's.
-    const report = (await (await admin(`/reports/performance?site=${BENCH_SITE}`)).json()) as { rows: { impressions: number }[] };
+    const report = (await (await admin(`/reports/performance?site=${SITE}`)).json()) as { rows: { impressions: number }[] };
     const impressions = report.rows.reduce((n, r) => n + r.impressions, 0);
     expect(impressions).toBeGreaterThan(0);
     expect(await page.locator(".stat", { hasText: "Impressions" }).locator("strong").textContent()).toBe(impressions.toLocaleString("en"));
@@ -88,11 +85,11 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
 
   it("draws the models and experiments pages, with the SRM check and fairness flags", async () => {
     const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
-    await page.goto(consoleUrl(`models?site=${BENCH_SITE}`));
+    await page.goto(consoleUrl(`models?site=${SITE}`));
     expect(await chartsDrawn(page)).toBe(2);
     expect(await page.locator(`tr[data-version="${BUNDLED_VERSION}"] .status`).textContent()).toBe("live");
 
-    await page.goto(consoleUrl(`experiments?site=${BENCH_SITE}`));
+    await page.goto(consoleUrl(`experiments?site=${SITE}`));
     expect(await chartsDrawn(page)).toBe(3);
     const experiment = page.locator('[data-experiment="hero-order"]');
     expect(await experiment.textContent()).toContain("Sample-ratio check: χ² =");
@@ -104,7 +101,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
 
   it("draws charts that tell the truth: bars from zero with their intervals, axis labels inside the chart", async () => {
     const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
-    await page.goto(consoleUrl(`models?site=${BENCH_SITE}`));
+    await page.goto(consoleUrl(`models?site=${SITE}`));
     await chartsDrawn(page);
     // In-page code is a string: it runs in the browser, not in this Node process.
     const bars = (await page.evaluate(`(() => {
@@ -129,7 +126,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     expect(bars.whiskers).toBe(bars.bars);
     expect(bars.inside).toBe(true);
 
-    await page.goto(consoleUrl(`performance?site=${BENCH_SITE}`));
+    await page.goto(consoleUrl(`performance?site=${SITE}`));
     await chartsDrawn(page);
     const axes = (await page.evaluate(`(() => [...document.querySelectorAll('figure[data-kind="time"]')].map((figure) => {
       const u = figure.uplot;
@@ -201,7 +198,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     ] as const) {
       const { context, page, problems } = await signIn(token, { width: 390, height: 844 });
       for (const path of pages) {
-        await page.goto(consoleUrl(`${path}?site=${BENCH_SITE}`));
+        await page.goto(consoleUrl(`${path}?site=${SITE}`));
         await page.waitForLoadState("load");
         const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
         expect(overflow, path).toBeLessThanOrEqual(0);
@@ -221,11 +218,11 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
       .prepare(
         "SELECT c.id FROM content_items c WHERE c.site_id = ? AND c.slot_ids LIKE '%recommendations%' AND NOT EXISTS (SELECT 1 FROM content_variants v WHERE v.site_id = c.site_id AND v.content_id = c.id) ORDER BY c.id",
       )
-      .bind(BENCH_SITE)
+      .bind(SITE)
       .all<{ id: string }>();
     const contentId = results[0]?.id ?? "";
     expect(contentId).not.toBe("");
-    const imported = await admin(`/sites/${BENCH_SITE}/variants`, {
+    const imported = await admin(`/sites/${SITE}/variants`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -244,7 +241,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     expect(imported.status).toBe(200);
 
     const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
-    await page.goto(consoleUrl(`content?site=${BENCH_SITE}`));
+    await page.goto(consoleUrl(`content?site=${SITE}`));
     expect(await chartsDrawn(page)).toBeGreaterThanOrEqual(1);
     expect(await page.locator('figure[data-chart="items"][data-drawn="true"] :is(canvas, svg.bars)').count()).toBe(1);
     // The demo catalogue's approved variants were served to the simulated visitors: the variant report's chart.
@@ -270,7 +267,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
         const res = await fetch(new URL("/v1/decide", stack.url), {
           method: "POST",
           headers: { "content-type": "application/json", cookie, "user-agent": DESKTOP_UA },
-          body: JSON.stringify({ site: BENCH_SITE, page: { url: "https://shop.example/" }, slots: [{ id: "recommendations", count: 6 }] }),
+          body: JSON.stringify({ site: SITE, page: { url: "https://shop.example/" }, slots: [{ id: "recommendations", count: 6 }] }),
         });
         const d = (await res.json()) as DecideResponse;
         const item = d.slots.flatMap((s) => s.items).find((i) => i.contentId === contentId);
@@ -295,7 +292,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
       ((await (await fetch(new URL("/health", stack.url))).json()) as { model: { version: string | null } }).model.version;
 
     const { context, page, problems } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
-    await page.goto(consoleUrl(`models?site=${BENCH_SITE}`));
+    await page.goto(consoleUrl(`models?site=${SITE}`));
     await page.getByRole("button", { name: "Promote console-cand to live" }).click();
     await page.waitForURL(/flash=promoted/);
     expect(await health()).toBe("console-cand");
@@ -359,9 +356,12 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     expect(new Set(actions)).toEqual(new Set(["privacy.revoke"]));
 
     // Admin pages and actions are not the privacy role's.
-    expect((await page.request.get(consoleUrl(`performance?site=${BENCH_SITE}`))).status()).toBe(403);
+    expect((await page.request.get(consoleUrl(`performance?site=${SITE}`))).status()).toBe(403);
     const csrf = (await page.locator('input[name="csrf"]').first().getAttribute("value")) ?? "";
-    const rollback = await page.request.post(consoleUrl("models/rollback"), { form: { csrf }, headers: { origin: stack.url.origin } });
+    const rollback = await page.request.post(consoleUrl("models/rollback"), {
+      form: { csrf },
+      headers: { origin: stack.consoleUrl.origin },
+    });
     expect(rollback.status()).toBe(403);
     expect(problems).toEqual([]);
     await context.close();
@@ -371,12 +371,12 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA });
     const page = await context.newPage();
     for (const path of ["performance", "content", "models", "experiments", "privacy"]) {
-      await page.goto(consoleUrl(`${path}?site=${BENCH_SITE}`));
+      await page.goto(consoleUrl(`${path}?site=${SITE}`));
       expect(new URL(page.url()).pathname, path).toBe("/admin/sign-in");
       expect(await page.locator("label[for='token']").textContent()).toBe("Token");
     }
     for (const path of CONSOLE_ACTIONS) {
-      const res = await page.request.post(consoleUrl(path), { form: { csrf: "x" }, headers: { origin: stack.url.origin } });
+      const res = await page.request.post(consoleUrl(path), { form: { csrf: "x" }, headers: { origin: stack.consoleUrl.origin } });
       expect(res.status(), path).toBe(401);
     }
     await context.close();
@@ -384,7 +384,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     const { context: signedIn, page: adminPage } = await signIn(stack.secrets.ADMIN_TOKEN ?? "");
     const noCsrf = await adminPage.request.post(consoleUrl("models/kill-switch"), {
       form: { on: "true" },
-      headers: { origin: stack.url.origin },
+      headers: { origin: stack.consoleUrl.origin },
     });
     expect(noCsrf.status()).toBe(403);
     expect(((await (await fetch(new URL("/health", stack.url))).json()) as { model: { killSwitch: boolean } }).model.killSwitch).toBe(

@@ -1,12 +1,13 @@
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, sharedStack, visitorCookie } from "../../scripts/harness/stack";
+import { waitFor } from "../../scripts/harness/wait";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { createDb } from "../../worker/store/db";
 import { contentVariants } from "../../worker/store/schema";
 import type { DecideResponse } from "../../worker/wire/decide";
 import { tcString } from "../support/tcf";
-import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, startStack, visitorCookie, waitFor } from "./harness";
 
 const CLS_OBSERVER = `window.__cls = 0;
 new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; })
@@ -35,11 +36,8 @@ type TagPage = { context: BrowserContext; page: Page; decides: DecideSeen[]; err
 describe.skipIf(!chromiumAvailable)("in Chromium", () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await sharedStack();
   }, 180_000);
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   /** `/demo/tag` for `site` once every slot is decided; `identified` makes the browser the stack's demo visitor. */
   async function openTagPage(site: string, options: { identified?: boolean; initScript?: string } = {}): Promise<TagPage> {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DESKTOP_UA } from "../../scripts/bench/chromium";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
+import { waitFor } from "../../scripts/harness/wait";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
@@ -15,10 +17,9 @@ import { decisionEventSchema } from "../../worker/wire/events";
  * The worker's served scores equal `npm run evaluate`'s Node scorer on the same inputs: the
  * production bundle runs on workerd (Miniflare, real local D1/KV/queue), decides for a visitor whose
  * profile this test wrote, and the context it logged to D1 is scored again in Node.
- * (test/browser/harness.ts starts the same stack but also Chromium, which this test does not need.)
+ * (scripts/harness/stack.ts starts the same stack but also Chromium, which this test does not need.)
  */
 
-const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
 const TOLERANCE = 1e-5;
 
 let mf: Miniflare;
@@ -39,12 +40,11 @@ afterAll(async () => {
 
 async function loggedContext(decisionId: string): Promise<RequestContext> {
   const d1 = await mf.getD1Database("DB");
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const row = await d1.prepare("SELECT context FROM decisions WHERE id = ?").bind(decisionId).first<{ context: string }>();
-    if (row) return decisionEventSchema.shape.context.parse(JSON.parse(row.context));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`decision ${decisionId} never reached D1`);
+  const row = await waitFor(
+    () => d1.prepare("SELECT context FROM decisions WHERE id = ?").bind(decisionId).first<{ context: string }>(),
+    20_000,
+  );
+  return decisionEventSchema.shape.context.parse(JSON.parse(row.context));
 }
 
 async function decideAs(visitorId: string, page: string): Promise<DecideResponse> {

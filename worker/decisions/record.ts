@@ -146,6 +146,7 @@ export function grantOf(record: DecisionRecord): EventGrant {
     ),
     b: isBot(record),
     ...(record.preview ? { q: true } : {}),
+    t: record.now,
     e: record.now + EVENT_TOKEN_TTL_MS,
   };
 }

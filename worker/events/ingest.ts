@@ -1,15 +1,19 @@
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { readPolicy } from "../site/policy";
 import type { Database } from "../store/db";
 import { decisions, events, featureDrift, rollups, variantRollups } from "../store/schema";
 import type { DecisionEvent, InteractionEvent } from "../wire/events";
 
 /**
- * Idempotent writes to D1. The raw event insert is ignored when its `event_id` exists, and the
- * roll-up increment that follows it in the same transaction only applies when that insert
- * changed a row (`changes() = 1`), so a redelivered event counts once.
+ * Idempotent writes to D1. The raw event insert is ignored when its `event_id` exists (the edge
+ * derives it from the decision, slot, content and kind: worker/events/admit.ts), and the roll-up
+ * increment that follows it in the same transaction only applies when that insert changed a row
+ * (`changes() = 1`), so a redelivered or replayed event counts once. Interactions are dated by
+ * their decision's day, never by the client's clock.
  */
 const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10);
+const DEFAULT_MAX_CONVERSIONS = readPolicy({}).events.maxConversionsPerDecision;
 
 function decisionStatements(db: Database, e: DecisionEvent): BatchItem<"sqlite">[] {
   const drift = e.drift && e.modelVersion ? [driftStatement(db, e.siteId, e.modelVersion, dayOf(e.ts), e.drift)] : [];
@@ -48,31 +52,31 @@ function driftStatement(db: Database, siteId: string, modelVersion: string, day:
     });
 }
 
+/**
+ * The raw event, in the table's column order. A conversion is written only while its decision has
+ * fewer than the site's bound (`maxConversions`), so that no token counts unlimited conversions.
+ */
+function eventInsert(db: Database, e: InteractionEvent, day: string) {
+  const counted =
+    e.kind === "conversion"
+      ? sql`(SELECT count(*) FROM ${events} WHERE ${events.decisionId} = ${e.decisionId} AND ${events.type} = 'conversion') < ${e.maxConversions ?? DEFAULT_MAX_CONVERSIONS}`
+      : sql`1`;
+  return db
+    .insert(events)
+    .select(
+      sql`SELECT ${e.eventId}, ${e.siteId}, ${e.decisionId}, ${e.visitorId}, ${e.kind}, ${e.slot}, ${e.contentId}, ${e.policy},
+                 ${e.modelVersion}, ${e.ts}, ${day}, ${e.value ?? null}, ${e.currency ?? null}, ${e.variantId ?? null}, ${e.variantReason ?? null}
+          WHERE ${counted}`,
+    )
+    .onConflictDoNothing();
+}
+
 function interactionStatements(db: Database, e: InteractionEvent): BatchItem<"sqlite">[] {
-  const day = dayOf(e.ts);
+  const day = dayOf(e.decidedAt ?? e.ts);
   const n = (kind: InteractionEvent["kind"]) => (e.kind === kind ? 1 : 0);
   const value = e.kind === "conversion" ? (e.value ?? 0) : 0;
   return [
-    db
-      .insert(events)
-      .values({
-        eventId: e.eventId,
-        siteId: e.siteId,
-        decisionId: e.decisionId,
-        visitorId: e.visitorId,
-        type: e.kind,
-        slot: e.slot,
-        contentId: e.contentId,
-        policy: e.policy,
-        modelVersion: e.modelVersion,
-        ts: new Date(e.ts),
-        day,
-        value: e.value ?? null,
-        currency: e.currency ?? null,
-        variantId: e.variantId ?? null,
-        variantReason: e.variantReason ?? null,
-      })
-      .onConflictDoNothing(),
+    eventInsert(db, e, day),
     db
       .insert(rollups)
       .select(

@@ -13,6 +13,9 @@ export type InteractionType = (typeof interactionTypes)[number];
 export const MAX_EVENTS_PER_REQUEST = 100;
 export const MAX_EVENTS_BODY_BYTES = 256 * 1024;
 
+/** A time in ms since the epoch that a `Date` can hold (±8.64e15); anything else is not a time. */
+export const epochMs = z.number().int().min(0).max(8.64e15);
+
 /** What the script tag (or any client) reports, with the decision's `eventToken`. */
 export const clientEventSchema = z.object({
   eventId: z
@@ -24,7 +27,8 @@ export const clientEventSchema = z.object({
   decisionId: z.string().uuid(),
   slot: z.string().min(1).max(64),
   contentId: z.string().min(1).max(128),
-  ts: z.number().int().positive(),
+  /** When it happened, by the client's clock: within the decision's token lifetime (worker/events/admit.ts). */
+  ts: epochMs,
   value: z.number().finite().min(0).max(1e9).optional(),
   currency: z
     .string()
@@ -51,7 +55,7 @@ const provenance = {
 export const decisionEventSchema = z.object({
   type: z.literal("decision"),
   decisionId: z.string(),
-  ts: z.number().int(),
+  ts: epochMs,
   ...provenance,
   mode: z.enum(modes),
   modeReason: z.string().optional(),
@@ -96,11 +100,12 @@ export const decisionEventSchema = z.object({
 });
 export type DecisionEvent = z.infer<typeof decisionEventSchema>;
 
-/** An impression, click, conversion or dismissal, verified and enriched at the edge. */
+/** An impression, click, conversion or dismissal, verified and enriched at the edge (worker/events/admit.ts). */
 export const interactionEventSchema = z.object({
   type: z.literal("interaction"),
   ...provenance,
   preview: z.boolean().optional(),
+  /** Derived at the edge from the decision, slot, content and kind (not the client's id), so that replays collapse. */
   eventId: z.string(),
   kind: z.enum(interactionTypes),
   decisionId: z.string(),
@@ -108,7 +113,15 @@ export const interactionEventSchema = z.object({
   contentId: z.string(),
   policy: z.string(),
   modelVersion: z.string(),
-  ts: z.number().int(),
+  ts: epochMs,
+  /**
+   * When the decision was made (from its token): roll-ups are dated by it, not by the client's
+   * clock. Set by every /v1/events; absent only from messages queued by an earlier version (and
+   * from the training pipeline's replayed history), which fall back to `ts`.
+   */
+  decidedAt: epochMs.optional(),
+  /** The site's bound on conversions counted per decision (policy `events.maxConversionsPerDecision`; absent: its default). */
+  maxConversions: z.number().int().min(0).optional(),
   value: z.number().optional(),
   currency: z.string().optional(),
   variantId: z.string().optional(),

@@ -10,7 +10,7 @@ import { audit } from "../../store/audit";
 import type { Database } from "../../store/db";
 import { modelVersions } from "../../store/schema";
 import type { AppEnv } from "../app-env";
-import { jsonBody, limitBody, parseWith } from "./validate";
+import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, parseWith } from "./validate";
 
 /**
  * The model lifecycle over HTTP (bearer `ADMIN_TOKEN`, mounted under /v1/admin): the same
@@ -125,13 +125,13 @@ export const adminModelRoutes = new Hono<AppEnv>()
     return c.json({ version: row, serving: await publishServingConfig(c.var.db, c.env.CONFIG) }, 201);
   })
   .post("/rollback", (c) => run(c, { kind: "rollback" }))
-  .post("/kill-switch", async (c) => {
+  .post("/kill-switch", limitBody(MAX_ADMIN_JSON_BYTES), async (c) => {
     const { on } = parseWith(killBodySchema, await jsonBody(c));
     const { serving } = await runModelAction(c.var.db, c.env.CONFIG, { kind: "kill-switch", on });
     return c.json({ serving });
   })
   .post("/:version/promote", (c) => run(c, { kind: "promote", version: parseWith(versionParam, c.req.param("version")) }))
-  .post("/:version/canary", async (c) => {
+  .post("/:version/canary", limitBody(MAX_ADMIN_JSON_BYTES), async (c) => {
     const version = parseWith(versionParam, c.req.param("version"));
     const { share } = parseWith(canaryBodySchema, await jsonBody(c));
     return run(c, { kind: "canary", version, share });
