@@ -1,8 +1,8 @@
 import { SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ConsentStateResponse } from "../worker/wire/consent";
 import { sites } from "../worker/store/schema";
+import type { ConsentStateResponse } from "../worker/wire/consent";
 import {
   BROWSER,
   createSite,

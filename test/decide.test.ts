@@ -2,10 +2,10 @@ import { env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { demoItems } from "../scripts/seed/demo-data";
 import { buildContext } from "../worker/decisions/context";
-import { decideResponseSchema } from "../worker/wire/decide";
 import { scorerFor } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
 import { readProfile } from "../worker/store/profiles";
+import { decideResponseSchema } from "../worker/wire/decide";
 import {
   type Asker,
   BROWSER,

@@ -1,11 +1,11 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
-import type { DecideResponse } from "../worker/wire/decide";
-import type { InteractionEvent } from "../worker/wire/events";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import { readStoredProfile } from "../worker/store/profiles";
+import type { DecideResponse } from "../worker/wire/decide";
+import type { InteractionEvent } from "../worker/wire/events";
 import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 

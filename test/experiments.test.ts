@@ -4,9 +4,9 @@ import { waitFor } from "../scripts/harness/wait";
 import { demoItems } from "../scripts/seed/demo-data";
 import { createRandom } from "../scripts/train/random";
 import { writeEvents } from "../worker/events/ingest";
-import type { DecisionEvent, InteractionEvent } from "../worker/wire/events";
 import { bucketOf, holdoutSalt } from "../worker/experiments/assign";
 import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
+import type { DecisionEvent, InteractionEvent } from "../worker/wire/events";
 import { createSite, db, decideAs, expectError, newVisitorId, profiledVisitor, requestDecision, visitorCookie } from "./support/fixtures";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };

@@ -76,7 +76,9 @@ describe("revocation and erasure", () => {
     const click = event(decided, shownIn(decided)[0] as Shown, "click");
     expect((await postEvents([click])).status).toBe(202);
     // The stored event's id is derived from the decision (worker/events/admit.ts): wait for it and the decision.
-    await waitFor(async () => (await countFor(decided.decisionId)) === 1 && (await rowsMentioning(decided.decisionId)).includes(decided.decisionId));
+    await waitFor(
+      async () => (await countFor(decided.decisionId)) === 1 && (await rowsMentioning(decided.decisionId)).includes(decided.decisionId),
+    );
 
     const res = await revoke(subject);
     expect(res.status).toBe(202);

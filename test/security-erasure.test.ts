@@ -1,9 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { profileKey } from "../worker/store/profiles";
 import { VISITOR_ID } from "../worker/wire/consent";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { waitFor } from "../scripts/harness/wait";
 import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 import { countFor, event, postEvents, shownIn } from "./support/pipeline";
 

@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { waitFor } from "../scripts/harness/wait";
 import { createSite, decideAs, newVisitorId, visitorCookie } from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 

@@ -1,10 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertDemoSite } from "../../scripts/seed/demo-data";
-import { createDb } from "../../worker/store/db";
 import { chromiumAvailable, DESKTOP_UA, type Stack, sharedStack } from "../../scripts/harness/stack";
 import { waitFor } from "../../scripts/harness/wait";
+import { insertDemoSite } from "../../scripts/seed/demo-data";
+import { createDb } from "../../worker/store/db";
 
 /**
  * An attacker's page in front of a signed-in privacy operator, in Chromium. The attacker serves a
@@ -78,7 +78,13 @@ describe.skipIf(!chromiumAvailable)("an attack page reached through the edge rou
     // A shop whose origin is a real http origin (the attacker's server stands in for it only under /shop/),
     // and a site whose origin is the attacker's page itself.
     const origin = `http://127.0.0.1:${attacker.port}`;
-    await insertDemoSite(db, { id: "attack-shop", name: "attack-shop", consentModel: "opt-out", allowedOrigins: [], originUrl: `${origin}/shop/` });
+    await insertDemoSite(db, {
+      id: "attack-shop",
+      name: "attack-shop",
+      consentModel: "opt-out",
+      allowedOrigins: [],
+      originUrl: `${origin}/shop/`,
+    });
     await insertDemoSite(db, {
       id: "attack-hostile",
       name: "attack-hostile",

@@ -1,12 +1,12 @@
 import { env, SELF } from "cloudflare:test";
 import { type DemoVisitor, demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
-import { sign } from "../../worker/lib/signing";
-import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 import type { ErrorBody } from "../../worker/lib/errors";
+import { sign } from "../../worker/lib/signing";
 import { writeCatalogueSnapshot } from "../../worker/site/catalogue";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/store/schema";
+import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 
 export const db = createDb(env.DB);
 
