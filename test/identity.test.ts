@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { AppEnv } from "../worker/app-env";
+import type { AppEnv } from "../worker/http/app-env";
 import { COOKIE_MAX_AGE_S, readVisitorId, setVisitorId } from "../worker/http/cookies";
 
 /** A tiny app around the cookie helpers, run with the deployment's `COOKIE_MODE`. */

@@ -5,6 +5,8 @@ import { waitFor } from "../scripts/harness/wait";
 import { type LoggedDecision, toTrainingExamples, trainingExampleSchema } from "../worker/events/export";
 import { type PerformanceRow, wilsonInterval } from "../worker/events/report";
 import { decisions, events } from "../worker/store/schema";
+import type { DecideResponse } from "../worker/wire/decide";
+import { decisionEventSchema } from "../worker/wire/events";
 import { createSite, db, decideAs, newVisitorId, visitorCookie } from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 

@@ -1,7 +1,7 @@
-import { VISITOR_COOKIE } from "../../worker/consent/cookies";
-import { sign } from "../../worker/consent/signed-id";
-import type { DecideResponse } from "../../worker/decisions/schema";
+import { VISITOR_COOKIE } from "../../worker/http/cookies";
+import { sign } from "../../worker/lib/signing";
 import { writeProfile } from "../../worker/store/profiles";
+import type { DecideResponse } from "../../worker/wire/decide";
 import { DESKTOP_UA } from "../bench/chromium";
 import type { Miniflare } from "../bench/workerd";
 import { demoVariants, demoVisitors } from "../seed/demo-data";

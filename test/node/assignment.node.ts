@@ -3,7 +3,7 @@ import { demoItems } from "../../scripts/seed/demo-data";
 import { createRandom } from "../../scripts/train/random";
 import { assignArms, bucketOf, holdoutSalt } from "../../worker/experiments/assign";
 import { choosePositions, positionProbabilities } from "../../worker/experiments/explore";
-import { type Experiment, experimentSchema } from "../../worker/experiments/policy";
+import { type Experiment, experimentSchema } from "../../worker/site/policy";
 
 /** Assignment and exploration as pure functions; served and logged through the worker in test/experiments.test.ts. */
 function chiSquare(observed: number[], expectedShares: number[]): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEdgeHosts } from "../../worker/rewrite/hosts";
+import { parseEdgeHosts } from "../../worker/http/mount";
 import { escapeHtml, safeUrl } from "../../worker/rewrite/render";
 
 describe("rendering", () => {

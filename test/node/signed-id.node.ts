@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sign, verify } from "../../worker/consent/signed-id";
+import { sign, verify } from "../../worker/lib/signing";
 
 describe("signed ids", () => {
   it("verifies with the current or the previous key, and nothing else", async () => {
