@@ -27,7 +27,7 @@ describe("npm run seed after an erasure", () => {
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("never writes a profile under a revoked demo visitor's id", { timeout: 240_000 }, async () => {
+  it("never writes a profile under a revoked demo visitor's id", { timeout: 600_000 }, async () => {
     const [erased, ...others] = demoVisitors();
     if (!erased || others.length === 0) throw new Error("the demo has several visitors");
     // What a completed revocation leaves: the tombstone under the id's hash, no profile.
