@@ -116,10 +116,16 @@ function reportBundle(bundle: Bundle): void {
 }
 
 /** Seeds D1 and KV in a throwaway workerd whose state directory the measured one then reuses. */
-async function seedState(app: Bundle, config: WranglerConfig, secrets: Record<string, string>, stateDir: string, logs: LogSink) {
+async function seedState(
+  app: Bundle,
+  config: WranglerConfig,
+  secrets: ReturnType<typeof throwawaySecrets>,
+  stateDir: string,
+  logs: LogSink,
+) {
   rmSync(stateDir, { recursive: true, force: true });
   const mf = startWorkerd(miniflareOptions({ bundle: app, config, secrets, stateDir, cf: BENCH_CF, logs }));
-  return withWorkerd(mf, (seeding) => seedBenchState(seeding, secrets.ID_SIGNING_KEY as string));
+  return withWorkerd(mf, async (seeding) => seedBenchState(seeding, await seeding.ready, secrets));
 }
 
 function reportCold(cold: ColdStart): void {

@@ -1,8 +1,7 @@
 import { parseArgs } from "node:util";
 import { VISITOR_COOKIE } from "../worker/http/cookies";
 import { sign } from "../worker/lib/signing";
-import { writeProfile } from "../worker/store/profiles";
-import { BENCH_SITE } from "./bench/seed-state";
+import { BENCH_SITE, putProfiles } from "./bench/seed-state";
 import { startWorkerWithConsumer } from "./bench/stack";
 import { stopWorkerd } from "./bench/workerd";
 import { demoItems, demoVisitors } from "./seed/demo-data";
@@ -85,7 +84,6 @@ async function main() {
     if (!put.ok) throw new Error(`policy: ${put.status} ${await put.text()}`);
     if (values.variants) await importHeadlines(admin, heroItem);
 
-    const profiles = (await mf.getKVNamespace("PROFILES")) as unknown as KVNamespace;
     const profilesToUse = demoVisitors();
     let clicks = 0;
     let impressions = 0;
@@ -94,7 +92,7 @@ async function main() {
       const device = random() < 0.4 ? "mobile" : "desktop";
       const country = COUNTRIES[Math.floor(random() * COUNTRIES.length)] ?? "FR";
       const profile = profilesToUse[Math.floor(random() * profilesToUse.length)]?.profile;
-      if (profile) await writeProfile(profiles, BENCH_SITE, id, profile);
+      if (profile) await putProfiles(url, secrets, [{ site: BENCH_SITE, visitorId: id, profile }]);
       const cookie = `${VISITOR_COOKIE}=${encodeURIComponent(await sign(id, secrets.ID_SIGNING_KEY))}`;
       const res = await mf.dispatchFetch(new URL("/v1/decide", url), {
         method: "POST",

@@ -4,9 +4,19 @@ import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
 import { buildContext } from "../worker/decisions/context";
 import { scorerFor } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
-import { readProfile } from "../worker/store/profiles";
+import { featuresOf } from "../worker/visitors/features";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { contentIds, createSite, decideBody, decideOk, newVisitorId, PAGE, putProfile, visitorCookie } from "./support/fixtures";
+import {
+  contentIds,
+  createSite,
+  decideBody,
+  decideOk,
+  newVisitorId,
+  PAGE,
+  putProfile,
+  visitorCookie,
+  visitorState,
+} from "./support/fixtures";
 
 const CF = { country: "JP", timezone: "Asia/Tokyo" };
 const SAFARI = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15";
@@ -59,7 +69,7 @@ describe("POST /v1/decide", () => {
     expect(second.decisionId).not.toBe(first.decisionId);
   });
 
-  it("ranks two visitors differently, as the model scores their KV features", async () => {
+  it("ranks two visitors differently, as the model scores the features their objects hold", async () => {
     const [a, b] = demoVisitors();
     if (!a || !b) throw new Error("two demo visitors expected");
     const idA = newVisitorId();
@@ -80,7 +90,8 @@ describe("POST /v1/decide", () => {
       [idA, resA],
       [idB, resB],
     ] as const) {
-      const profile = await readProfile(env.PROFILES, site, id);
+      const stored = (await visitorState(id)).profiles[site];
+      const profile = stored ? featuresOf(stored) : null;
       const shown = res.slots.flatMap((s) => s.items);
       const byId = new Map(demoItems().map((item) => [item.id, item]));
       const expected = await scorer.score(

@@ -3,10 +3,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
-import { readStoredProfile } from "../worker/store/profiles";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { createSite, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
@@ -109,7 +108,7 @@ describe("the event pipeline through the real local queue", () => {
     expect(await countFor(dRevoked.decisionId)).toBe(0);
   });
 
-  it("changes the visitor's KV features on a click, and the next decision sees it", async () => {
+  it("changes the visitor's features in their object on a click, and the next decision sees it", async () => {
     const [a] = demoVisitors();
     if (!a) throw new Error("a demo visitor expected");
     const visitor = newVisitorId();
@@ -122,9 +121,7 @@ describe("the event pipeline through the real local queue", () => {
 
     expect((await postEvents([event(before, target, "click")])).status).toBe(202);
     await waitUntil(async () => (await countFor(before.decisionId)) === 1);
-    await waitUntil(
-      async () => ((await readStoredProfile(env.PROFILES, site, visitor))?.itemAffinity[target.contentId] ?? 0) > affinityBefore,
-    );
+    await waitUntil(async () => ((await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0) > affinityBefore);
 
     const after = await decideAs(site, cookie);
     const scoreAfter = after.slots.flatMap((s) => s.items).find((i) => i.contentId === target.contentId)?.score;

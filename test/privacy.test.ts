@@ -1,9 +1,8 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
-import { profileKey } from "../worker/store/profiles";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, decideBody, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 
 const BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}` };
@@ -126,13 +125,11 @@ describe("revocation and erasure", () => {
     expect(done.status).toBe("completed");
     expect(done.completedAt).not.toBeNull();
 
-    expect(await env.PROFILES.get(profileKey(siteA, subject))).toBeNull();
-    expect(await env.PROFILES.get(profileKey(siteB, subject))).toBeNull();
+    expect((await visitorState(subject)).profiles).toEqual({});
     const rows = await allRowsText();
     expect(rows).not.toContain(subject);
 
-    expect(await env.PROFILES.get(profileKey(siteA, other))).not.toBeNull();
-    expect(await env.PROFILES.get(profileKey(siteB, other))).not.toBeNull();
+    expect(Object.keys((await visitorState(other)).profiles).sort()).toEqual([siteA, siteB].sort());
     expect(rows).toContain(other);
     expect((await modeFor(siteA, other)).mode).toBe("personalized");
     // Still revoked after erasure: the tombstone (under the subject's hash) stays.

@@ -27,6 +27,6 @@ export async function startWorkerWithConsumer(name: string, options: { consumerB
   );
   const mf = startWorkerd(withQueueConsumers(mfOptions, consumers));
   const url = await mf.ready;
-  const visitor = await seedBenchState(mf, secrets.ID_SIGNING_KEY);
+  const visitor = await seedBenchState(mf, url, secrets);
   return { mf, url, secrets, visitor };
 }

@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { chromiumAvailable as chromiumInstalled, DESKTOP_UA, launchChromium } from "../../scripts/bench/chromium";
-import { BENCH_SITE, type BenchVisitor } from "../../scripts/bench/seed-state";
+import { BENCH_SITE, type BenchVisitor, putProfiles, type SeedSecrets } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { demoVariants, demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
@@ -8,7 +8,6 @@ import { createRandom } from "../../scripts/train/random";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import { sign } from "../../worker/lib/signing";
 import { createDb } from "../../worker/store/db";
-import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/store/schema";
 import type { DecideResponse } from "../../worker/wire/decide";
 
@@ -27,7 +26,7 @@ export type Stack = {
   visitor: BenchVisitor;
   browser: Browser;
   /** The stack's throwaway tokens and keys (ADMIN_TOKEN, PRIVACY_TOKEN, ID_SIGNING_KEY), for tests that sign in. */
-  secrets: Record<string, string>;
+  secrets: SeedSecrets & Record<string, string>;
   stop(): Promise<void>;
 };
 
@@ -78,8 +77,7 @@ export async function addDemoSite(stack: Stack, id: string, consentModel: Consen
   await insertDemoSite(createDb(stack.d1), { id, name: id, consentModel, allowedOrigins: [stack.url.origin], originUrl: "bundled:demo" });
   const profile = demoVisitors().find((v) => v.id === stack.visitor.id)?.profile;
   if (!profile) throw new Error("the stack's visitor is not a demo visitor");
-  // Miniflare types its KV proxy with the experimental workers types; writeProfile takes the stable ones.
-  await writeProfile((await stack.mf.getKVNamespace("PROFILES")) as unknown as KVNamespace, id, stack.visitor.id, profile);
+  await putProfiles(stack.url, stack.secrets, [{ site: id, visitorId: stack.visitor.id, profile }]);
 }
 
 /** The stack's visitor as a browser cookie: the browser is then that identified visitor. */

@@ -1,11 +1,12 @@
 import { env, SELF } from "cloudflare:test";
 import { insertDemoSite } from "../../scripts/seed/demo-data";
+import { configOf } from "../../worker/lib/config";
 import type { ErrorBody } from "../../worker/lib/errors";
 import { sign } from "../../worker/lib/signing";
 import { writeCatalogueSnapshot } from "../../worker/site/catalogue";
 import { createDb } from "../../worker/store/db";
-import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/store/schema";
+import { visitorStore, visitorStub } from "../../worker/visitors/client";
 import type { DecideResponse } from "../../worker/wire/decide";
 
 export const db = createDb(env.DB);
@@ -28,12 +29,24 @@ export async function createSite(
   return id;
 }
 
+/** The visitors' Durable Objects as the worker reaches them (wrangler.toml's jurisdiction and timeout). */
+export const visitors = visitorStore(env, configOf(env));
+
+/** Seeds a visitor's profile on a site into their Durable Object, as `npm run seed` does. */
 export async function putProfile(
   siteId: string,
   visitorId: string,
   profile: { attributes?: Record<string, string | number>; itemAffinity?: Record<string, number> },
 ) {
-  await writeProfile(env.PROFILES, siteId, visitorId, { attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {} });
+  const stub = await visitorStub(visitors, visitorId);
+  const stored = { v: 1, attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {}, recent: [] };
+  const { revoked } = await stub.importProfile(siteId, stored, Date.now());
+  if (revoked) throw new Error(`visitor ${visitorId} is revoked: no profile is written`);
+}
+
+/** What a visitor's Durable Object holds (the privacy export's view of it). */
+export async function visitorState(visitorId: string) {
+  return (await visitorStub(visitors, visitorId)).export();
 }
 
 export const newVisitorId = () => crypto.randomUUID();

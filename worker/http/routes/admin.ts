@@ -7,6 +7,7 @@ import { requireRole } from "../middleware/auth";
 import { adminExperimentRoutes } from "./admin-experiments";
 import { adminModelRoutes } from "./admin-models";
 import { adminVariantRoutes } from "./admin-variants";
+import { adminVisitorRoutes } from "./admin-visitors";
 import { parseWith } from "./validate";
 
 /** Admin endpoints: bearer `ADMIN_TOKEN` only; every action is audited. */
@@ -25,5 +26,6 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(report);
   })
   .route("/models", adminModelRoutes)
+  .route("/visitors", adminVisitorRoutes)
   .route("/", adminExperimentRoutes)
   .route("/", adminVariantRoutes);
