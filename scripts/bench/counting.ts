@@ -12,6 +12,7 @@ export type Operation =
   | { binding: "kv"; kind: "read" | "write" | "delete" | "list"; keys: number }
   | { binding: "queue"; messages: number; bytes: number; calls: 1 }
   | { binding: "do"; requests: 1; ms: number }
+  | { binding: "do-storage"; rowsRead: number; rowsWritten: number }
   | { binding: "r2"; kind: "classA" | "classB" | "free" };
 
 export type Recorder = (op: Operation) => void;
@@ -31,6 +32,9 @@ export type Tally = {
   queueUnits: number;
   doRequests: number;
   doMs: number;
+  /** Rows of the objects' SQLite storage (the key-value API reads and writes one row per key). */
+  doRowsRead: number;
+  doRowsWritten: number;
   r2ClassA: number;
   r2ClassB: number;
 };
@@ -48,6 +52,8 @@ export const emptyTally = (): Tally => ({
   queueUnits: 0,
   doRequests: 0,
   doMs: 0,
+  doRowsRead: 0,
+  doRowsWritten: 0,
   r2ClassA: 0,
   r2ClassB: 0,
 });
@@ -72,6 +78,10 @@ export function add(tally: Tally, op: Operation): void {
     case "do":
       tally.doRequests += op.requests;
       tally.doMs += op.ms;
+      return;
+    case "do-storage":
+      tally.doRowsRead += op.rowsRead;
+      tally.doRowsWritten += op.rowsWritten;
       return;
     case "r2":
       if (op.kind === "classA") tally.r2ClassA++;
@@ -196,7 +206,8 @@ function countingStub<T extends object>(stub: T, record: Recorder): T {
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
         const started = Date.now();
-        const result = Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args));
+        // Reflect.apply: on an RPC method, `.apply` would itself name a remote method.
+        const result = Promise.resolve(Reflect.apply(value, target, args));
         const done = () => record({ binding: "do", requests: 1, ms: Date.now() - started });
         result.then(done, done);
         return result;
@@ -255,4 +266,42 @@ export function countingEnv<E extends object>(env: E, record: Recorder): E {
     else wrapped[name] = value;
   }
   return wrapped as E;
+}
+
+/**
+ * A Durable Object's state whose synchronous key-value storage is counted in rows, as SQLite
+ * storage is billed: a get reads a row, a put or a delete writes one, a list reads what it returns,
+ * setting an alarm writes one.
+ */
+export function countingState(state: DurableObjectState, record: Recorder): DurableObjectState {
+  const kv = (inner: SyncKvStorage): SyncKvStorage =>
+    new Proxy(inner, {
+      get(target, prop) {
+        const fn = passThrough(target, prop);
+        if (typeof fn !== "function") return fn;
+        return (...args: unknown[]) => {
+          const result = fn(...args);
+          if (prop === "get") record({ binding: "do-storage", rowsRead: 1, rowsWritten: 0 });
+          if (prop === "put" || prop === "delete") record({ binding: "do-storage", rowsRead: 0, rowsWritten: 1 });
+          if (prop !== "list") return result;
+          const entries = [...(result as Iterable<unknown>)];
+          record({ binding: "do-storage", rowsRead: entries.length, rowsWritten: 0 });
+          return entries;
+        };
+      },
+    });
+  const storage = new Proxy(state.storage, {
+    get(target, prop) {
+      if (prop === "kv") return kv(target.kv);
+      const fn = passThrough(target, prop);
+      if (prop === "setAlarm" && typeof fn === "function") {
+        return (...args: unknown[]) => {
+          record({ binding: "do-storage", rowsRead: 0, rowsWritten: 1 });
+          return fn(...args);
+        };
+      }
+      return fn;
+    },
+  });
+  return new Proxy(state, { get: (target, prop) => (prop === "storage" ? storage : passThrough(target, prop)) });
 }

@@ -48,7 +48,11 @@ async function seedCatalogue(d1: D1Database): Promise<void> {
   });
 }
 
-export type BenchVisitor = { id: string; description: string; cookie: string };
+/** The visitor Chromium and the cold start use, and the cookies of the load test's visitors. */
+export type BenchVisitor = { id: string; description: string; cookie: string; loadCookies: string[] };
+
+/** Visitors the identified load test spreads over, each with a profile: real traffic is many visitors, one object each. */
+export const LOAD_VISITORS = 64;
 
 /** The worker's secrets that seeding needs: the admin token (profiles) and the signing key (cookies). */
 export type SeedSecrets = { ADMIN_TOKEN: string; ID_SIGNING_KEY: string };
@@ -75,15 +79,27 @@ export async function benchCookie(visitorId: string, signingKey: string): Promis
 
 /**
  * Migrates and seeds a fresh state through Miniflare's bindings and the worker at `url`, and
- * returns the first demo visitor (whose profile is now in their Durable Object) with a cookie.
+ * returns the first demo visitor (whose profile is now in their Durable Object) with a cookie,
+ * and the cookies of LOAD_VISITORS visitors with profiles (the first demo visitor among them).
  */
 export async function seedBenchState(mf: Miniflare, url: URL, secrets: SeedSecrets): Promise<BenchVisitor> {
   const d1 = await mf.getD1Database("DB");
   await applyMigrations(d1);
   await seedCatalogue(d1);
 
-  const visitor = demoVisitors()[0];
+  const demo = demoVisitors();
+  const visitor = demo[0];
   if (!visitor) throw new Error("scripts/seed/demo-data.ts has no demo visitors");
-  await putProfiles(url, secrets, [{ site: BENCH_SITE, visitorId: visitor.id, profile: visitor.profile }]);
-  return { id: visitor.id, description: visitor.description, cookie: await benchCookie(visitor.id, secrets.ID_SIGNING_KEY) };
+  const others = Array.from({ length: LOAD_VISITORS - 1 }, (_, i) => ({
+    id: crypto.randomUUID(),
+    profile: (demo[i % demo.length] ?? visitor).profile,
+  }));
+  const all = [{ id: visitor.id, profile: visitor.profile }, ...others];
+  await putProfiles(
+    url,
+    secrets,
+    all.map((v) => ({ site: BENCH_SITE, visitorId: v.id, profile: v.profile })),
+  );
+  const loadCookies = await Promise.all(all.map((v) => benchCookie(v.id, secrets.ID_SIGNING_KEY)));
+  return { id: visitor.id, description: visitor.description, cookie: loadCookies[0] as string, loadCookies };
 }

@@ -5,23 +5,23 @@ import { applyInteractions, changesProfile, featuresOf, type ProfileFeatures, ty
 /**
  * Everything per visitor that must be consistent, in one SQLite-backed Durable Object per
  * visitor (named from the subject hash of their signed id, ./client.ts): the revocation
- * tombstone, the profile per site, today's frequency-cap counts per site, and the ids of the
- * events already applied. Stored with the synchronous key-value API (rows of the object's SQLite
- * database), one row per key, so that a decision reads at most three rows.
+ * tombstone, the profile per site with the ids of the events applied to it, and today's
+ * frequency-cap counts per site. Stored with the synchronous key-value API (rows of the object's
+ * SQLite database), one row per key, so that a decision reads at most three rows and a queue
+ * batch writes one row per site (rows written are what SQLite storage bills).
  *
  * Every method but `revoke` runs without awaiting anything, so it cannot interleave with another
  * call: 200 concurrent clicks count 200. Every method checks the tombstone first, and a revoked
  * visitor's profile is never read or written again.
  */
 const TOMBSTONE = "tombstone";
-const APPLIED = "applied";
 const profileKey = (site: string) => `profile:${site}`;
 const capsKey = (site: string) => `caps:${site}`;
 const PROFILE_PREFIX = "profile:";
 const CAPS_PREFIX = "caps:";
 
-/** Event ids kept for idempotence: queue redeliveries come within minutes, far fewer than this. */
-const APPLIED_KEPT = 512;
+/** Event ids kept per site for idempotence: queue redeliveries come within minutes, far fewer than this. */
+const APPLIED_KEPT = 256;
 /** Capped content ids counted per site and day: a bound on what one visitor's traffic can store. */
 const CAPPED_KEPT = 200;
 /** A profile untouched this long is deleted: the visitor id's cookie (13 months) has expired by then. */
@@ -30,6 +30,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Tombstone = { at: number };
 type Caps = { day: string; shown: Record<string, number> };
+/** A site's row: the profile and the ids of the events applied to it, written together. */
+type SiteRow = { profile: StoredProfile; applied: string[] };
 
 /** What a decision asks for: the profile only with personalization consent, caps only where storage is allowed. */
 export type DecisionAsk = { site: string; profile: boolean; capsDay: string | null };
@@ -54,19 +56,19 @@ export class VisitorState extends DurableObject<Env> {
     return this.kv.get<Tombstone>(TOMBSTONE) !== undefined;
   }
 
-  private readProfile(site: string): StoredProfile | undefined {
+  private readSite(site: string): SiteRow | undefined {
     this.profileReads++;
-    return this.kv.get<StoredProfile>(profileKey(site));
+    return this.kv.get<SiteRow>(profileKey(site));
   }
 
   /** The decision's one call: the tombstone first; the profile and caps only as asked and only when not revoked. */
   forDecision(ask: DecisionAsk): DecisionState {
     if (this.revoked()) return { revoked: true, profile: null, shownToday: {} };
-    const stored = ask.profile ? this.readProfile(ask.site) : undefined;
+    const row = ask.profile ? this.readSite(ask.site) : undefined;
     const caps = ask.capsDay ? this.kv.get<Caps>(capsKey(ask.site)) : undefined;
     return {
       revoked: false,
-      profile: stored ? featuresOf(stored) : null,
+      profile: row ? featuresOf(row.profile) : null,
       shownToday: caps && caps.day === ask.capsDay ? caps.shown : {},
     };
   }
@@ -79,23 +81,33 @@ export class VisitorState extends DurableObject<Env> {
    */
   apply(events: readonly InteractionEvent[], now: number): { revoked: boolean; applied: number } {
     if (this.revoked()) return { revoked: true, applied: 0 };
-    const applied = this.kv.get<string[]>(APPLIED) ?? [];
-    const seen = new Set(applied);
     const bySite = new Map<string, InteractionEvent[]>();
     for (const e of events) {
-      if (!e.personalization || !changesProfile(e.kind) || seen.has(e.eventId)) continue;
-      seen.add(e.eventId);
-      bySite.set(e.siteId, [...(bySite.get(e.siteId) ?? []), e]);
+      if (e.personalization && changesProfile(e.kind)) bySite.set(e.siteId, [...(bySite.get(e.siteId) ?? []), e]);
     }
-    const fresh = [...bySite.values()].flat();
-    if (fresh.length === 0) return { revoked: false, applied: 0 };
+    let applied = 0;
     for (const [site, list] of bySite) {
-      const inOrder = list.toSorted((a, b) => a.ts - b.ts);
-      this.kv.put(profileKey(site), applyInteractions(this.readProfile(site) ?? null, inOrder, now));
+      const row = this.readSite(site);
+      const seen = new Set(row?.applied);
+      const fresh: InteractionEvent[] = [];
+      for (const e of list) {
+        if (seen.has(e.eventId)) continue;
+        seen.add(e.eventId);
+        fresh.push(e);
+      }
+      if (fresh.length === 0) continue;
+      this.kv.put(profileKey(site), {
+        profile: applyInteractions(
+          row?.profile ?? null,
+          fresh.toSorted((a, b) => a.ts - b.ts),
+          now,
+        ),
+        applied: [...seen].slice(-APPLIED_KEPT),
+      } satisfies SiteRow);
+      applied += fresh.length;
     }
-    this.kv.put(APPLIED, [...applied, ...fresh.map((e) => e.eventId)].slice(-APPLIED_KEPT));
-    this.extendRetention(now);
-    return { revoked: false, applied: fresh.length };
+    if (applied > 0) this.extendRetention(now);
+    return { revoked: false, applied };
   }
 
   /** Counts capped content a decision showed (after its answer), for today's caps. */
@@ -113,7 +125,8 @@ export class VisitorState extends DurableObject<Env> {
   /** Writes a profile (seeding, migration, trained profiles); refused for a revoked visitor. */
   importProfile(site: string, profile: unknown, now: number): { revoked: boolean } {
     if (this.revoked()) return { revoked: true };
-    this.kv.put(profileKey(site), storedProfileSchema.parse(profile));
+    const applied = this.kv.get<SiteRow>(profileKey(site))?.applied ?? [];
+    this.kv.put(profileKey(site), { profile: storedProfileSchema.parse(profile), applied } satisfies SiteRow);
     this.extendRetention(now);
     return { revoked: false };
   }
@@ -128,14 +141,18 @@ export class VisitorState extends DurableObject<Env> {
   /** Everything the object holds, for the privacy team's export. */
   export(): VisitorExport {
     const profiles: Record<string, StoredProfile> = {};
-    for (const [key, value] of this.kv.list<StoredProfile>({ prefix: PROFILE_PREFIX })) profiles[key.slice(PROFILE_PREFIX.length)] = value;
+    let appliedEvents = 0;
+    for (const [key, row] of this.kv.list<SiteRow>({ prefix: PROFILE_PREFIX })) {
+      profiles[key.slice(PROFILE_PREFIX.length)] = row.profile;
+      appliedEvents += row.applied.length;
+    }
     const caps: Record<string, Caps> = {};
     for (const [key, value] of this.kv.list<Caps>({ prefix: CAPS_PREFIX })) caps[key.slice(CAPS_PREFIX.length)] = value;
     return {
       revokedAt: this.kv.get<Tombstone>(TOMBSTONE)?.at ?? null,
       profiles,
       caps,
-      appliedEvents: this.kv.get<string[]>(APPLIED)?.length ?? 0,
+      appliedEvents,
     };
   }
 
