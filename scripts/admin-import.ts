@@ -25,7 +25,7 @@ export function adminPoster(base: URL, token: string, fetcher: (url: URL, init: 
 /** Tombstones first (a profile of a revoked subject is then refused), then profiles, IMPORT_MAX per call. */
 export async function importVisitors(
   post: AdminPost,
-  input: { profiles?: VisitorImport["profiles"]; tombstones?: string[] },
+  input: { profiles?: VisitorImport["profiles"]; tombstones?: string[]; mode?: VisitorImport["mode"] },
 ): Promise<ImportTotals> {
   const totals: ImportTotals = { imported: 0, tombstones: 0, refused: [] };
   const send = async (body: Partial<VisitorImport>) => {
@@ -39,7 +39,8 @@ export async function importVisitors(
   const tombstones = input.tombstones ?? [];
   const profiles = input.profiles ?? [];
   for (let i = 0; i < tombstones.length; i += IMPORT_MAX) await send({ tombstones: tombstones.slice(i, i + IMPORT_MAX) });
-  for (let i = 0; i < profiles.length; i += IMPORT_MAX) await send({ profiles: profiles.slice(i, i + IMPORT_MAX) });
+  for (let i = 0; i < profiles.length; i += IMPORT_MAX)
+    await send({ profiles: profiles.slice(i, i + IMPORT_MAX), mode: input.mode ?? "replace" });
   return totals;
 }
 

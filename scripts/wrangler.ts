@@ -99,7 +99,8 @@ export function kvGet(binding: string, key: string, target: Target): string | nu
   }
 }
 
-function withTempFile<T>(name: string, content: string | Uint8Array, use: (path: string) => T): T {
+/** Runs `use` with a temporary file holding `content`, removed afterwards. */
+export function withTempFile<T>(name: string, content: string | Uint8Array, use: (path: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), "edge-personalizer-"));
   try {
     const path = join(dir, name);

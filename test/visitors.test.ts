@@ -161,6 +161,37 @@ describe("the visitor's Durable Object", () => {
     await expect(putProfile(site, subject, profile())).rejects.toThrow(/revoked/);
     expect((await visitorState(subject)).profiles).toEqual({});
   });
+
+  it("merges a migrated KV profile with what the object learnt since, and refuses one under a D1 revocation", async () => {
+    const visitor = newVisitorId();
+    const revokedEarlier = newVisitorId();
+    const now = Date.now();
+    // A click the object applied after the new worker was deployed, before the migration ran.
+    await (await stubOf(visitor)).apply([{ ...click(site, visitor, "women-2", 0), eventId: crypto.randomUUID(), ts: now }], now);
+    const kvProfile = { v: 1, attributes: { age: "30" }, itemAffinity: { "women-1": 2, "women-2": 1 }, seen: ["old"], updatedAt: now };
+    const res = await SELF.fetch("https://edge.example/v1/admin/visitors/import", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${env.ADMIN_TOKEN}` },
+      body: JSON.stringify({
+        tombstones: [await subjectHash(revokedEarlier)],
+        profiles: [
+          { site, visitorId: visitor, profile: kvProfile },
+          { site, visitorId: revokedEarlier, profile: kvProfile },
+        ],
+        mode: "merge",
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ tombstones: 1, imported: 1, refused: [revokedEarlier] });
+    const merged = (await visitorState(visitor)).profiles[site];
+    expect(merged?.attributes).toEqual({ age: "30" });
+    expect(merged?.itemAffinity["women-1"]).toBeCloseTo(2, 6);
+    expect(merged?.itemAffinity["women-2"]).toBeCloseTo(2, 6);
+    expect(merged?.recent).toEqual([{ id: "women-2", ts: now }]);
+    const refused = await visitorState(revokedEarlier);
+    expect(refused.revokedAt).not.toBeNull();
+    expect(refused.profiles).toEqual({});
+  });
 });
 
 describe("a failing visitor object", () => {

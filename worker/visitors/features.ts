@@ -69,3 +69,24 @@ export function applyInteractions(profile: StoredProfile | null, batch: readonly
   const recent = [...taken.reverse(), ...base.recent].sort((a, b) => b.ts - a.ts).slice(0, RECENT_KEPT);
   return { ...base, itemAffinity: strongest(itemAffinity), recent, updatedAt: now };
 }
+
+/**
+ * Two histories of one visitor on one site as one profile (the migration from an older store into
+ * an object that may already hold newer clicks): each side's affinity decays to `now` and they
+ * add up, the newer side's attributes win, the recent items of both interleave by time.
+ */
+export function mergeProfiles(newer: StoredProfile, older: StoredProfile, now: number): StoredProfile {
+  const decayed = (p: StoredProfile) => {
+    const decay = p.updatedAt ? 0.5 ** (Math.max(0, now - p.updatedAt) / AFFINITY_HALF_LIFE_MS) : 1;
+    return Object.entries(p.itemAffinity).map(([id, a]) => [id, a * decay] as const);
+  };
+  const itemAffinity: Record<string, number> = {};
+  for (const [id, a] of [...decayed(older), ...decayed(newer)]) itemAffinity[id] = (itemAffinity[id] ?? 0) + a;
+  return {
+    v: 1,
+    attributes: { ...older.attributes, ...newer.attributes },
+    itemAffinity: strongest(itemAffinity),
+    recent: [...newer.recent, ...older.recent].sort((a, b) => b.ts - a.ts).slice(0, RECENT_KEPT),
+    updatedAt: now,
+  };
+}

@@ -31,6 +31,8 @@ export const visitorImportSchema = z.object({
     )
     .max(IMPORT_MAX)
     .default([]),
+  /** `merge` for the migration from KV (the object may have learnt newer clicks), `replace` otherwise. */
+  mode: z.enum(["replace", "merge"]).default("replace"),
 });
 export type VisitorImport = z.infer<typeof visitorImportSchema>;
 
@@ -48,7 +50,7 @@ export async function importVisitors(db: Database, store: VisitorStore, input: V
         await subjectStub(store, hash).revoke(now);
         return "refused";
       }
-      const { revoked } = await (await visitorStub(store, visitorId)).importProfile(site, profile, now);
+      const { revoked } = await (await visitorStub(store, visitorId)).importProfile(site, profile, now, input.mode);
       return revoked ? "refused" : "imported";
     }),
   );

@@ -1,6 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { InteractionEvent } from "../wire/events";
-import { applyInteractions, changesProfile, featuresOf, type ProfileFeatures, type StoredProfile, storedProfileSchema } from "./features";
+import {
+  applyInteractions,
+  changesProfile,
+  featuresOf,
+  mergeProfiles,
+  type ProfileFeatures,
+  type StoredProfile,
+  storedProfileSchema,
+} from "./features";
 
 /**
  * Everything per visitor that must be consistent, in one SQLite-backed Durable Object per
@@ -36,6 +44,9 @@ type SiteRow = { profile: StoredProfile; applied: string[] };
 /** What a decision asks for: the profile only with personalization consent, caps only where storage is allowed. */
 export type DecisionAsk = { site: string; profile: boolean; capsDay: string | null };
 export type DecisionState = { revoked: boolean; profile: ProfileFeatures | null; shownToday: Record<string, number> };
+
+/** How an imported profile meets one the object already holds. */
+export type ImportMode = "replace" | "merge";
 
 export type VisitorExport = {
   revokedAt: number | null;
@@ -122,11 +133,16 @@ export class VisitorState extends DurableObject<Env> {
     this.extendRetention(now);
   }
 
-  /** Writes a profile (seeding, migration, trained profiles); refused for a revoked visitor. */
-  importProfile(site: string, profile: unknown, now: number): { revoked: boolean } {
+  /**
+   * Writes a profile (seeding, trained profiles: `replace`; the migration from KV: `merge`, which
+   * keeps what the object learnt since, see features.ts `mergeProfiles`); refused for a revoked visitor.
+   */
+  importProfile(site: string, profile: unknown, now: number, mode: ImportMode = "replace"): { revoked: boolean } {
     if (this.revoked()) return { revoked: true };
-    const applied = this.kv.get<SiteRow>(profileKey(site))?.applied ?? [];
-    this.kv.put(profileKey(site), { profile: storedProfileSchema.parse(profile), applied } satisfies SiteRow);
+    const row = this.kv.get<SiteRow>(profileKey(site));
+    const incoming = storedProfileSchema.parse(profile);
+    const stored = mode === "merge" && row ? mergeProfiles(row.profile, incoming, now) : incoming;
+    this.kv.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
     this.extendRetention(now);
     return { revoked: false };
   }
