@@ -32,6 +32,8 @@ export default defineConfig(async () => {
                   // registry and catalogue on every request, so that each test sees its own changes.
                   MODEL_LOAD_BUDGET_MS: "60000",
                   CONFIG_TTL_MS: "0",
+                  // Generous on a shared test machine; the failing-object tests stall the object past it.
+                  VISITOR_STATE_TIMEOUT_MS: "3000",
                   ADMIN_TOKEN: "test-admin-token",
                   PRIVACY_TOKEN: "test-privacy-token",
                   ID_SIGNING_KEY: "test-id-signing-key",

@@ -1,28 +1,31 @@
 /**
- * Seeds the demo site into D1 and KV through wrangler: `npm run seed` (local state, the default;
- * `--persist-to DIR` for another state directory) or `npm run seed -- --remote --env staging`.
- * Prints signed cookies for the demo visitors. A demo visitor whose id was revoked is never seeded
- * again: no profile is written under a revoked id, by any route or script.
+ * Seeds the demo site into D1 and KV through wrangler, and the demo visitors' profiles into their
+ * Durable Objects through the worker (scripts/admin-import.ts): `npm run seed` (local state, the
+ * default; a temporary `wrangler dev` writes the objects) or `npm run seed -- --remote --env
+ * staging --url https://<worker>` (ADMIN_TOKEN in the environment). Prints signed cookies for the
+ * demo visitors. A revoked demo visitor is not seeded again: their object refuses the profile.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { sign } from "../worker/lib/signing";
 import { catalogueSnapshotKey } from "../worker/site/catalogue";
-import { profileKey } from "../worker/store/profiles";
-import { subjectHash } from "../worker/store/subject";
-import { DEMO_SITE, DEMO_SLOTS, type DemoVisitor, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
+import { adminPoster, importVisitors, readDevVar, withLocalWorker } from "./admin-import";
+import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
 import { upsertVariantSql } from "./variants/sql";
-import { d1Query, d1Run, kvPut, sqlJson, sqlText, type Target } from "./wrangler";
+import { sqlJson, sqlText } from "./wrangler";
 
-const { values } = parseArgs({
-  options: { remote: { type: "boolean", default: false }, env: { type: "string" }, "persist-to": { type: "string" } },
-});
-const target: Target = { remote: values.remote, env: values.env, persistTo: values["persist-to"] };
+const args = process.argv.slice(2);
+const remote = args.includes("--remote");
+const envIndex = args.indexOf("--env");
+const targetEnv = envIndex >= 0 ? args[envIndex + 1] : undefined;
+const urlIndex = args.indexOf("--url");
+const workerUrl = urlIndex >= 0 ? args[urlIndex + 1] : undefined;
+const where = [remote ? "--remote" : "--local", ...(targetEnv ? ["--env", targetEnv] : [])];
 
-function demoSql(): string[] {
+function demoSql(): string {
   const s = DEMO_SITE;
-  return [
+  const lines = [
     `INSERT OR REPLACE INTO sites (id, name, allowed_origins, consent_model, honor_gpc, tcf_vendor_id, timezone, origin_url) VALUES (${sqlText(s.id)}, ${sqlText(s.name)}, ${sqlJson(s.allowedOrigins)}, ${sqlText(s.consentModel)}, ${s.honorGpc ? 1 : 0}, NULL, ${sqlText(s.timezone)}, ${sqlText(s.originUrl)});`,
     `DELETE FROM content_items WHERE site_id = ${sqlText(s.id)};`,
     `DELETE FROM content_variants WHERE site_id = ${sqlText(s.id)};`,
@@ -38,50 +41,52 @@ function demoSql(): string[] {
       upsertVariantSql(s.id, variant, status === "approved" ? { status, by: "seed" } : { status }),
     ),
   ];
+  return `${lines.join("\n")}\n`;
 }
 
-/** The demo visitors whose ids were never revoked (tombstones are kept under the id's hash). */
-async function unrevoked(visitors: DemoVisitor[]): Promise<{ kept: DemoVisitor[]; revoked: DemoVisitor[] }> {
-  const hashes = await Promise.all(visitors.map((v) => subjectHash(v.id)));
-  const [rows = []] = d1Query([`SELECT subject_hash FROM revocations WHERE subject_hash IN (${hashes.map(sqlText).join(", ")})`], target);
-  const tombstones = new Set((rows as { subject_hash: string }[]).map((r) => r.subject_hash));
-  return {
-    kept: visitors.filter((_, i) => !tombstones.has(hashes[i] ?? "")),
-    revoked: visitors.filter((_, i) => tombstones.has(hashes[i] ?? "")),
-  };
+function wrangler(...command: string[]) {
+  execFileSync("npx", ["wrangler", ...command, ...where], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
 }
 
-/** A value from `.dev.vars`, or null without that file (wrangler dev then has no secrets either). */
-function readDevVar(name: string): string | null {
-  if (!existsSync(".dev.vars")) return null;
-  const match = readFileSync(".dev.vars", "utf8").match(new RegExp(`^${name}="?([^"\\n]*)"?`, "m"));
-  return match?.[1] || null;
+/** The demo visitors' profiles into their objects, through the deployed worker or a local one. */
+function seedVisitors() {
+  const profiles = demoVisitors().map((v) => ({
+    site: DEMO_SITE.id,
+    visitorId: v.id,
+    profile: { v: 1 as const, ...v.profile, recent: [], updatedAt: Date.now() },
+  }));
+  if (!remote) return withLocalWorker({ env: targetEnv }, (post) => importVisitors(post, { profiles }));
+  const token = process.env.ADMIN_TOKEN;
+  if (!workerUrl || !token) throw new Error("--remote needs --url https://<worker> and ADMIN_TOKEN in the environment");
+  return importVisitors(adminPoster(new URL(workerUrl), token), { profiles });
 }
 
 async function main() {
-  d1Run(demoSql(), target);
-  const modelTarget = [
-    ...(target.remote ? [] : ["--local"]),
-    ...(target.env ? ["--env", target.env] : []),
-    ...(target.persistTo && !target.remote ? ["--persist-to", target.persistTo] : []),
-  ];
+  const dir = join(".wrangler", "seed");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "demo.sql"), demoSql());
+  wrangler("d1", "execute", "DB", "--file", join(dir, "demo.sql"));
+  const modelTarget = [...(remote ? [] : ["--local"]), ...(targetEnv ? ["--env", targetEnv] : [])];
   execFileSync("npx", ["tsx", "scripts/model.ts", "register-bundled", ...modelTarget], { stdio: ["ignore", "ignore", "inherit"] });
 
-  const { kept, revoked } = await unrevoked(demoVisitors());
-  kvPut(
-    "PROFILES",
-    Object.fromEntries(kept.map((v) => [profileKey(DEMO_SITE.id, v.id), JSON.stringify({ v: 1, ...v.profile, updatedAt: Date.now() })])),
-    target,
-  );
   // The snapshot that serves when D1 is unreachable (the scheduled handler refreshes it).
   const snapshot = { site: DEMO_SITE, slots: DEMO_SLOTS, items: demoItems() };
-  kvPut("CONFIG", { [catalogueSnapshotKey(DEMO_SITE.id)]: JSON.stringify(snapshot) }, target);
+  writeFileSync(
+    join(dir, "catalogue.json"),
+    JSON.stringify([{ key: catalogueSnapshotKey(DEMO_SITE.id), value: JSON.stringify(snapshot) }]),
+  );
+  wrangler("kv", "bulk", "put", join(dir, "catalogue.json"), "--binding", "CONFIG");
 
-  console.log(`seeded site "${DEMO_SITE.id}" (${DEMO_SLOTS.length} slots, ${demoItems().length} items) and ${kept.length} demo visitors`);
-  for (const visitor of revoked) console.log(`  not seeded (revoked and erased): ${visitor.description}`);
-  const key = target.remote ? null : readDevVar("ID_SIGNING_KEY");
-  if (!target.remote && !key) console.log("  (no ID_SIGNING_KEY in .dev.vars: copy .dev.vars.example to print the visitors' cookies)");
-  if (key) {
+  const { imported, refused } = await seedVisitors();
+  console.log(`seeded site "${DEMO_SITE.id}" (${DEMO_SLOTS.length} slots, ${demoItems().length} items) and ${imported} demo visitors`);
+  const kept = demoVisitors().filter((v) => !refused.includes(v.id));
+  for (const visitor of demoVisitors()) if (refused.includes(visitor.id)) console.log(`  not seeded (revoked): ${visitor.description}`);
+  if (!remote) {
+    const key = readDevVar("ID_SIGNING_KEY");
+    if (!key) throw new Error("ID_SIGNING_KEY is not set in .dev.vars (copy .dev.vars.example)");
     for (const visitor of kept) {
       console.log(`  ${visitor.description}\n    Cookie: ep_vid=${encodeURIComponent(await sign(visitor.id, key))}`);
     }

@@ -4,7 +4,7 @@ import { demoItems } from "../scripts/seed/demo-data";
 import { buildContext } from "../worker/decisions/context";
 import { scorerFor } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
-import { readProfile } from "../worker/store/profiles";
+import { featuresOf } from "../worker/visitors/features";
 import { decideResponseSchema } from "../worker/wire/decide";
 import {
   type Asker,
@@ -17,7 +17,9 @@ import {
   newVisitorId,
   PAGE,
   profiledVisitor,
+  putProfile,
   visitorCookie,
+  visitorState,
 } from "./support/fixtures";
 
 const CF = { country: "JP", timezone: "Asia/Tokyo" };
@@ -72,7 +74,7 @@ describe("POST /v1/decide", () => {
     expect(second.decisionId).not.toBe(first.decisionId);
   });
 
-  it("ranks two visitors differently, as the model scores their KV features", async () => {
+  it("ranks two visitors differently, as the model scores the features their objects hold", async () => {
     const idA = await profiledVisitor(site, 0);
     const idB = await profiledVisitor(site, 1);
 
@@ -89,7 +91,8 @@ describe("POST /v1/decide", () => {
       [idA, resA],
       [idB, resB],
     ] as const) {
-      const profile = await readProfile(env.PROFILES, site, id);
+      const stored = (await visitorState(id)).profiles[site];
+      const profile = stored ? featuresOf(stored) : null;
       const shown = res.slots.flatMap((s) => s.items);
       const byId = new Map(demoItems().map((item) => [item.id, item]));
       const expected = await scorer.score(

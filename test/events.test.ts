@@ -3,10 +3,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
-import { readStoredProfile } from "../worker/store/profiles";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
@@ -140,7 +139,7 @@ describe("the event pipeline through the real local queue", () => {
     expect(await countFor(dRevoked.decisionId)).toBe(0);
   });
 
-  it("changes the visitor's KV features on a click, and the next decision sees it", async () => {
+  it("changes the visitor's features in their object on a click, and the next decision sees it", async () => {
     const profile = demoProfile();
     const visitor = newVisitorId();
     await putProfile(site, visitor, profile);
@@ -152,9 +151,7 @@ describe("the event pipeline through the real local queue", () => {
 
     expect((await postEvents([event(before, target, "click")])).status).toBe(202);
     await waitFor(async () => (await countFor(before.decisionId)) === 1);
-    await waitFor(
-      async () => ((await readStoredProfile(env.PROFILES, site, visitor))?.itemAffinity[target.contentId] ?? 0) > affinityBefore,
-    );
+    await waitFor(async () => ((await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0) > affinityBefore);
 
     const after = await decideAs(site, { cookie });
     const scoreAfter = after.slots.flatMap((s) => s.items).find((i) => i.contentId === target.contentId)?.score;

@@ -4,9 +4,8 @@ import { demoItems } from "../scripts/seed/demo-data";
 import { decide } from "../worker/decisions/decide";
 import { isLoaded, modelWithinBudget, type Scorer, scorerFor, withinBudget } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
-import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServingConfig } from "../worker/models/config";
+import { manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY, type ServingConfig } from "../worker/models/config";
 import { loadCatalogue } from "../worker/site/catalogue";
-import { readProfile } from "../worker/store/profiles";
 import { type DecideResponse, decideRequestSchema } from "../worker/wire/decide";
 import { createSite, db, decideAs, decideBody, profiledVisitor, visitorCookie } from "./support/fixtures";
 
@@ -29,9 +28,9 @@ const bundled = { version: bundledSource.version, sha256: bundledSource.sha256, 
 
 /** Makes `version` the live model in the serving config, with the bundled model as the one before it or not. */
 async function serveLive(version: string, sha256: string, options: { previous?: boolean; killSwitch?: boolean } = {}) {
-  await env.CONFIG.put(modelManifestKey(version), JSON.stringify({ ...(bundledSource.manifest as object), version, sha256 }));
+  await env.MODELS.put(manifestObjectKey(version), JSON.stringify({ ...(bundledSource.manifest as object), version, sha256 }));
   const config: ServingConfig = {
-    live: { version, sha256, storage: "kv" },
+    live: { version, sha256, storage: "r2" },
     previous: options.previous ? bundled : null,
     canary: null,
     shadows: [],
@@ -55,7 +54,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     await env.CONFIG.delete(SERVING_CONFIG_KEY);
   });
 
-  it("serves editor defaults when the live model's bytes are missing from KV", async () => {
+  it("serves editor defaults when the live model's bytes are missing from R2", async () => {
     await serveLive("missing-model", "0".repeat(64));
     const res = await decideAs(site);
     expectEditorDefaults(res, "model_unavailable");
@@ -64,21 +63,21 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
 
   it("serves editor defaults when the model bytes do not match their sha256", async () => {
     await serveLive("tampered-model", "1".repeat(64));
-    await env.CONFIG.put(modelBytesKey("tampered-model"), new Uint8Array([1, 2, 3]));
+    await env.MODELS.put(modelObjectKey("tampered-model"), new Uint8Array([1, 2, 3]));
     expectEditorDefaults(await decideAs(site), "model_unavailable");
   });
 
   it("serves editor defaults when the model is corrupt (right hash, not an ONNX graph)", async () => {
     const garbage = new TextEncoder().encode("this is not an onnx model");
     await serveLive("corrupt-model", await sha256Of(garbage));
-    await env.CONFIG.put(modelBytesKey("corrupt-model"), garbage);
+    await env.MODELS.put(modelObjectKey("corrupt-model"), garbage);
     expectEditorDefaults(await decideAs(site), "model_unavailable");
   });
 
   it("keeps serving the version that was live before when the live one is corrupt", async () => {
     const garbage = new TextEncoder().encode("still not an onnx model");
     await serveLive("corrupt-again", await sha256Of(garbage), { previous: true });
-    await env.CONFIG.put(modelBytesKey("corrupt-again"), garbage);
+    await env.MODELS.put(modelObjectKey("corrupt-again"), garbage);
     const res = await decideAs(site);
     expect(res.mode).toBe("contextual");
     expect(res.modelVersion).toBe(bundledSource.version);
@@ -114,30 +113,6 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     } finally {
       await env.DB.exec("ALTER TABLE content_items_away RENAME TO content_items");
     }
-  });
-
-  it("serves editor defaults when the profile store (KV) fails", async () => {
-    const id = await profiledVisitor(site);
-    const failingKv = {
-      get: () => Promise.reject(new Error("KV GET failed: 503")),
-    } as unknown as KVNamespace;
-    const { catalogue } = await loadCatalogue(db, env.CONFIG, site, 0);
-    if (!catalogue) throw new Error("catalogue expected");
-    const request = decideRequestSchema.parse(decideBody(site));
-    const { response } = await decide(
-      request,
-      catalogue,
-      { id, consent: { personalization: true, measurement: true, basis: "opt-out_site" } },
-      {},
-      {
-        now: new Date(),
-        readProfile: (visitorId) => readProfile(failingKv, site, visitorId),
-        loadModels: async () => servedBy(await scorerFor(bundledSource)),
-        newDecisionId: () => crypto.randomUUID(),
-        random: Math.random,
-      },
-    );
-    expectEditorDefaults(response, "kv_unavailable");
   });
 
   it("answers a cold isolate at once with editor defaults, loads the model after the response, then serves it", async () => {

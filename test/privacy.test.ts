@@ -1,9 +1,8 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
-import { profileKey } from "../worker/store/profiles";
 import { subjectHash } from "../worker/store/subject";
-import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}` };
@@ -95,12 +94,10 @@ describe("revocation and erasure", () => {
     expect(done.status).toBe("completed");
     expect(done.completedAt).not.toBeNull();
 
-    expect(await env.PROFILES.get(profileKey(siteA, subject))).toBeNull();
-    expect(await env.PROFILES.get(profileKey(siteB, subject))).toBeNull();
+    expect((await visitorState(subject)).profiles).toEqual({});
     expect(await rowsMentioning(subject)).not.toContain(subject);
 
-    expect(await env.PROFILES.get(profileKey(siteA, other))).not.toBeNull();
-    expect(await env.PROFILES.get(profileKey(siteB, other))).not.toBeNull();
+    expect(Object.keys((await visitorState(other)).profiles).sort()).toEqual([siteA, siteB].sort());
     expect(await rowsMentioning(other)).toContain(other);
     expect((await decideAs(siteA, { cookie: await visitorCookie(other) })).mode).toBe("personalized");
     // Still revoked after erasure: the tombstone (under the subject's hash) stays.

@@ -1,16 +1,15 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
-import { profileKey } from "../worker/store/profiles";
 import { VISITOR_ID } from "../worker/wire/consent";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { countFor, event, postEvents, shownIn } from "./support/pipeline";
 
 /**
  * Nothing is ever written under a revoked id again, from any route: the consent banner's post,
  * a decision and its events all leave the erased subject erased, and a returning browser gets a
- * fresh id only when it gives consent again. (`npm run seed`: test/node/seed-revoked.node.ts.)
+ * fresh id only when it gives consent again. (`npm run seed`: the visitor's object refuses a profile under its tombstone, test/visitors.test.ts.)
  */
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}`, "content-type": "application/json" };
 const GRANT = { personalization: true, measurement: true };
@@ -23,7 +22,7 @@ async function storedUnder(site: string, subjectId: string) {
     decisions: await count("SELECT count(*) AS n FROM decisions WHERE visitor_id = ?"),
     events: await count("SELECT count(*) AS n FROM events WHERE visitor_id = ?"),
     privacyRequests: await count("SELECT count(*) AS n FROM privacy_requests WHERE subject_id = ?"),
-    profile: (await env.PROFILES.get(profileKey(site, subjectId))) !== null,
+    profile: (await visitorState(subjectId)).profiles[site] !== undefined,
   };
 }
 const NOTHING = { consentLedger: 0, decisions: 0, events: 0, privacyRequests: 0, profile: false };

@@ -16,8 +16,8 @@ import { healthRoutes } from "./http/routes/health";
 import { privacyRoutes } from "./http/routes/privacy";
 import { tagRoutes } from "./http/routes/tag";
 import { whyRoutes } from "./http/routes/why";
-import { retryPendingErasures } from "./privacy/erasure";
-import { refreshAllSnapshots } from "./site/catalogue";
+import { queuePendingErasures } from "./privacy/erasure";
+import { startSiteSweep } from "./site/maintenance";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
@@ -40,11 +40,15 @@ const app = new Hono<AppEnv>()
 export default {
   fetch: (request, env, ctx) => app.fetch(mountedRequest(request, env), env, ctx),
   queue: (batch, env) => consumeEvents(batch, env),
-  /** Keeps the KV catalogue snapshots fresh and finishes erasures that did not complete. */
+  /**
+   * Keeps the KV catalogue snapshots fresh and finishes erasures that did not complete, through
+   * the queue: a handful of subrequests however many sites there are (worker/site/maintenance.ts).
+   */
   scheduled: async (_controller, env) => {
-    const db = createDb(env.DB);
-    await Promise.allSettled([refreshAllSnapshots(db, env.CONFIG), retryPendingErasures(db, env.PROFILES)]);
+    await Promise.allSettled([startSiteSweep(env.EVENTS), queuePendingErasures(createDb(env.DB), env.EVENTS)]);
   },
 } satisfies ExportedHandler<Env>;
 
 export type App = typeof app;
+/** Durable Object classes are exported by the entry module (wrangler.toml binds them by name). */
+export { VisitorState } from "./visitors/state";

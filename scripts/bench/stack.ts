@@ -31,8 +31,8 @@ export async function startWorkerWithConsumer(
   );
   const mf = startWorkerd(withQueueConsumers(mfOptions, consumers));
   const url = await mf.ready;
-  const visitor = await seedBenchState(mf, secrets.ID_SIGNING_KEY);
-  // The console answers only on CONSOLE_HOST (worker/middleware/console-host.ts), on the same socket.
+  const visitor = await seedBenchState(mf, url, secrets);
+  // The console answers only on CONSOLE_HOST (worker/http/middleware/console-host.ts), on the same socket.
   const consoleUrl = new URL(url);
   consoleUrl.hostname = options.vars?.CONSOLE_HOST ?? config.vars.CONSOLE_HOST ?? url.hostname;
   return { mf, url, consoleUrl, secrets, visitor };

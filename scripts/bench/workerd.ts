@@ -13,6 +13,9 @@ export type WranglerConfig = {
   vars: Record<string, string>;
   d1Databases: string[];
   kvNamespaces: string[];
+  r2Buckets: string[];
+  /** Durable Object bindings: class name, and whether a migration declares it SQLite-backed. */
+  durableObjects: Record<string, { className: string; useSQLite: boolean }>;
   queueProducers: Record<string, { queueName: string }>;
 };
 
@@ -27,6 +30,9 @@ type ParsedWranglerConfig = {
   vars?: Record<string, unknown>;
   d1_databases: { binding: string }[];
   kv_namespaces: { binding: string }[];
+  r2_buckets: { binding: string }[];
+  durable_objects: { bindings: { name: string; class_name: string }[] };
+  migrations: { new_sqlite_classes?: string[] }[];
   queues: { producers?: { binding: string; queue: string }[] };
 };
 
@@ -39,6 +45,7 @@ export async function readWranglerConfig(path = "wrangler.toml"): Promise<Wrangl
   if (!config.main || !config.compatibility_date) throw new Error(`${path} needs main and compatibility_date`);
   const vars: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.vars ?? {})) vars[name] = String(value);
+  const sqlite = new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
   return {
     // wrangler resolves `main` to an absolute path; the build is run from the project root.
     main: relative(process.cwd(), config.main),
@@ -47,6 +54,10 @@ export async function readWranglerConfig(path = "wrangler.toml"): Promise<Wrangl
     vars,
     d1Databases: config.d1_databases.map((db) => db.binding),
     kvNamespaces: config.kv_namespaces.map((kv) => kv.binding),
+    r2Buckets: config.r2_buckets.map((r2) => r2.binding),
+    durableObjects: Object.fromEntries(
+      config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) }]),
+    ),
     queueProducers: Object.fromEntries((config.queues.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
   };
 }
@@ -73,7 +84,7 @@ export type WorkerdOptions = {
   config: WranglerConfig;
   /** Bindings beyond wrangler.toml's vars: the secrets that `.dev.vars` or `wrangler secret` provide. */
   secrets: Record<string, string>;
-  /** D1/KV state kept here, so that a second, fresh workerd process sees the seeded data. */
+  /** D1/KV/R2/Durable Object state kept here, so that a second, fresh workerd process sees the seeded data. */
   stateDir?: string;
   /** `request.cf` as Cloudflare's edge would set it; fixed so that the decision context is stable. */
   cf?: Record<string, string>;
@@ -97,6 +108,8 @@ export function miniflareOptions(options: WorkerdOptions): MiniflareOptions {
     bindings: { ...config.vars, ...options.secrets },
     d1Databases: config.d1Databases,
     kvNamespaces: config.kvNamespaces,
+    r2Buckets: config.r2Buckets,
+    durableObjects: config.durableObjects,
     queueProducers: config.queueProducers,
     cf: options.cf ?? {},
     ...(options.stateDir ? { resourcePersistencePath: options.stateDir } : {}),

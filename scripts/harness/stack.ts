@@ -1,12 +1,12 @@
 import type { Browser } from "playwright-core";
 import { createDb } from "../../worker/store/db";
-import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/wire/consent";
 import { chromiumAvailable as chromiumInstalled, DESKTOP_UA, launchChromium } from "../bench/chromium";
-import { BENCH_SITE, type BenchVisitor } from "../bench/seed-state";
+import { BENCH_SITE, type BenchVisitor, putProfiles } from "../bench/seed-state";
 import { startWorkerWithConsumer } from "../bench/stack";
 import { type Miniflare, stopWorkerd } from "../bench/workerd";
 import { demoVisitors, insertDemoSite } from "../seed/demo-data";
+import { seedSecrets } from "./traffic";
 import { waitFor } from "./wait";
 
 export const chromiumAvailable = chromiumInstalled();
@@ -94,8 +94,7 @@ export async function addDemoSite(stack: Stack, id: string, consentModel: Consen
   await insertDemoSite(createDb(stack.d1), { id, name: id, consentModel, allowedOrigins: [stack.url.origin], originUrl: "bundled:demo" });
   const profile = demoVisitors().find((v) => v.id === stack.visitor.id)?.profile;
   if (!profile) throw new Error("the stack's visitor is not a demo visitor");
-  // Miniflare types its KV proxy with the experimental workers types; writeProfile takes the stable ones.
-  await writeProfile((await stack.mf.getKVNamespace("PROFILES")) as unknown as KVNamespace, id, stack.visitor.id, profile);
+  await putProfiles(stack.url, seedSecrets(stack), [{ site: id, visitorId: stack.visitor.id, profile }]);
 }
 
 /** The stack's visitor as a browser cookie: the browser is then that identified visitor. */

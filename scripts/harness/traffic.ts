@@ -1,8 +1,8 @@
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import { sign } from "../../worker/lib/signing";
-import { writeProfile } from "../../worker/store/profiles";
 import type { DecideResponse } from "../../worker/wire/decide";
 import { DESKTOP_UA } from "../bench/chromium";
+import { putProfiles, type SeedSecrets } from "../bench/seed-state";
 import type { Miniflare } from "../bench/workerd";
 import { demoVariants, demoVisitors } from "../seed/demo-data";
 import { createRandom } from "../train/random";
@@ -31,7 +31,7 @@ export type TrafficOptions = {
   seed?: number;
   /** Every `bannerEvery`-th visitor answers the consent banner first (personalization granted 4 times in 5). */
   bannerEvery?: number;
-  /** Each visitor has one of the demo visitors' profiles in KV, as a returning visitor would. */
+  /** Each visitor has one of the demo visitors' profiles in their object, as a returning visitor would. */
   profiles?: boolean;
   /** A conversion after a shown item at a quarter of its click rate. */
   conversions?: boolean;
@@ -41,6 +41,12 @@ export type TrafficOptions = {
 
 /** What the simulation sent: visitors by id (each with a signed cookie), and the events that the consumer wrote. */
 export type Traffic = { visitors: { id: string; cookie: string }[]; events: number; impressions: number; clicks: number };
+
+/** The stack's secrets that seeding profiles needs. */
+export const seedSecrets = (target: Target): SeedSecrets => ({
+  ADMIN_TOKEN: target.secrets.ADMIN_TOKEN ?? "",
+  ID_SIGNING_KEY: target.secrets.ID_SIGNING_KEY ?? "",
+});
 
 /** The admin API of a stack, with its throwaway admin token. */
 export function adminApi(target: Target): (path: string, init?: RequestInit) => Promise<Response> {
@@ -84,7 +90,6 @@ export async function importDemoVariants(target: Target, site: string): Promise<
 export async function simulateTraffic(target: Target, options: TrafficOptions): Promise<Traffic> {
   const { site, visitors, seed = 1, bannerEvery = 0, profiles = false, conversions = false, lift = () => 1 } = options;
   const random = createRandom(seed).next;
-  const profilesKv = (await target.mf.getKVNamespace("PROFILES")) as unknown as KVNamespace;
   const demoProfiles = demoVisitors();
   const sent: Traffic = { visitors: [], events: 0, impressions: 0, clicks: 0 };
   for (let i = 0; i < visitors; i++) {
@@ -93,7 +98,7 @@ export async function simulateTraffic(target: Target, options: TrafficOptions): 
     const country = COUNTRIES[Math.floor(random() * COUNTRIES.length)] ?? "FR";
     if (profiles) {
       const profile = demoProfiles[Math.floor(random() * demoProfiles.length)]?.profile;
-      if (profile) await writeProfile(profilesKv, site, id, profile);
+      if (profile) await putProfiles(target.url, seedSecrets(target), [{ site, visitorId: id, profile }]);
     }
     const cookie = `${VISITOR_COOKIE}=${encodeURIComponent(await sign(id, target.secrets.ID_SIGNING_KEY ?? ""))}`;
     const headers = { ...JSON_BODY, cookie, "user-agent": UA[device] };

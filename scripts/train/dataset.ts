@@ -10,10 +10,9 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { localTime } from "../../worker/decisions/context";
 import { trainingExampleSchema } from "../../worker/events/export";
-import { applyInteractions } from "../../worker/events/features";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
-import type { StoredProfile } from "../../worker/store/profiles";
 import { servedVariantFeatures } from "../../worker/variants/choose";
+import { applyInteractions, type StoredProfile } from "../../worker/visitors/features";
 import { decisionEventSchema, type InteractionEvent } from "../../worker/wire/events";
 import { columns, readAttributes, readCsv } from "./csv";
 import { createRandom } from "./random";
@@ -169,18 +168,11 @@ class Histories {
     return this.byUser.get(userId)?.contentIds ?? new Set();
   }
 
-  /**
-   * Every visitor's profile after their whole history. The synthetic event ids in `seen` are left
-   * out: they mean nothing to the live consumer's deduplication.
-   */
+  /** Every visitor's profile after their whole history. */
   final(users: Dataset["users"]): Map<string, StoredProfile> {
     const out = new Map<string, StoredProfile>();
     for (const userId of new Set([...users.keys(), ...this.byUser.keys()])) {
-      const { seen: _seen, ...stored } = this.stored(userId, Number.POSITIVE_INFINITY) ?? {
-        v: 1 as const,
-        attributes: {},
-        itemAffinity: {},
-      };
+      const stored = this.stored(userId, Number.POSITIVE_INFINITY) ?? { v: 1 as const, attributes: {}, itemAffinity: {}, recent: [] };
       out.set(userId, { ...stored, attributes: users.get(userId) ?? {} });
     }
     return out;

@@ -8,7 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binOf, binsOf } from "../../worker/inference/drift";
-import { type CandidateFeatures, createEncoder, type RequestContext, type VisitorProfile } from "../../worker/inference/encode";
+import { type CandidateFeatures, createEncoder, perItemMap, type RequestContext, type VisitorProfile } from "../../worker/inference/encode";
 import { type FeatureSpec, featureWidth, type ModelManifest } from "../../worker/inference/manifest";
 import { exampleCandidate } from "../evaluate/candidates";
 import type { Dataset, Example } from "./dataset";
@@ -105,7 +105,7 @@ export function buildFeatureSpecs(train: readonly Example[], dataset: Dataset, o
   // Affinity for the candidate itself: scaled by the RMS of its non-zero training values with mean
   // 0, so that "no affinity" encodes as exactly 0 and a typical value as about 1.
   const own = train.flatMap((e) => {
-    const x = Number(e.profile?.[AFFINITY_KEY]?.[e.contentId] ?? 0);
+    const x = Number(perItemMap(e.profile, AFFINITY_KEY)[e.contentId] ?? 0);
     return x > 0 ? [x] : [];
   });
   if (own.length > 0) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DESKTOP_UA } from "../../scripts/bench/chromium";
-import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { BENCH_SITE, putProfiles, type SeedSecrets } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
@@ -9,7 +9,6 @@ import { demoItems } from "../../scripts/seed/demo-data";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import { sign } from "../../worker/lib/signing";
-import { writeProfile } from "../../worker/store/profiles";
 import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 import { decisionEventSchema } from "../../worker/wire/events";
 
@@ -24,14 +23,14 @@ const TOLERANCE = 1e-5;
 
 let mf: Miniflare;
 let url: URL;
-let signingKey: string;
+let secrets: SeedSecrets;
 
 beforeAll(async () => {
   // The consumer flushes after 1 s rather than production's 5: the test waits for the logged decision.
   const stack = await startWorkerWithConsumer("evaluate-parity", { consumerBatchTimeoutS: 1 });
   mf = stack.mf;
   url = stack.url;
-  signingKey = stack.secrets.ID_SIGNING_KEY;
+  secrets = stack.secrets;
 });
 
 afterAll(async () => {
@@ -53,7 +52,7 @@ async function decideAs(visitorId: string, page: string): Promise<DecideResponse
     headers: {
       "content-type": "application/json",
       "user-agent": DESKTOP_UA,
-      cookie: `${VISITOR_COOKIE}=${encodeURIComponent(await sign(visitorId, signingKey))}`,
+      cookie: `${VISITOR_COOKIE}=${encodeURIComponent(await sign(visitorId, secrets.ID_SIGNING_KEY))}`,
     },
     body: JSON.stringify({
       site: BENCH_SITE,
@@ -80,8 +79,7 @@ describe("worker scores vs npm run evaluate's scorer", () => {
     const itemAffinity: Record<string, number> = { [first as string]: 3, [second as string]: 1.5 };
     const profile: VisitorProfile = { attributes, itemAffinity };
     const visitorId = crypto.randomUUID();
-    const profiles = (await mf.getKVNamespace("PROFILES")) as unknown as KVNamespace;
-    await writeProfile(profiles, BENCH_SITE, visitorId, { attributes, itemAffinity });
+    await putProfiles(url, secrets, [{ site: BENCH_SITE, visitorId, profile: { attributes, itemAffinity } }]);
 
     const decision = await decideAs(visitorId, "https://shop.example/women/knitwear");
     expect(decision.mode, `mode ${decision.mode} (${decision.modeReason})`).toBe("personalized");

@@ -58,7 +58,7 @@ describe("npm run model (wrangler, local state)", () => {
     expect(promoted.stdout).toContain("cli-candidate: live");
 
     const listed = model("list");
-    expect(listed.stdout).toMatch(/cli-candidate\s+live\s+kv/);
+    expect(listed.stdout).toMatch(/cli-candidate\s+live\s+r2/);
     const config = servingConfig(listed.stdout);
     expect(config.live?.version).toBe("cli-candidate");
     expect(config.canary).toBeNull();

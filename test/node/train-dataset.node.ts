@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Dataset, type Example, loadDataset, timeSplit } from "../../scripts/train/dataset";
 import { buildFeatureSpecs, DEFAULT_FEATURE_OPTIONS } from "../../scripts/train/featurize";
-import { applyInteractions } from "../../worker/events/features";
-import { type StoredProfile, storedProfileSchema } from "../../worker/store/profiles";
+import { applyInteractions, type StoredProfile, storedProfileSchema } from "../../worker/visitors/features";
 import type { InteractionEvent } from "../../worker/wire/events";
 
 const dir = () => mkdtempSync(join(tmpdir(), "train-dataset-"));
@@ -132,7 +131,7 @@ describe("the interactions CSV reader", () => {
     expect(dataset.profileAt("u2", T0 + 10 * DAY)?.itemAffinity?.i1).toBeGreaterThan(1);
   });
 
-  it("exports for KV what the consumer would store after each visitor's whole history, with the visitor's attributes", async () => {
+  it("exports what the visitor's object would hold after their whole history, with the visitor's attributes", async () => {
     const stored = (await loadInteractions(interactionsDir({ label: true }))).storedProfiles();
     expect([...stored.keys()].sort()).toEqual(["u1", "u2", "u3"]);
     const u1 = stored.get("u1");
@@ -142,10 +141,13 @@ describe("the interactions CSV reader", () => {
       ["i3", T0 + 2 * DAY, "impression"],
     ]);
     expect(u1?.attributes).toEqual({ age_band: "25-34", visits: 3 });
-    expect(u1?.counts).toEqual({ impressions: 1, clicks: 2, conversions: 0 });
+    // The clicks, latest first; the impression changes nothing.
+    expect(u1?.recent).toEqual([
+      { id: "i2", ts: T0 + DAY },
+      { id: "i1", ts: T0 },
+    ]);
     expect(u1?.updatedAt).toBe(T0 + 2 * DAY);
     for (const [id, value] of Object.entries(consumer?.itemAffinity ?? {})) expect(u1?.itemAffinity[id]).toBeCloseTo(value, 12);
-    expect(u1?.seen).toBeUndefined();
     for (const profile of stored.values()) expect(storedProfileSchema.safeParse(profile).success).toBe(true);
   });
 

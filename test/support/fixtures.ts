@@ -1,10 +1,11 @@
 import { env, SELF } from "cloudflare:test";
 import { type DemoVisitor, demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
+import { configOf } from "../../worker/lib/config";
 import type { ErrorBody } from "../../worker/lib/errors";
 import { sign } from "../../worker/lib/signing";
 import { writeCatalogueSnapshot } from "../../worker/site/catalogue";
 import { createDb } from "../../worker/store/db";
-import { writeProfile } from "../../worker/store/profiles";
+import { visitorStore, visitorStub } from "../../worker/visitors/client";
 import type { ConsentModel } from "../../worker/wire/consent";
 import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 
@@ -33,15 +34,27 @@ export async function createSite(
   return id;
 }
 
+/** The visitors' Durable Objects as the worker reaches them (wrangler.toml's jurisdiction and timeout). */
+export const visitors = visitorStore(env, configOf(env));
+
+/** Seeds a visitor's profile on a site into their Durable Object, as `npm run seed` does. */
 export async function putProfile(
   siteId: string,
   visitorId: string,
   profile: { attributes?: Record<string, string | number>; itemAffinity?: Record<string, number> },
 ) {
-  await writeProfile(env.PROFILES, siteId, visitorId, { attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {} });
+  const stub = await visitorStub(visitors, visitorId);
+  const stored = { v: 1, attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {}, recent: [] };
+  const { revoked } = await stub.importProfile(siteId, stored, Date.now());
+  if (revoked) throw new Error(`visitor ${visitorId} is revoked: no profile is written`);
 }
 
-/** A demo visitor's profile (the first unless `index` says), as a returning visitor has it in KV. */
+/** What a visitor's Durable Object holds (the privacy export's view of it). */
+export async function visitorState(visitorId: string) {
+  return (await visitorStub(visitors, visitorId)).export();
+}
+
+/** A demo visitor's profile (the first unless `index` says), as a returning visitor has it in their object. */
 export function demoProfile(index = 0): DemoVisitor["profile"] {
   const visitor = demoVisitors()[index];
   if (!visitor) throw new Error(`no demo visitor ${index}`);

@@ -1,10 +1,17 @@
 import { type FeatureSpec, featureWidth, type ModelManifest } from "./manifest";
 
-/** What the encoder reads. Plain data: the decision path fills it from KV, D1 and the request. */
+/** One of the visitor's recent items: what they clicked or converted on, and when (epoch ms). */
+export type RecentItem = { id: string; ts: number };
+
+/** What the encoder reads. Plain data: the decision path fills it from the visitor's object and the request. */
 export type VisitorProfile = {
   attributes: Record<string, string | number>;
-  /** Per-content maps (e.g. `itemAffinity`), keyed by content id. */
-  [perItem: string]: Record<string, string | number>;
+  /** The visitor's recent items, most recent first (worker/visitors/features.ts keeps them). */
+  recent?: readonly RecentItem[];
+  /** Affinity per content id (worker/visitors/features.ts keeps it): the per-item map the worker fills. */
+  itemAffinity?: Record<string, string | number>;
+  /** Per-content maps a manifest may name (`user_item`, `item_bag` specs), keyed by content id. */
+  [perItem: string]: Record<string, string | number> | readonly RecentItem[] | undefined;
 };
 
 export type RequestContext = {
@@ -47,6 +54,12 @@ function toNumber(v: Value): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** A per-content map of the profile (`itemAffinity`); the ordered `recent` list is not one. */
+export function perItemMap(profile: VisitorProfile | null, key: string): Record<string, string | number> {
+  const value = profile?.[key];
+  return value === undefined || Array.isArray(value) ? {} : (value as Record<string, string | number>);
+}
+
 /** Writes one spec's block into `row` at `offset`. */
 function encodeOne(
   spec: FeatureSpec,
@@ -58,7 +71,7 @@ function encodeOne(
   vocabIndex: Map<string, number> | undefined,
 ): void {
   if (spec.kind === "item_bag") {
-    for (const [contentId, raw] of Object.entries(profile?.[spec.key] ?? {})) {
+    for (const [contentId, raw] of Object.entries(perItemMap(profile, spec.key))) {
       const index = vocabIndex?.get(contentId);
       const x = toNumber(raw);
       if (index === undefined || x === undefined || x <= 0) continue;
@@ -88,7 +101,7 @@ function encodeOne(
       return;
     }
     case "user_item": {
-      const x = toNumber(profile?.[spec.key]?.[item.contentId]) ?? spec.default;
+      const x = toNumber(perItemMap(profile, spec.key)[item.contentId]) ?? spec.default;
       row[offset] = (x - spec.mean) / spec.std;
       return;
     }

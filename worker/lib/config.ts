@@ -19,29 +19,54 @@ const varsSchema = z.object({
   CONFIG_TTL_MS: milliseconds(30_000),
   /** `secure`: `__Host-` cookies over HTTPS on the site's own host; `dev`: plain names over http. */
   COOKIE_MODE: z.enum(["dev", "secure"]).default("dev"),
+  /** Where visitors' Durable Objects live: none (near the first request) or a jurisdiction. */
+  VISITOR_JURISDICTION: z.enum(["eu", "fedramp", "fedramp-high", "us"]).optional(),
+  /** How long a decision waits for the visitor's object before serving without it. */
+  VISITOR_STATE_TIMEOUT_MS: milliseconds(250),
+  /** Model sessions an isolate keeps (least recently used out). */
+  MODEL_SESSIONS_MAX: z.coerce.number().int("a whole number of sessions").min(1).default(4),
 });
 
 export type Config = {
   modelLoadBudgetMs: number;
   configTtlMs: number;
   secureCookies: boolean;
+  visitorJurisdiction: DurableObjectJurisdiction | null;
+  visitorStateTimeoutMs: number;
+  modelSessionsMax: number;
 };
+
+type Vars =
+  | "MODEL_LOAD_BUDGET_MS"
+  | "CONFIG_TTL_MS"
+  | "COOKIE_MODE"
+  | "VISITOR_JURISDICTION"
+  | "VISITOR_STATE_TIMEOUT_MS"
+  | "MODEL_SESSIONS_MAX";
+/** An unset or empty var takes its default. */
+const setOrUndefined = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value);
 
 const parsed = new WeakMap<object, Config>();
 
-export function configOf(env: Pick<Env, "MODEL_LOAD_BUDGET_MS" | "CONFIG_TTL_MS" | "COOKIE_MODE">): Config {
+export function configOf(env: Pick<Env, Vars>): Config {
   const cached = parsed.get(env);
   if (cached) return cached;
   const vars = varsSchema.safeParse({
     MODEL_LOAD_BUDGET_MS: env.MODEL_LOAD_BUDGET_MS,
     CONFIG_TTL_MS: env.CONFIG_TTL_MS,
-    COOKIE_MODE: env.COOKIE_MODE || undefined,
+    COOKIE_MODE: setOrUndefined(env.COOKIE_MODE),
+    VISITOR_JURISDICTION: setOrUndefined(env.VISITOR_JURISDICTION),
+    VISITOR_STATE_TIMEOUT_MS: env.VISITOR_STATE_TIMEOUT_MS,
+    MODEL_SESSIONS_MAX: setOrUndefined(env.MODEL_SESSIONS_MAX),
   });
   if (!vars.success) throw new Error(`wrangler.toml [vars]: ${z.prettifyError(vars.error)}`);
   const config: Config = {
     modelLoadBudgetMs: vars.data.MODEL_LOAD_BUDGET_MS,
     configTtlMs: vars.data.CONFIG_TTL_MS,
     secureCookies: vars.data.COOKIE_MODE === "secure",
+    visitorJurisdiction: vars.data.VISITOR_JURISDICTION ?? null,
+    visitorStateTimeoutMs: vars.data.VISITOR_STATE_TIMEOUT_MS,
+    modelSessionsMax: vars.data.MODEL_SESSIONS_MAX,
   };
   parsed.set(env, config);
   return config;

@@ -2,9 +2,9 @@ import { eq } from "drizzle-orm";
 import { ApiError } from "../lib/errors";
 import { audit } from "../store/audit";
 import type { Database } from "../store/db";
-import { profileKey } from "../store/profiles";
-import { consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { consentLedger, decisions, events, privacyRequests, revocations, type TokenRole } from "../store/schema";
 import { subjectHash } from "../store/subject";
+import { subjectStub, type VisitorStore } from "../visitors/client";
 import { VISITOR_ID } from "../wire/consent";
 
 /**
@@ -12,26 +12,26 @@ import { VISITOR_ID } from "../wire/consent";
  * `privacy.subject.export` (by the subject's hash). `field` names the input in the 400 for an id
  * that is not a visitor id.
  */
-export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string, request: { role: TokenRole; field: string }) {
+export async function exportSubject(db: Database, visitors: VisitorStore, subjectId: string, request: { role: TokenRole; field: string }) {
   if (!VISITOR_ID.test(subjectId))
     throw new ApiError(400, "invalid_request", `${request.field}: must be a visitor id (UUID v4)`, request.field);
   const hash = await subjectHash(subjectId);
   await audit(db, { role: request.role, action: "privacy.subject.export", target: hash });
-  const [allSites, ledger, revocation, requests, decisionRows, eventRows] = await Promise.all([
-    db.select({ id: sites.id }).from(sites),
+  const [state, ledger, revocation, requests, decisionRows, eventRows] = await Promise.all([
+    subjectStub(visitors, hash).export(),
     db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
     db.select().from(revocations).where(eq(revocations.subjectHash, hash)),
     db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, hash)),
     db.select().from(decisions).where(eq(decisions.visitorId, subjectId)),
     db.select().from(events).where(eq(events.visitorId, subjectId)),
   ]);
-  const profileEntries = await Promise.all(
-    allSites.map(async (site) => [site.id, await profiles.get(profileKey(site.id, subjectId), "json")] as const),
-  );
   return {
     subjectId,
     exportedAt: new Date().toISOString(),
-    profiles: Object.fromEntries(profileEntries.filter(([, profile]) => profile !== null)),
+    /** Per site, from the visitor's Durable Object: attributes, affinities, recent items. */
+    profiles: state.profiles,
+    /** Today's frequency-cap counts per site, from the same object. */
+    frequencyCaps: state.caps,
     consentLedger: ledger.map(({ siteId, personalization, measurement, source, policyVersion, createdAt }) => ({
       siteId,
       personalization,

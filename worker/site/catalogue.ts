@@ -161,10 +161,3 @@ export async function writeCatalogueSnapshot(db: Database, configKv: KVNamespace
   await configKv.put(catalogueSnapshotKey(siteId), JSON.stringify(catalogue));
   return true;
 }
-
-export async function refreshAllSnapshots(db: Database, configKv: KVNamespace): Promise<number> {
-  const all = await db.select({ id: sites.id }).from(sites);
-  let written = 0;
-  for (const { id } of all) if (await writeCatalogueSnapshot(db, configKv, id)) written++;
-  return written;
-}

@@ -126,10 +126,11 @@ export const contentVariants = sqliteTable(
 
 export const modelStatuses = ["shadow", "canary", "live", "retired"] as const;
 export type ModelStatus = (typeof modelStatuses)[number];
-export const modelStorages = ["bundled", "kv"] as const;
+/** Where a version's bytes are: the bundle, R2 (pushes), or KV (pushed before R2; `npm run model -- move-to-r2` moves them). */
+export const modelStorages = ["bundled", "r2", "kv"] as const;
 export type ModelStorage = (typeof modelStorages)[number];
 
-/** The model registry. The bytes live in KV (`model:<version>`) or in the bundle. */
+/** The model registry. The bytes live in R2 (`models/<version>/`) or in the bundle. */
 export const modelVersions = sqliteTable("model_versions", {
   version: text("version").primaryKey(),
   sha256: text("sha256").notNull(),

@@ -132,5 +132,19 @@ export type InteractionEvent = z.infer<typeof interactionEventSchema>;
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
 
-export const queueMessageSchema = z.discriminatedUnion("type", [decisionEventSchema, interactionEventSchema, erasureMessageSchema]);
+/**
+ * Scheduled work, fanned out through the queue so that no invocation passes its subrequest limit
+ * at any number of sites (worker/site/maintenance.ts): a page of sites after `after` to queue a
+ * snapshot refresh for, and one site's refresh.
+ */
+export const siteSweepMessageSchema = z.object({ type: z.literal("site-sweep"), after: z.string().nullable() });
+export const snapshotMessageSchema = z.object({ type: z.literal("snapshot"), siteId: z.string() });
+
+export const queueMessageSchema = z.discriminatedUnion("type", [
+  decisionEventSchema,
+  interactionEventSchema,
+  erasureMessageSchema,
+  siteSweepMessageSchema,
+  snapshotMessageSchema,
+]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;

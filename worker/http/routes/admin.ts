@@ -8,6 +8,7 @@ import { adminExperimentRoutes } from "./admin-experiments";
 import { adminModelRoutes } from "./admin-models";
 import { adminSiteRoutes } from "./admin-sites";
 import { adminVariantRoutes } from "./admin-variants";
+import { adminVisitorRoutes } from "./admin-visitors";
 import { parseWith } from "./validate";
 
 /** Admin endpoints: bearer `ADMIN_TOKEN` only; every action is audited. */
@@ -26,6 +27,7 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(report);
   })
   .route("/models", adminModelRoutes)
+  .route("/visitors", adminVisitorRoutes)
   .route("/", adminExperimentRoutes)
   .route("/", adminVariantRoutes)
   .route("/", adminSiteRoutes);

@@ -27,7 +27,7 @@ export const consentRoutes = new Hono<AppEnv>()
   /** The visitor's current consent state and pseudonymous id (to quote to the privacy team). */
   .get("/", async (c) => {
     const site = await siteOf(c, c.req.query("site"));
-    const visitor = await resolveVisitor(c, site);
+    const { visitor } = await resolveVisitor(c, site);
     c.header("Cache-Control", "private, no-store");
     return c.json({ site: site.id, visitorId: visitor.id, ...visitor.consent } satisfies ConsentStateResponse);
   })

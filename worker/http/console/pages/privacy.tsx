@@ -12,6 +12,7 @@ import {
   requestListSchema,
 } from "../../../privacy/lists";
 import { audit } from "../../../store/audit";
+import { visitorStore } from "../../../visitors/client";
 import { revocationRequestSchema } from "../../../wire/consent";
 import type { AppEnv } from "../../app-env";
 import { parseWith } from "../../routes/validate";
@@ -206,14 +207,18 @@ export const privacyPage = new Hono<AppEnv>()
         subjectId: form.subjectId.trim(),
         reason: form.reason || undefined,
       });
-      const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, { subjectId, reason, role: session.role });
+      const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, visitorStore(c.env, c.var.config), {
+        subjectId,
+        reason,
+        role: session.role,
+      });
       return redirectTo(c, `../privacy?flash=revoked&ref=${requestId}`);
     }),
   )
   .get(
     "/privacy/export",
     page("privacy", async (c, session) => {
-      const exported = await exportSubject(c.var.db, c.env.PROFILES, (c.req.query("subjectId") ?? "").trim(), {
+      const exported = await exportSubject(c.var.db, visitorStore(c.env, c.var.config), (c.req.query("subjectId") ?? "").trim(), {
         role: session.role,
         field: "subjectId",
       });
