@@ -14,7 +14,7 @@ import { binOf } from "../../worker/inference/drift";
 import { createEncoder } from "../../worker/inference/encode";
 import { type FeatureSpec, type ModelManifest, manifestSchema } from "../../worker/inference/manifest";
 import { popularityCtr } from "../evaluate/baselines";
-import { bootstrapInterval } from "../evaluate/bootstrap";
+import { bootstrapInterval, clustersOf, resampledAuc } from "../evaluate/bootstrap";
 import { candidate } from "../evaluate/candidates";
 import { auc, logLoss } from "../evaluate/metrics";
 import { loadModelDir } from "../evaluate/scorer";
@@ -34,7 +34,6 @@ import {
   trainingEncoder,
   writeCsr,
 } from "./featurize";
-import { clustersOf, resampledAuc } from "./resampled-auc";
 import { demoCandidates, demoCatalogue, demoGroups, mostPositive, type ParityCase, parityCases, pickDemoVisitors } from "./showcase";
 
 export const PYTHON = "/usr/bin/python3";
