@@ -323,8 +323,9 @@ function loadInteractions(source: Extract<DatasetSource, { kind: "interactions" 
   for (const r of rows) if (!items.has(r.contentId)) items.set(r.contentId, {});
 
   // Without a label column every row is a positive (implicit feedback); with one, 0 rows were shown
-  // and not taken: impressions in the visitor's history, negatives as examples.
-  const implicit = rows.every((r) => r.label === null);
+  // and not taken: impressions in the visitor's history, negatives as examples. A label column of
+  // nothing but 1 says no more than no column: implicit feedback too (negatives are sampled).
+  const implicit = rows.every((r) => r.label === null) || rows.every((r) => r.label === 1);
   if (!implicit && rows.some((r) => r.label === null)) throw new Error(`${source.csv}: label column with empty cells`);
   const histories = new Histories();
   for (const r of rows) histories.add(r.userId, { ts: r.ts, contentId: r.contentId, kind: r.label === 0 ? "impression" : "click" });
