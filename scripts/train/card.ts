@@ -1,5 +1,5 @@
 /** MODEL_CARD.md, rendered from the run's own figures (manifest.json → `training` has them all). */
-import { type FeatureSpec, featureWidth, type ModelManifest } from "../../worker/inference/manifest";
+import { type FeatureSpec, featureWidth, type MlpManifest } from "../../worker/inference/manifest";
 import type { TrainingReport } from "./pipeline";
 import type { DemoVisitors } from "./showcase";
 
@@ -22,6 +22,8 @@ function encoding(spec: FeatureSpec): string {
       return `x / ${g(spec.std)} (the RMS of non-zero training values); missing → 0`;
     case "item_bag":
       return `${spec.transform}(affinity) per known item, over the ${spec.vocabulary.length} catalogue items`;
+    case "sequence":
+      return `the ${spec.length} most recent items, as embedding rows`;
   }
 }
 
@@ -67,7 +69,7 @@ function limits(report: TrainingReport): string[] {
 }
 
 export function renderModelCard(
-  manifest: ModelManifest,
+  manifest: MlpManifest,
   report: TrainingReport,
   demo: DemoVisitors,
   demoCatalogue: readonly string[],

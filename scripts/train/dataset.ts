@@ -12,7 +12,8 @@ import { localTime } from "../../worker/decisions/context";
 import { trainingExampleSchema } from "../../worker/events/export";
 import { applyInteractions } from "../../worker/events/features";
 import { decisionEventSchema, type InteractionEvent } from "../../worker/events/schema";
-import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
+import type { RecentItem, RequestContext, VisitorProfile } from "../../worker/inference/encode";
+import { RECENT_ITEMS_MAX } from "../../worker/inference/manifest";
 import type { StoredProfile } from "../../worker/store/profiles";
 import { servedVariantFeatures } from "../../worker/variants/choose";
 import { columns, readAttributes, readCsv } from "./csv";
@@ -101,8 +102,8 @@ class History {
 
   constructor(private readonly visitorId: string) {}
 
-  /** The stored profile after every event strictly before `ts` (null before the first one). */
-  before(ts: number): StoredProfile | null {
+  /** How many events are strictly before `ts`. */
+  private countBefore(ts: number): number {
     let lo = 0;
     let hi = this.events.length;
     while (lo < hi) {
@@ -110,6 +111,12 @@ class History {
       if ((this.events[mid] as HistoryEvent).ts < ts) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** The stored profile after every event strictly before `ts` (null before the first one). */
+  before(ts: number): StoredProfile | null {
+    const lo = this.countBefore(ts);
     if (lo < this.folded.count) this.folded = { count: 0, profile: null };
     let { count, profile } = this.folded;
     for (; count < lo; count++) {
@@ -118,6 +125,20 @@ class History {
     }
     this.folded = { count, profile };
     return profile;
+  }
+
+  /**
+   * The visitor's items strictly before `ts` that they clicked or converted on (an implicit
+   * interaction counts as a click), most recent first, at most RECENT_ITEMS_MAX: what the worker's
+   * per-visitor state holds as `recent` at that moment.
+   */
+  recentBefore(ts: number): RecentItem[] {
+    const recent: RecentItem[] = [];
+    for (let i = this.countBefore(ts) - 1; i >= 0 && recent.length < RECENT_ITEMS_MAX; i--) {
+      const e = this.events[i] as HistoryEvent;
+      if (e.kind !== "impression") recent.push({ id: e.contentId, ts: e.ts });
+    }
+    return recent;
   }
 
   private asInteraction(e: HistoryEvent, index: number): InteractionEvent {
@@ -190,8 +211,24 @@ class Histories {
     const stored = this.stored(userId, ts);
     const attributes = users.get(userId);
     if (!stored && !attributes) return null;
-    return { attributes: attributes ?? {}, itemAffinity: stored?.itemAffinity ?? {} };
+    const history = this.byUser.get(userId);
+    const profile: VisitorProfile = { attributes: attributes ?? {}, itemAffinity: stored?.itemAffinity ?? {} };
+    // Computed when first read: a data set holds a profile per example, and most are never asked for it.
+    return history ? lazily(profile, "recent", () => history.recentBefore(ts)) : profile;
   }
+}
+
+/** `target[key]` computed by `compute` on first read, then kept (an ordinary enumerable property). */
+function lazily<T extends object, K extends string, V>(target: T, key: K, compute: () => V): T {
+  return Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = compute();
+      Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+      return value;
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
