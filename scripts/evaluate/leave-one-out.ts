@@ -97,7 +97,9 @@ export function leaveOneOutDecisions(dataset: Dataset, negatives: number, seed: 
     const ranked = [positive.contentId, ...sampled];
     const context = contextOf.get(positiveKey(userId, positive.contentId, positive.ts));
     if (!context) throw new Error(`no example for ${userId}'s positive on ${positive.contentId} at ${positive.ts}`);
-    out.decisions.push({ userId, profile: dataset.profileAt(userId, positive.ts), context, ranked });
+    // Everything the visitor took before it in the data's order: with coarse timestamps, items of the
+    // same second (or day) count as before it, as they do for item-kNN and for the training split.
+    out.decisions.push({ userId, profile: dataset.profileAt(userId, positive.ts, positive.events), context, ranked });
     const history = historyOf.get(userId) ?? new Set<string>();
     out.popularity.push(hitOf(ranked.map(popularity)));
     out.itemKnn.push(hitOf(ranked.map((id) => knn.score(history, id))));
