@@ -10,7 +10,7 @@ import { rankMetrics } from "./metrics";
 const LEAVE_ONE_OUT_K = 10;
 export const LEAVE_ONE_OUT_PROTOCOL =
   "leave-one-out: each user's latest positive ranked against sampled items the user has no positive for; " +
-  "the model sees the history before it, the baselines learn from all positives except the held-out ones";
+  "the model sees everything the user took before it (in the data's order), the baselines learn from all positives except the held-out ones";
 
 export type RankingFigures = { hitRate: number; hitRateInterval: Interval | null; ndcg: number; ndcgInterval: Interval | null };
 export type LeaveOneOutReport = {

@@ -78,6 +78,9 @@ training positives are encoded without the visitor's attributes (seeded), so an 
   of ${model.epochsRun} run (at most ${model.maxEpochs}); stopped by ${model.stoppedBy}.
 - Wall time on this machine (${model.threads} torch thread${model.threads === 1 ? "" : "s"}): ${report.wallSeconds.total} s in all — data ${report.wallSeconds.data} s,
   tensors ${report.wallSeconds.features} s, PyTorch ${report.wallSeconds.python} s (training ${model.trainWallSeconds} s), evaluation ${report.wallSeconds.evaluation} s.
+  CPU time ${report.cpuSeconds.total} s (TypeScript ${report.cpuSeconds.typescript} s, Python ${report.cpuSeconds.python} s, of which training
+  ${model.trainCpuSeconds} s): on an idle machine, about the wall time; on a shared one the wall time is longer. The training budget
+  (${hp.time_budget} s) counts CPU seconds, so a busy machine trains the same epochs, only more slowly.
 
 ## Metrics (test: ${int(loo.users)} visitors' latest positive)
 

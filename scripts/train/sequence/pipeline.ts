@@ -55,7 +55,7 @@ export type SequenceTrainOptions = {
   seed: number;
   /** Maximum epochs (train.py picks one by data size otherwise). */
   epochs?: number;
-  /** Seconds of training after which no new epoch starts (train.py's default otherwise). */
+  /** CPU seconds of training after which no new epoch starts (train.py's default otherwise). */
   timeBudget?: number;
   /** The most recent items the model reads (default RECENT_ITEMS_MAX). */
   length?: number;
@@ -74,10 +74,21 @@ const pythonReportSchema = z.object({
   epochsRun: z.number(),
   maxEpochs: z.number(),
   stoppedBy: z.string(),
+  refitLosses: z.array(z.number()),
   curve: z.array(
-    z.object({ epoch: z.number(), trainLoss: z.number().nullable(), valHr10: z.number(), valNdcg10: z.number(), seconds: z.number() }),
+    z.object({
+      epoch: z.number(),
+      trainLoss: z.number().nullable(),
+      valHr10: z.number(),
+      valNdcg10: z.number(),
+      seconds: z.number(),
+      cpuSeconds: z.number(),
+    }),
   ),
   trainWallSeconds: z.number(),
+  trainCpuSeconds: z.number(),
+  /** The whole Python process, data loading and export included. */
+  processCpuSeconds: z.number(),
   opset: z.number(),
   sizes: z.object({ fp32Bytes: z.number(), int8Bytes: z.number(), ratio: z.number() }),
 });
@@ -101,7 +112,15 @@ export type SequenceTrainingReport = {
   quantization: { scheme: string; opset: number; agreement: Agreement } & SequencePythonReport["sizes"];
   parity: { cases: number; maxAbsError: number };
   wallSeconds: { data: number; features: number; python: number; evaluation: number; total: number };
+  /** CPU seconds of the two processes (each single-threaded): on an idle machine, about the wall time. */
+  cpuSeconds: { typescript: number; python: number; total: number };
 };
+
+function cpuSecondsOf(python: number): SequenceTrainingReport["cpuSeconds"] {
+  const { user, system } = process.cpuUsage();
+  const typescript = Math.round((user + system) / 1e5) / 10;
+  return { typescript, python, total: Math.round((typescript + python) * 10) / 10 };
+}
 
 /** The data's visitor, context and item-attribute specs (fitted on training positives), plus the sequence. */
 function sequenceFeatures(dataset: Dataset, train: Dataset["examples"], length: number): FeatureSpec[] {
@@ -369,7 +388,9 @@ export async function trainSequenceModel(
     features: { dropout: DROPOUT, length },
     model,
     validation: {
-      protocol: `each visitor's second-to-last positive against 99 sampled catalogue items they never took (train.py, up to ${python.hyperparameters.validation_users} visitors)`,
+      protocol:
+        "each visitor's second-to-last positive against up to 99 items they never took, drawn from all of the data's items " +
+        `as the evaluation draws them (train.py, ${python.hyperparameters.validation_users} visitors at most)`,
       curve,
     },
     test: {
@@ -392,6 +413,7 @@ export async function trainSequenceModel(
       evaluation: evaluationSeconds,
       total: seconds(started),
     },
+    cpuSeconds: cpuSecondsOf(python.processCpuSeconds),
   };
   const final = parseSequenceManifest({ ...manifest, training: report });
   writeJson(join(options.out, "manifest.json"), final);
