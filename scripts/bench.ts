@@ -111,7 +111,7 @@ function reportBundle(bundle: Bundle): void {
   );
   const gz = (path: string) => gzipSync(readFileSync(path), { level: 9 }).byteLength;
   say(
-    `${label("console script")}${gz("worker/console/assets/console.client.js")} bytes gzip as served, + uPlot ${gz("node_modules/uplot/dist/uPlot.iife.min.js")}`,
+    `${label("console script")}${gz("worker/http/console/assets/console.client.js")} bytes gzip as served, + uPlot ${gz("node_modules/uplot/dist/uPlot.iife.min.js")}`,
   );
 }
 

@@ -5,8 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sign } from "../worker/consent/signed-id";
-import { catalogueSnapshotKey } from "../worker/store/catalogue";
+import { sign } from "../worker/lib/signing";
+import { catalogueSnapshotKey } from "../worker/site/catalogue";
 import { profileKey } from "../worker/store/profiles";
 import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
 import { upsertVariantSql } from "./variants/sql";

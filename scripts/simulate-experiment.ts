@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { VISITOR_COOKIE } from "../worker/consent/cookies";
-import { sign } from "../worker/consent/signed-id";
+import { VISITOR_COOKIE } from "../worker/http/cookies";
+import { sign } from "../worker/lib/signing";
 import { writeProfile } from "../worker/store/profiles";
 import { BENCH_SITE } from "./bench/seed-state";
 import { startWorkerWithConsumer } from "./bench/stack";

@@ -10,7 +10,7 @@
  * the real account.
  */
 import { parseArgs } from "node:util";
-import { readPolicy } from "../worker/experiments/policy";
+import { readPolicy } from "../worker/site/policy";
 import { MAX_VARIANTS_PER_IMPORT, screenVariants } from "../worker/variants/schema";
 import { readVariantsFile } from "./variants/file";
 import { upsertVariantSql } from "./variants/sql";

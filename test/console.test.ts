@@ -1,6 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CONSOLE_CSP } from "../worker/routes/console";
+import { CONSOLE_CSP } from "../worker/http/console/app";
 import { auditLog } from "../worker/store/schema";
 import { CONSOLE_ACTIONS } from "./support/console";
 import { createSite, db } from "./support/fixtures";

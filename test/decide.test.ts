@@ -2,10 +2,10 @@ import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
 import { buildContext } from "../worker/decisions/context";
-import { decideResponseSchema } from "../worker/decisions/schema";
 import { scorerFor } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
 import { readProfile } from "../worker/store/profiles";
+import { decideResponseSchema } from "../worker/wire/decide";
 import { contentIds, createSite, decideBody, decideOk, newVisitorId, PAGE, putProfile, visitorCookie } from "./support/fixtures";
 
 const CF = { country: "JP", timezone: "Asia/Tokyo" };

@@ -1,8 +1,8 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LOGO_SVG, shopPage } from "../worker/demo/shop-page";
+import { parseEdgeHosts } from "../worker/http/mount";
 import worker from "../worker/index";
-import { parseEdgeHosts } from "../worker/rewrite/hosts";
 import { escapeHtml, safeUrl } from "../worker/rewrite/render";
 import { createSite } from "./support/fixtures";
 

@@ -1,11 +1,11 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
-import type { DecideResponse } from "../worker/decisions/schema";
-import type { InteractionEvent } from "../worker/events/schema";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import { readStoredProfile } from "../worker/store/profiles";
+import type { DecideResponse } from "../worker/wire/decide";
+import type { InteractionEvent } from "../worker/wire/events";
 import { createSite, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
 

@@ -2,13 +2,13 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
 import { createRandom } from "../scripts/train/random";
-import { decideResponseSchema } from "../worker/decisions/schema";
 import { writeEvents } from "../worker/events/ingest";
-import type { DecisionEvent, InteractionEvent } from "../worker/events/schema";
 import { assignArms, bucketOf, holdoutSalt } from "../worker/experiments/assign";
 import { choosePositions, positionProbabilities } from "../worker/experiments/explore";
-import { type Experiment, experimentSchema } from "../worker/experiments/policy";
 import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
+import { type Experiment, experimentSchema } from "../worker/site/policy";
+import { decideResponseSchema } from "../worker/wire/decide";
+import type { DecisionEvent, InteractionEvent } from "../worker/wire/events";
 import { createSite, db, decideBody, expectError, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 import { BROWSER, waitUntil } from "./support/pipeline";
 

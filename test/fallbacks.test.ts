@@ -2,12 +2,12 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
 import { decide } from "../worker/decisions/decide";
-import { type DecideResponse, decideRequestSchema } from "../worker/decisions/schema";
 import { isLoaded, modelWithinBudget, type Scorer, scorerFor, withinBudget } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
 import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServingConfig } from "../worker/models/config";
-import { loadCatalogue } from "../worker/store/catalogue";
+import { loadCatalogue } from "../worker/site/catalogue";
 import { readProfile } from "../worker/store/profiles";
+import { type DecideResponse, decideRequestSchema } from "../worker/wire/decide";
 import { createSite, db, decideBody, decideOk, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 
 /** The editor's order for the demo catalogue, as the page would show it without a model. */

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { AppEnv } from "../worker/app-env";
-import { COOKIE_MAX_AGE_S, readVisitorId, setVisitorId } from "../worker/consent/cookies";
-import { sign, verify } from "../worker/consent/signed-id";
+import type { AppEnv } from "../worker/http/app-env";
+import { COOKIE_MAX_AGE_S, readVisitorId, setVisitorId } from "../worker/http/cookies";
+import { sign, verify } from "../worker/lib/signing";
 
 describe("signed ids", () => {
   it("verifies with the current or the previous key, and nothing else", async () => {

@@ -1,8 +1,8 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { demoVisitors } from "../scripts/seed/demo-data";
-import { decideResponseSchema } from "../worker/decisions/schema";
 import { profileKey } from "../worker/store/profiles";
+import { decideResponseSchema } from "../worker/wire/decide";
 import { createSite, decideBody, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 
 const BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";

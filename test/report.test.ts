@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoggedDecision, toTrainingExamples, trainingExampleSchema } from "../worker/events/export";
 import { type PerformanceRow, wilsonInterval } from "../worker/events/report";
-import { decisionEventSchema } from "../worker/events/schema";
 import { decisions, events } from "../worker/store/schema";
+import { decisionEventSchema } from "../worker/wire/events";
 import { createSite, db, newVisitorId, visitorCookie } from "./support/fixtures";
 import { countFor, decideAs, event, postEvents, type Shown, shownIn, waitUntil } from "./support/pipeline";
 

@@ -1,26 +1,26 @@
 import { Hono } from "hono";
-import type { AppEnv } from "./app-env";
-import { errorResponse } from "./errors";
 import { consumeEvents } from "./events/consumer";
-import { withDb } from "./middleware/db";
+import type { AppEnv } from "./http/app-env";
+import { consoleRoutes } from "./http/console/app";
+import { errorResponse } from "./http/error-response";
+import { withServices } from "./http/middleware/services";
+import { mountedRequest } from "./http/mount";
+import { adminRoutes } from "./http/routes/admin";
+import { consentRoutes } from "./http/routes/consent";
+import { decideRoutes } from "./http/routes/decide";
+import { demoRoutes } from "./http/routes/demo";
+import { edgeRoutes } from "./http/routes/edge";
+import { eventRoutes } from "./http/routes/events";
+import { healthRoutes } from "./http/routes/health";
+import { privacyRoutes } from "./http/routes/privacy";
+import { tagRoutes } from "./http/routes/tag";
+import { whyRoutes } from "./http/routes/why";
 import { retryPendingErasures } from "./privacy/erasure";
-import { mountedRequest } from "./rewrite/hosts";
-import { adminRoutes } from "./routes/admin";
-import { consentRoutes } from "./routes/consent";
-import { consoleRoutes } from "./routes/console";
-import { decideRoutes } from "./routes/decide";
-import { demoRoutes } from "./routes/demo";
-import { edgeRoutes } from "./routes/edge";
-import { eventRoutes } from "./routes/events";
-import { healthRoutes } from "./routes/health";
-import { privacyRoutes } from "./routes/privacy";
-import { tagRoutes } from "./routes/tag";
-import { whyRoutes } from "./routes/why";
-import { refreshAllSnapshots } from "./store/catalogue";
+import { refreshAllSnapshots } from "./site/catalogue";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
-  .use(withDb)
+  .use(withServices)
   .route("/health", healthRoutes)
   .route("/v1", tagRoutes)
   .route("/v1/decide", decideRoutes)

@@ -1,5 +1,5 @@
 import type { MiniflareOptions } from "miniflare";
-import type { DecideResponse } from "../../worker/decisions/schema";
+import type { DecideResponse } from "../../worker/wire/decide";
 import { fallbacksOf, postDecide } from "./requests";
 import { sleep } from "./stats";
 import { type Miniflare, startWorkerd, stopWorkerd } from "./workerd";

@@ -1,6 +1,6 @@
-import type { DecideResponse } from "../../worker/decisions/schema";
-import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from "../../worker/events/schema";
 import { checkEventToken, type EventGrant } from "../../worker/events/token";
+import type { DecideResponse } from "../../worker/wire/decide";
+import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from "../../worker/wire/events";
 import { decideHeaders, postDecide } from "./requests";
 
 export const EVENTS_PATH = "/v1/events";

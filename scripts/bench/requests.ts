@@ -1,4 +1,4 @@
-import type { DecideResponse } from "../../worker/decisions/schema";
+import type { DecideResponse } from "../../worker/wire/decide";
 import { BENCH_SITE } from "./seed-state";
 
 /** The trivial route: no I/O, the "hello" baseline of what workerd + Hono cost. */

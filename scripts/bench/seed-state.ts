@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import bundledManifest from "../../models/default/manifest.json";
-import { VISITOR_COOKIE } from "../../worker/consent/cookies";
-import { sign } from "../../worker/consent/signed-id";
+import { VISITOR_COOKIE } from "../../worker/http/cookies";
+import { sign } from "../../worker/lib/signing";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
 import { modelVersions } from "../../worker/store/schema";

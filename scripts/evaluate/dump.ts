@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { z } from "zod";
-import { decisionEventSchema } from "../../worker/events/schema";
 import type { VisitorProfile } from "../../worker/inference/encode";
 import type { Scorer } from "../../worker/inference/scorer";
+import { decisionEventSchema } from "../../worker/wire/events";
 
 /**
  * `--dump-scores FILE`: inputs this run scored, with the scores it got, so that the same inputs can

@@ -7,7 +7,7 @@
 import demoCatalogue from "../../models/default/demo-catalogue.json";
 import demoVisitorsFile from "../../models/default/demo-visitors.json";
 import obdItems from "../../models/default/obd-items.json";
-import type { CatalogueItem } from "../../worker/store/catalogue";
+import type { CatalogueItem } from "../../worker/site/catalogue";
 import type { Database } from "../../worker/store/db";
 import type { StoredProfile } from "../../worker/store/profiles";
 import { type ConsentModel, contentItems, sites, slots } from "../../worker/store/schema";
@@ -21,7 +21,7 @@ export const DEMO_SITE = {
   honorGpc: true,
   tcfVendorId: null,
   timezone: "Asia/Tokyo",
-  /** The bundled demo origin that /edge/demo/ rewrites (worker/routes/demo.ts). */
+  /** The bundled demo origin that /edge/demo/ rewrites (worker/http/routes/demo.ts). */
   originUrl: "bundled:demo",
 };
 

@@ -11,11 +11,11 @@ import { z } from "zod";
 import { localTime } from "../../worker/decisions/context";
 import { trainingExampleSchema } from "../../worker/events/export";
 import { applyInteractions } from "../../worker/events/features";
-import { decisionEventSchema, type InteractionEvent } from "../../worker/events/schema";
 import type { RecentItem, RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import { RECENT_ITEMS_MAX } from "../../worker/inference/manifest";
 import type { StoredProfile } from "../../worker/store/profiles";
 import { servedVariantFeatures } from "../../worker/variants/choose";
+import { decisionEventSchema, type InteractionEvent } from "../../worker/wire/events";
 import { columns, readAttributes, readCsv } from "./csv";
 import { createRandom } from "./random";
 

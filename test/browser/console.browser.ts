@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
-import type { DecideResponse } from "../../worker/decisions/schema";
+import type { DecideResponse } from "../../worker/wire/decide";
 import { CONSOLE_ACTIONS } from "../support/console";
 import { chromiumAvailable, DESKTOP_UA, type Stack, simulateTraffic, startStack, type Traffic, waitFor } from "./harness";
 

@@ -5,12 +5,12 @@ import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { demoVariants, demoVisitors, insertDemoSite } from "../../scripts/seed/demo-data";
 import { createRandom } from "../../scripts/train/random";
-import { VISITOR_COOKIE } from "../../worker/consent/cookies";
-import { sign } from "../../worker/consent/signed-id";
-import type { DecideResponse } from "../../worker/decisions/schema";
+import { VISITOR_COOKIE } from "../../worker/http/cookies";
+import { sign } from "../../worker/lib/signing";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/store/schema";
+import type { DecideResponse } from "../../worker/wire/decide";
 
 export const chromiumAvailable = chromiumInstalled();
 export { DESKTOP_UA };

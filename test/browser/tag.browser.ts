@@ -2,9 +2,9 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
 import { demoItems } from "../../scripts/seed/demo-data";
-import type { DecideResponse } from "../../worker/decisions/schema";
 import { createDb } from "../../worker/store/db";
 import { contentVariants } from "../../worker/store/schema";
+import type { DecideResponse } from "../../worker/wire/decide";
 import { tcString } from "../support/tcf";
 import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, startStack, visitorCookie, waitFor } from "./harness";
 

@@ -4,12 +4,12 @@ import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
 import { demoItems } from "../../scripts/seed/demo-data";
-import { VISITOR_COOKIE } from "../../worker/consent/cookies";
-import { sign } from "../../worker/consent/signed-id";
-import { type DecideResponse, decideResponseSchema } from "../../worker/decisions/schema";
-import { decisionEventSchema } from "../../worker/events/schema";
+import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
+import { sign } from "../../worker/lib/signing";
 import { writeProfile } from "../../worker/store/profiles";
+import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
+import { decisionEventSchema } from "../../worker/wire/events";
 
 /**
  * The worker's served scores equal `npm run evaluate`'s Node scorer on the same inputs: the

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { type Dataset, type Example, loadDataset, timeSplit } from "../../scripts/train/dataset";
 import { buildFeatureSpecs, DEFAULT_FEATURE_OPTIONS } from "../../scripts/train/featurize";
 import { applyInteractions } from "../../worker/events/features";
-import type { InteractionEvent } from "../../worker/events/schema";
 import { type StoredProfile, storedProfileSchema } from "../../worker/store/profiles";
+import type { InteractionEvent } from "../../worker/wire/events";
 
 const dir = () => mkdtempSync(join(tmpdir(), "train-dataset-"));
 const write = (path: string, lines: string[]) => writeFileSync(path, `${lines.join("\n")}\n`);

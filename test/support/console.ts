@@ -1,4 +1,4 @@
-/** Every form action of the console (worker/routes/console.ts), for the tests that no session may use them. */
+/** Every form action of the console (worker/http/console/pages/*.tsx), for the tests that no session may use them. */
 export const CONSOLE_ACTIONS = [
   "models/rollback",
   "models/promote",

@@ -1,12 +1,12 @@
 import { env, SELF } from "cloudflare:test";
 import { insertDemoSite } from "../../scripts/seed/demo-data";
-import { sign } from "../../worker/consent/signed-id";
-import type { DecideResponse } from "../../worker/decisions/schema";
-import type { ErrorBody } from "../../worker/errors";
-import { writeCatalogueSnapshot } from "../../worker/store/catalogue";
+import type { ErrorBody } from "../../worker/lib/errors";
+import { sign } from "../../worker/lib/signing";
+import { writeCatalogueSnapshot } from "../../worker/site/catalogue";
 import { createDb } from "../../worker/store/db";
 import { writeProfile } from "../../worker/store/profiles";
 import type { ConsentModel } from "../../worker/store/schema";
+import type { DecideResponse } from "../../worker/wire/decide";
 
 export const db = createDb(env.DB);
 

@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { type DecideResponse, decideResponseSchema } from "../../worker/decisions/schema";
-import type { InteractionEvent } from "../../worker/events/schema";
+import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
+import type { InteractionEvent } from "../../worker/wire/events";
 import { decideBody } from "./fixtures";
 
 /** Helpers for driving the event pipeline through the worker and the real local queue. */

@@ -4,7 +4,7 @@ import type { TcfSignal } from "./tcf";
 
 /**
  * Consent, evaluated on every request from every signal present; the most restrictive wins.
- * Plain data in, plain data out: the request adapter (./visitor.ts) gathers the signals.
+ * Plain data in, plain data out: the request adapter (worker/http/visitor.ts) gathers the signals.
  */
 export type ConsentSignals = {
   consentModel: ConsentModel;
@@ -22,6 +22,12 @@ export type ConsentState = {
   /** Why personalization is (not) allowed: the deciding signal. */
   basis: string;
 };
+
+/**
+ * Who is asking, as far as the decision path may know: a pseudonymous id (or none) and what
+ * consent allows. The decision path reads a profile only when `personalization` is true.
+ */
+export type Visitor = { id: string | null; consent: ConsentState };
 
 type Purpose = "personalization" | "measurement";
 

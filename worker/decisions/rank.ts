@@ -1,8 +1,8 @@
 import { choosePositions, type Pin } from "../experiments/explore";
-import type { Exploration } from "../experiments/policy";
-import type { CatalogueItem } from "../store/catalogue";
+import type { CatalogueItem } from "../site/catalogue";
+import type { Exploration } from "../site/policy";
 import type { ServedVariant } from "../variants/choose";
-import type { DecidedItem, ItemReason } from "./schema";
+import type { DecidedItem, ItemReason } from "../wire/decide";
 
 /**
  * Plain functions over plain data: candidates in, ranked slots out. No I/O here.

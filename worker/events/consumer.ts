@@ -1,10 +1,10 @@
-import { memoize } from "../memoize";
+import { memoize } from "../lib/memoize";
 import { runErasure } from "../privacy/erasure";
 import { createDb } from "../store/db";
 import { revocationStatus } from "../store/revocations";
+import { type DecisionEvent, type InteractionEvent, queueMessageSchema } from "../wire/events";
 import { updateProfiles } from "./features";
 import { writeEvents } from "./ingest";
-import { type DecisionEvent, type InteractionEvent, queueMessageSchema } from "./schema";
 
 type Loggable = DecisionEvent | InteractionEvent;
 type Pending = { message: Message<unknown>; event: Loggable };

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { decidedItemSchema } from "../decisions/schema";
-import type { DecisionEvent } from "./schema";
+import { decidedItemSchema } from "../wire/decide";
+import type { DecisionEvent } from "../wire/events";
 
 /**
  * The logged-bandit training format: one NDJSON line per shown item of a logged decision, with

@@ -1,5 +1,5 @@
 import { readStoredProfile, type StoredProfile, writeProfile } from "../store/profiles";
-import type { InteractionEvent } from "./schema";
+import type { InteractionEvent } from "../wire/events";
 
 /**
  * Feedback into features: clicks and conversions raise the visitor's affinity for that content,

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../store/db";
 import { decisions, events, featureDrift, rollups, variantRollups } from "../store/schema";
-import type { DecisionEvent, InteractionEvent } from "./schema";
+import type { DecisionEvent, InteractionEvent } from "../wire/events";
 
 /**
  * Idempotent writes to D1. The raw event insert is ignored when its `event_id` exists, and the

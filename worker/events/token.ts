@@ -1,4 +1,4 @@
-import { base64UrlToText, sign, textToBase64Url, verify } from "../consent/signed-id";
+import { base64UrlToText, sign, textToBase64Url, verify } from "../lib/signing";
 
 /**
  * The event token: an HMAC over what a decision showed, to whom and under which consent, with an

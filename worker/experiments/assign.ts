@@ -1,5 +1,5 @@
+import type { Experiment } from "../site/policy";
 import { draw } from "./explore";
-import type { Experiment } from "./policy";
 
 /**
  * Deterministic assignment: a salted SHA-256 of the visitor id (or of a per-request key for a

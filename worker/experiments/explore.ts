@@ -1,6 +1,6 @@
-import type { ItemReason } from "../decisions/schema";
-import type { CatalogueItem } from "../store/catalogue";
-import type { Exploration } from "./policy";
+import type { CatalogueItem } from "../site/catalogue";
+import type { Exploration } from "../site/policy";
+import type { ItemReason } from "../wire/decide";
 
 /**
  * The chance of each remaining candidate to take one position. Candidates come in the model's

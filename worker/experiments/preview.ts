@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { base64UrlToText, sign, textToBase64Url, verify } from "../consent/signed-id";
+import { base64UrlToText, sign, textToBase64Url, verify } from "../lib/signing";
 
 /**
  * QA preview: a signed, expiring token that lets its bearer see what a given model version,

@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { PerformanceQuery } from "../events/report";
+import type { SitePolicy } from "../site/policy";
 import type { Database } from "../store/db";
-import type { SitePolicy } from "./policy";
 import { meanDifference, proportionDifference, sampleRatioMismatch } from "./stats";
 
 /**

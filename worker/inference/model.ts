@@ -1,4 +1,4 @@
-import { DependencyError } from "../errors";
+import { DependencyError } from "../lib/errors";
 import { manifestSchema } from "./manifest";
 import { ort } from "./ort-workerd";
 import { type ModelSource, type Scorer, scorerFromSession, sha256Hex } from "./scorer";

@@ -1,5 +1,5 @@
 import type * as ort from "onnxruntime-web";
-import { DependencyError } from "../errors";
+import { DependencyError } from "../lib/errors";
 import { type CandidateFeatures, createEncoder, createSequenceEncoder, type RequestContext, type VisitorProfile } from "./encode";
 import type { MlpManifest, ModelManifest, SequenceManifest } from "./manifest";
 

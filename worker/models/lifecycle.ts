@@ -1,4 +1,4 @@
-import { ApiError } from "../errors";
+import { ApiError } from "../lib/errors";
 import type { ModelStatus, ModelStorage } from "../store/schema";
 import { MAX_SHADOWS, type ServedVersion, type ServingConfig } from "./config";
 

@@ -1,8 +1,8 @@
-import { DependencyError } from "../errors";
 import { bucketOf } from "../experiments/assign";
 import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor } from "../inference/model";
 import { bundledSource } from "../inference/registry";
-import { TtlCache } from "../store/ttl-cache";
+import { DependencyError } from "../lib/errors";
+import { TtlCache } from "../lib/ttl-cache";
 import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServedVersion, type ServingConfig, servingConfigSchema } from "./config";
 
 /**

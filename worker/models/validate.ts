@@ -1,6 +1,6 @@
-import { ApiError } from "../errors";
 import { type ModelManifest, manifestSchema } from "../inference/manifest";
 import { type ModelSource, type Scorer, sha256Hex } from "../inference/scorer";
+import { ApiError } from "../lib/errors";
 
 /**
  * What `push` checks before anything is uploaded, in the worker (admin endpoint) and in Node

@@ -1,9 +1,10 @@
 import { and, eq, lt } from "drizzle-orm";
-import { subjectHash } from "../consent/subject";
+import { auditStatement } from "../store/audit";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
 import { rememberRevoked } from "../store/revocations";
-import { auditLog, consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { subjectHash } from "../store/subject";
 
 /**
  * Revocation and erasure. The revocation (a tombstone under the subject's hash) is written to D1
@@ -30,7 +31,7 @@ export async function revokeSubject(
       .onConflictDoNothing(),
     db.insert(privacyRequests).values({ id: requestId, kind: "erasure", subjectId: input.subjectId, subjectHash: hash }),
     db.insert(consentLedger).values({ subjectHash: hash, personalization: false, measurement: false, source: "revocation" }),
-    db.insert(auditLog).values({ role: input.role, action: "privacy.revoke", target: hash }),
+    auditStatement(db, { role: input.role, action: "privacy.revoke", target: hash }),
   ]);
   rememberRevoked(input.subjectId);
   const message: ErasureMessage = { type: "erasure", requestId };

@@ -1,12 +1,22 @@
 import { eq } from "drizzle-orm";
-import { subjectHash } from "../consent/subject";
+import { ApiError } from "../lib/errors";
+import { audit } from "../store/audit";
 import type { Database } from "../store/db";
 import { profileKey } from "../store/profiles";
-import { consentLedger, decisions, events, privacyRequests, revocations, sites } from "../store/schema";
+import { consentLedger, decisions, events, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { subjectHash } from "../store/subject";
+import { VISITOR_ID } from "../wire/consent";
 
-/** Everything stored about a subject, from every store, as one JSON document. */
-export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string) {
+/**
+ * Everything stored about a subject, from every store, as one JSON document; audited as
+ * `privacy.subject.export` (by the subject's hash). `field` names the input in the 400 for an id
+ * that is not a visitor id.
+ */
+export async function exportSubject(db: Database, profiles: KVNamespace, subjectId: string, request: { role: TokenRole; field: string }) {
+  if (!VISITOR_ID.test(subjectId))
+    throw new ApiError(400, "invalid_request", `${request.field}: must be a visitor id (UUID v4)`, request.field);
   const hash = await subjectHash(subjectId);
+  await audit(db, { role: request.role, action: "privacy.subject.export", target: hash });
   const [allSites, ledger, revocation, requests, decisionRows, eventRows] = await Promise.all([
     db.select({ id: sites.id }).from(sites),
     db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),

@@ -1,8 +1,9 @@
 import { and, desc, eq, gte, like, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { subjectHash, VISITOR_ID } from "../consent/subject";
 import type { Database } from "../store/db";
 import { auditLog, consentLedger, consentSources, privacyRequestStatuses, privacyRequests, tokenRoles } from "../store/schema";
+import { subjectHash } from "../store/subject";
+import { VISITOR_ID } from "../wire/consent";
 
 /**
  * The privacy team's lists: erasure requests, the consent ledger and the audit log, newest first

@@ -1,4 +1,4 @@
-import type { DecidedItem } from "../decisions/schema";
+import type { DecidedItem } from "../wire/decide";
 
 /**
  * Server-side rendering of decided items: every catalogue field is text, escaped; URLs are kept

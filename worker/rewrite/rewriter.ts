@@ -1,4 +1,4 @@
-import type { DecideResponse } from "../decisions/schema";
+import type { DecideResponse } from "../wire/decide";
 import { renderItem } from "./render";
 
 /**

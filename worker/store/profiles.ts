@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { DependencyError } from "../errors";
-import type { VisitorProfile } from "../inference/encode";
+import { DependencyError } from "../lib/errors";
 
 /**
  * Visitor profiles in KV, one key per site and visitor. Written by the event consumer (and by
@@ -33,8 +32,10 @@ export async function readStoredProfile(kv: KVNamespace, siteId: string, visitor
   return parsed.success ? parsed.data : null;
 }
 
-/** The features the model reads. */
-export async function readProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<VisitorProfile | null> {
+/** The features the model reads (worker/inference/encode.ts `VisitorProfile`). */
+export type ProfileFeatures = Pick<StoredProfile, "attributes" | "itemAffinity">;
+
+export async function readProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<ProfileFeatures | null> {
   const stored = await readStoredProfile(kv, siteId, visitorId);
   return stored ? { attributes: stored.attributes, itemAffinity: stored.itemAffinity } : null;
 }

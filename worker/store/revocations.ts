@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import { subjectHash } from "../consent/subject";
 import type { Database } from "./db";
 import { revocations } from "./schema";
+import { subjectHash } from "./subject";
 
 /**
  * Revocations are read from D1, the source of truth, on every identified request, so that a

@@ -1,6 +1,7 @@
-import type { SitePolicy } from "../experiments/policy";
 import type { CandidateFeatures } from "../inference/encode";
-import type { CatalogueItem, CatalogueVariant } from "../store/catalogue";
+import type { CatalogueItem, CatalogueVariant } from "../site/catalogue";
+import type { SitePolicy } from "../site/policy";
+import type { VariantReason } from "../wire/decide";
 import { inFirstLanguage } from "./language";
 
 /**
@@ -9,9 +10,6 @@ import { inFirstLanguage } from "./language";
  * are item features, see `variantFeatures`); the item then competes for slots with its chosen
  * variant's score. Plain functions: no I/O.
  */
-
-export const variantReasons = ["model", "cold-start", "default"] as const;
-export type VariantReason = (typeof variantReasons)[number];
 
 /** The chosen variant as it appears in the answer and the decision event. */
 export type ServedVariant = {

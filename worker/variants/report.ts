@@ -1,11 +1,11 @@
 import { and, eq, gte, isNotNull, lte, sql } from "drizzle-orm";
 import type { PerformanceQuery } from "../events/report";
 import { wilsonInterval } from "../events/report";
-import type { SitePolicy } from "../experiments/policy";
 import { proportionDifference } from "../experiments/stats";
+import { type ComponentKind, componentIdsOf, componentKinds } from "../site/components";
+import type { SitePolicy } from "../site/policy";
 import type { Database } from "../store/db";
 import { contentVariants, decisions, events, variantRollups } from "../store/schema";
-import { type ComponentKind, componentIdsOf, componentKinds } from "./components";
 
 /**
  * Which variants and which components win, overall and per segment, so that editors can retire

@@ -1,8 +1,9 @@
 import { and, eq } from "drizzle-orm";
-import { ApiError } from "../errors";
-import { forgetCatalogue } from "../store/catalogue";
+import { ApiError } from "../lib/errors";
+import { forgetCatalogue } from "../site/catalogue";
+import { audit } from "../store/audit";
 import type { Database } from "../store/db";
-import { auditLog, contentVariants, type TokenRole } from "../store/schema";
+import { contentVariants, type TokenRole } from "../store/schema";
 
 /**
  * Sets a variant's review status, with who (the role) and when, in the row and in the audit log;
@@ -23,7 +24,7 @@ export async function reviewVariant(
     .where(and(eq(contentVariants.siteId, site), eq(contentVariants.contentId, contentId), eq(contentVariants.id, id)))
     .returning({ id: contentVariants.id });
   if (!updated.length) throw new ApiError(404, "unknown_variant", `no variant "${id}" of "${contentId}" on site "${site}"`);
-  await db.insert(auditLog).values({
+  await audit(db, {
     role,
     action: `admin.variant.${status === "approved" ? "approve" : "reject"}`,
     target: `${site}:${contentId}:${id}`,

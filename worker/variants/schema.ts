@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { languageTag } from "../experiments/policy";
-import { componentKinds } from "./components";
+import { componentKinds } from "../site/components";
+import { languageTag } from "../wire/decide";
 
 /**
  * A variant as imported (admin endpoint or `npm run variants -- import`): its components override
