@@ -12,6 +12,11 @@ export const storedProfileSchema = z.object({
   v: z.literal(1),
   attributes: z.record(z.string(), scalar).default({}),
   itemAffinity: z.record(z.string(), z.number()).default({}),
+  /**
+   * The visitor's recent items (clicks and conversions), most recent first: what a sequence model
+   * reads (worker/inference/encode.ts `VisitorProfile.recent`). The event consumer bounds it.
+   */
+  recent: z.array(z.object({ id: z.string(), ts: z.number() })).optional(),
   counts: z.object({ impressions: z.number(), clicks: z.number(), conversions: z.number() }).optional(),
   /** The last event ids applied (worker/events/features.ts), for idempotent updates. */
   seen: z.array(z.string()).optional(),
@@ -33,11 +38,13 @@ export async function readStoredProfile(kv: KVNamespace, siteId: string, visitor
 }
 
 /** The features the model reads (worker/inference/encode.ts `VisitorProfile`). */
-export type ProfileFeatures = Pick<StoredProfile, "attributes" | "itemAffinity">;
+export type ProfileFeatures = Pick<StoredProfile, "attributes" | "itemAffinity" | "recent">;
 
 export async function readProfile(kv: KVNamespace, siteId: string, visitorId: string): Promise<ProfileFeatures | null> {
   const stored = await readStoredProfile(kv, siteId, visitorId);
-  return stored ? { attributes: stored.attributes, itemAffinity: stored.itemAffinity } : null;
+  if (!stored) return null;
+  const { attributes, itemAffinity, recent } = stored;
+  return recent ? { attributes, itemAffinity, recent } : { attributes, itemAffinity };
 }
 
 export async function writeProfile(kv: KVNamespace, siteId: string, visitorId: string, profile: Omit<StoredProfile, "v">): Promise<void> {
