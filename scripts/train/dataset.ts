@@ -11,8 +11,7 @@ import { z } from "zod";
 import { localTime } from "../../worker/decisions/context";
 import { trainingExampleSchema } from "../../worker/events/export";
 import { applyInteractions } from "../../worker/events/features";
-import type { RecentItem, RequestContext, VisitorProfile } from "../../worker/inference/encode";
-import { RECENT_ITEMS_MAX } from "../../worker/inference/manifest";
+import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import type { StoredProfile } from "../../worker/store/profiles";
 import { servedVariantFeatures } from "../../worker/variants/choose";
 import { decisionEventSchema, type InteractionEvent } from "../../worker/wire/events";
@@ -132,20 +131,6 @@ class History {
     return profile;
   }
 
-  /**
-   * The visitor's items strictly before `ts` that they clicked or converted on (an implicit
-   * interaction counts as a click), most recent first, at most RECENT_ITEMS_MAX: what the worker's
-   * per-visitor state holds as `recent` at that moment.
-   */
-  recentBefore(ts: number, events?: number): RecentItem[] {
-    const recent: RecentItem[] = [];
-    for (let i = (events ?? this.countBefore(ts)) - 1; i >= 0 && recent.length < RECENT_ITEMS_MAX; i--) {
-      const e = this.events[i] as HistoryEvent;
-      if (e.kind !== "impression") recent.push({ id: e.contentId, ts: e.ts });
-    }
-    return recent;
-  }
-
   private asInteraction(e: HistoryEvent, index: number): InteractionEvent {
     return {
       type: "interaction",
@@ -218,24 +203,10 @@ class Histories {
     const stored = this.stored(userId, ts, events);
     const attributes = users.get(userId);
     if (!stored && !attributes) return null;
-    const history = this.byUser.get(userId);
     const profile: VisitorProfile = { attributes: attributes ?? {}, itemAffinity: stored?.itemAffinity ?? {} };
-    // Computed when first read: a data set holds a profile per example, and most are never asked for it.
-    return history ? lazily(profile, "recent", () => history.recentBefore(ts, events)) : profile;
+    // `recent` as the event consumer keeps it (clicks and conversions, most recent first), for a visitor with a history.
+    return this.byUser.has(userId) ? { ...profile, recent: stored?.recent ?? [] } : profile;
   }
-}
-
-/** `target[key]` computed by `compute` on first read, then kept (an ordinary enumerable property). */
-function lazily<T extends object, K extends string, V>(target: T, key: K, compute: () => V): T {
-  return Object.defineProperty(target, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const value = compute();
-      Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-      return value;
-    },
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
