@@ -6,6 +6,7 @@ import { sign } from "../../worker/lib/signing";
 import { writeCatalogueSnapshot } from "../../worker/site/catalogue";
 import { createDb } from "../../worker/store/db";
 import { visitorStore, visitorStub } from "../../worker/visitors/client";
+import type { RecentItem } from "../../worker/visitors/features";
 import type { ConsentModel } from "../../worker/wire/consent";
 import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 
@@ -41,10 +42,10 @@ export const visitors = visitorStore(env, configOf(env));
 export async function putProfile(
   siteId: string,
   visitorId: string,
-  profile: { attributes?: Record<string, string | number>; itemAffinity?: Record<string, number> },
+  profile: { attributes?: Record<string, string | number>; itemAffinity?: Record<string, number>; recent?: RecentItem[] },
 ) {
   const stub = await visitorStub(visitors, visitorId);
-  const stored = { v: 1, attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {}, recent: [] };
+  const stored = { v: 1, attributes: profile.attributes ?? {}, itemAffinity: profile.itemAffinity ?? {}, recent: profile.recent ?? [] };
   const { revoked } = await stub.importProfile(siteId, stored, Date.now());
   if (revoked) throw new Error(`visitor ${visitorId} is revoked: no profile is written`);
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RECENT_ITEMS_MAX } from "../inference/manifest";
 import type { InteractionEvent } from "../wire/events";
 
 /**
@@ -10,8 +11,6 @@ import type { InteractionEvent } from "../wire/events";
  * what a model trains on is what the worker serves.
  */
 export const AFFINITY_HALF_LIFE_MS = 7 * 24 * 60 * 60 * 1000;
-/** The most recent clicked or converted items kept per site, most recent first. */
-export const RECENT_KEPT = 50;
 /** Affinities kept per site: the strongest, so that a long history cannot grow a profile without bound. */
 export const AFFINITIES_KEPT = 500;
 const WEIGHT: Partial<Record<InteractionEvent["kind"], number>> = { click: 1, conversion: 3 };
@@ -34,7 +33,7 @@ export const storedProfileSchema = z.object({
     .refine((a) => Object.keys(a).length <= AFFINITIES_KEPT, `at most ${AFFINITIES_KEPT} affinities`)
     .default({}),
   /** Most recent first. */
-  recent: z.array(recentItemSchema).max(RECENT_KEPT).default([]),
+  recent: z.array(recentItemSchema).max(RECENT_ITEMS_MAX).default([]),
   updatedAt: z.number().optional(),
 });
 export type StoredProfile = z.infer<typeof storedProfileSchema>;
@@ -66,7 +65,7 @@ export function applyInteractions(profile: StoredProfile | null, batch: readonly
     taken.push({ id: e.contentId, ts: e.ts });
   }
   // Stable: items taken at the same time keep the order they were applied in, latest first.
-  const recent = [...taken.reverse(), ...base.recent].sort((a, b) => b.ts - a.ts).slice(0, RECENT_KEPT);
+  const recent = [...taken.reverse(), ...base.recent].sort((a, b) => b.ts - a.ts).slice(0, RECENT_ITEMS_MAX);
   return { ...base, itemAffinity: strongest(itemAffinity), recent, updatedAt: now };
 }
 
@@ -86,7 +85,7 @@ export function mergeProfiles(newer: StoredProfile, older: StoredProfile, now: n
     v: 1,
     attributes: { ...older.attributes, ...newer.attributes },
     itemAffinity: strongest(itemAffinity),
-    recent: [...newer.recent, ...older.recent].sort((a, b) => b.ts - a.ts).slice(0, RECENT_KEPT),
+    recent: [...newer.recent, ...older.recent].sort((a, b) => b.ts - a.ts).slice(0, RECENT_ITEMS_MAX),
     updatedAt: now,
   };
 }
