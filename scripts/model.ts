@@ -80,15 +80,17 @@ function registerBundled(target: Target) {
     return;
   }
   const live = before.rows.find((r) => r.status === "live");
+  const replacesStaleBundle = !live || live.storage === "bundled";
+  // It enters as a push does (a shadow, promoted in the same write) when it replaces a stale bundle;
+  // a retired version can never be promoted (worker/models/lifecycle.ts).
   const row: RegistryRow = {
     version: manifest.version,
     sha256: manifest.sha256,
     storage: "bundled",
-    status: "retired",
+    status: replacesStaleBundle ? "shadow" : "retired",
     trafficShare: 0,
     promotedAt: null,
   };
-  const replacesStaleBundle = !live || live.storage === "bundled";
   const changes: RowChange[] = replacesStaleBundle ? planPromote([...before.rows, row], row.version, Date.now()) : [];
   // The old bundle's bytes shipped with the old code: it can no longer be rolled back to.
   const stale = changes.map((c) => (c.version === live?.version ? { ...c, promotedAt: null } : c));
