@@ -174,8 +174,9 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     expect(await preview.locator('[data-count="added"]').textContent()).toBe("9,998 added");
     expect(await preview.locator("#refused tbody tr").count()).toBe(2);
     expect(await preview.locator("#refused tbody tr").first().textContent()).toContain(`${lineOf(17)}`);
-    await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Apply this import" }).click()]);
-    expect(await page.locator('[data-import="applied"] [data-count="added"]').textContent()).toBe("9,998 added");
+    await Promise.all([page.waitForURL(/flash=import-applied/), page.getByRole("button", { name: "Apply this import" }).click()]);
+    const latest = page.locator("section[aria-labelledby='imports-h'] tbody tr").first();
+    expect(await latest.locator('[data-label="added / changed / archived / refused"]').textContent()).toBe("9998 / 0 / 0 / 2");
 
     const decided = (await (
       await fetch(new URL("/v1/decide", stack.url), {

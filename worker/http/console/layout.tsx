@@ -32,6 +32,8 @@ export const FLASHES = {
   "site-archived": "Site archived: it answers as unknown from now on.",
   "slot-added": "Slot added.",
   "slot-archived": "Slot archived.",
+  "import-applied":
+    "Import applied: the catalogue changed in one transaction (see Recent imports); decisions serve it within CONFIG_TTL_MS.",
 } as const;
 export type Flash = keyof typeof FLASHES;
 

@@ -54,10 +54,11 @@ const stashSchema = z.object({
   text: z.string(),
 });
 
-async function renderSites(c: Ctx, session: ConsoleSession, preview?: { result: ImportResult; stash?: string }) {
+async function renderSites(c: Ctx, session: ConsoleSession) {
   const { sites: all } = await listSites(c.var.db, { limit: 500 });
   const chosen = c.req.query("site");
   const site = chosen ? await showSite(c.var.db, parseWith(resourceId, chosen)) : null;
+  const preview = site ? await previewOf(c, site.id) : undefined;
   const imports = site
     ? await c.var.db
         .select()
@@ -136,7 +137,28 @@ async function renderSites(c: Ctx, session: ConsoleSession, preview?: { result: 
   return render(c, session, { title: "Sites", active: "sites", ...(site ? { site: site.id } : {}), sites: all }, body);
 }
 
-async function previewImport(c: Ctx, session: ConsoleSession) {
+/** The stashed feed named by `?preview=`, planned again against the site's items as they are now. */
+async function previewOf(c: Ctx, site: string): Promise<{ result: ImportResult; stash: string } | undefined> {
+  const stash = z.uuid().safeParse(c.req.query("preview"));
+  if (!stash.success) return undefined;
+  const feed = await stashedFeed(c, stash.data, site);
+  const result = await importFeedOr400(c, site, feed.text, { format: feed.format, mode: feed.mode, dryRun: true });
+  return { result, stash: stash.data };
+}
+
+async function stashedFeed(c: Ctx, stash: string, site: string) {
+  const parsed = stashSchema.safeParse(await c.env.CONFIG.get(stashKey(stash), "json"));
+  if (!parsed.success || parsed.data.site !== site) {
+    throw new ApiError(400, "import_expired", "this preview is no longer available (after 30 minutes): upload the feed again", "stash");
+  }
+  return parsed.data;
+}
+
+/**
+ * The upload is checked, stashed and answered with a redirect to the Sites page showing its
+ * preview (post, redirect, get: the page's relative links and a reload stay right).
+ */
+async function previewImport(c: Ctx) {
   const site = siteQuery(c);
   const form = c.var.form ?? {};
   const file = form.feed;
@@ -144,10 +166,11 @@ async function previewImport(c: Ctx, session: ConsoleSession) {
   const text = await file.text();
   const format: FeedFormat = formatOf(text, file.type || (file.name.endsWith(".csv") ? "text/csv" : undefined));
   const mode = form.mode === "full" ? "full" : "partial";
-  const result = await importFeedOr400(c, site, text, { format, mode, dryRun: true });
+  // A feed that cannot be read at all is refused here, before anything is stashed.
+  await importFeedOr400(c, site, text, { format, mode, dryRun: true });
   const stash = crypto.randomUUID();
   await c.env.CONFIG.put(stashKey(stash), JSON.stringify({ site, format, mode, text }), { expirationTtl: IMPORT_STASH_TTL_S });
-  return renderSites(c, session, { result, stash });
+  return redirectTo(c, `../sites?site=${encodeURIComponent(site)}&preview=${stash}`);
 }
 
 function importFeedOr400(c: Ctx, site: string, text: string, options: { format: FeedFormat; mode: "full" | "partial"; dryRun: boolean }) {
@@ -203,18 +226,17 @@ export const sitesPage = new Hono<AppEnv>()
       return redirectTo(c, backTo(site, "slot-archived"));
     }),
   )
-  .post("/sites/import", action("admin", z.looseObject({}), previewImport))
+  .post(
+    "/sites/import",
+    action("admin", z.looseObject({}), (c) => previewImport(c)),
+  )
   .post(
     "/sites/import/apply",
     action("admin", z.looseObject({ stash: z.uuid() }), async (c, session, form) => {
       const site = siteQuery(c);
-      const stashed = stashSchema.safeParse(await c.env.CONFIG.get(stashKey(form.stash), "json"));
-      if (!stashed.success || stashed.data.site !== site) {
-        throw new ApiError(400, "import_expired", "this preview is no longer available (after 30 minutes): upload the feed again", "stash");
-      }
-      const { format, mode, text } = stashed.data;
-      const result = await importFeedOr400(c, site, text, { format, mode, dryRun: false });
+      const { format, mode, text } = await stashedFeed(c, form.stash, site);
+      await importFeedOr400(c, site, text, { format, mode, dryRun: false });
       await c.env.CONFIG.delete(stashKey(form.stash));
-      return renderSites(c, session, { result });
+      return redirectTo(c, `../../sites?site=${encodeURIComponent(site)}&flash=import-applied`);
     }),
   );
