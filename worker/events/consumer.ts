@@ -3,6 +3,7 @@ import { runErasure } from "../privacy/erasure";
 import { createDb } from "../store/db";
 import { revocationStatus } from "../store/revocations";
 import { type DecisionEvent, type InteractionEvent, queueMessageSchema } from "../wire/events";
+import { notLearnedReason } from "./admit";
 import { updateProfiles } from "./features";
 import { writeEvents } from "./ingest";
 
@@ -41,7 +42,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       }
       continue;
     }
-    if (!event.measurement || event.bot || event.preview) {
+    if (notLearnedReason(event)) {
       message.ack();
       continue;
     }
