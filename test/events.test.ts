@@ -117,7 +117,7 @@ describe("the event pipeline through the real local queue", () => {
     const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const res = await postEvents([event(d, shownIn(d)[0] as Shown, "impression")], {}, "text/plain;charset=UTF-8");
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ accepted: 1 });
+    expect(await res.json()).toEqual({ accepted: 1, forLearning: 1, notForLearning: {} });
   });
 
   it("drops a revoked visitor's events", async () => {
@@ -276,7 +276,10 @@ describe("abuse controls", () => {
     const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const human = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const bot = { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" };
-    expect((await postEvents([event(d, shownIn(d)[0] as Shown, "click")], bot)).status).toBe(202);
+    const fromBot = await postEvents([event(d, shownIn(d)[0] as Shown, "click")], bot);
+    expect(fromBot.status).toBe(202);
+    // The answer says so: accepted, but not for learning, and why.
+    expect(await fromBot.json()).toEqual({ accepted: 1, forLearning: 0, notForLearning: { automated_user_agent: 1 } });
     expect((await postEvents([event(human, shownIn(human)[0] as Shown, "click")])).status).toBe(202);
     await waitFor(async () => (await countFor(human.decisionId)) === 1);
     await new Promise((r) => setTimeout(r, 1000));

@@ -1,6 +1,6 @@
 import { ApiError } from "../lib/errors";
 import type { SitePolicy } from "../site/policy";
-import type { ClientEvent, InteractionEvent } from "../wire/events";
+import type { ClientEvent, EventsAnswer, InteractionEvent, NotLearnedReason } from "../wire/events";
 import type { EventGrant } from "./token";
 
 /**
@@ -80,4 +80,23 @@ export async function admitEvent(
     ...(event.currency ? { currency: event.currency } : {}),
     ...(shown[3] ? { variantId: shown[3], variantReason: shown[4] } : {}),
   };
+}
+
+/** Why an admitted event will not count for learning and reports, or null when it will (one rule, for the answer and the consumer). */
+export function notLearnedReason(event: Pick<InteractionEvent, "bot" | "preview" | "measurement">): NotLearnedReason | null {
+  if (event.bot) return "automated_user_agent";
+  if (event.preview) return "qa_preview";
+  if (!event.measurement) return "no_measurement_consent";
+  return null;
+}
+
+/** The events route's answer for what it queued. */
+export function eventsAnswer(events: InteractionEvent[]): EventsAnswer {
+  const notForLearning: EventsAnswer["notForLearning"] = {};
+  for (const event of events) {
+    const reason = notLearnedReason(event);
+    if (reason) notForLearning[reason] = (notForLearning[reason] ?? 0) + 1;
+  }
+  const ignored = Object.values(notForLearning).reduce((a, b) => a + b, 0);
+  return { accepted: events.length, forLearning: events.length - ignored, notForLearning };
 }

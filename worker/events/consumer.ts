@@ -6,6 +6,7 @@ import { createDb } from "../store/db";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
 import { changesProfile } from "../visitors/features";
 import { type DecisionEvent, type InteractionEvent, type QueueMessage, queueMessageSchema } from "../wire/events";
+import { notLearnedReason } from "./admit";
 import { writeEvents } from "./ingest";
 
 type Loggable = DecisionEvent | InteractionEvent;
@@ -38,7 +39,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     }
     const event = parsed.data;
     if (event.type !== "decision" && event.type !== "interaction") tasks.push(runTask(event, message, db, env, visitors));
-    else if (!event.measurement || event.bot || event.preview) message.ack();
+    else if (notLearnedReason(event)) message.ack();
     else loggable.push({ message, event });
   }
   const [, kept] = await Promise.all([Promise.all(tasks), throughVisitors(visitors, loggable, Date.now())]);

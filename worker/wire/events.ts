@@ -129,6 +129,24 @@ export const interactionEventSchema = z.object({
 });
 export type InteractionEvent = z.infer<typeof interactionEventSchema>;
 
+/**
+ * Why an accepted event is kept out of learning and the reports: a user agent that says it is
+ * automated (a crawler, a headless browser), QA preview traffic, or a decision made without
+ * measurement consent. A revoked visitor's events are dropped too, but that is known only to the
+ * consumer, after the answer.
+ */
+export const notLearnedReasons = ["automated_user_agent", "qa_preview", "no_measurement_consent"] as const;
+export type NotLearnedReason = (typeof notLearnedReasons)[number];
+
+/** The answer to POST /v1/events: how many were queued, and how many of those will count. */
+export const eventsAnswerSchema = z.object({
+  accepted: z.number().int().min(0),
+  forLearning: z.number().int().min(0),
+  /** Only the reasons that apply, each with its count. */
+  notForLearning: z.partialRecord(z.enum(notLearnedReasons), z.number().int().min(1)),
+});
+export type EventsAnswer = z.infer<typeof eventsAnswerSchema>;
+
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
 

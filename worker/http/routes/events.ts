@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { deviceClass } from "../../decisions/context";
-import { admitEvent } from "../../events/admit";
+import { admitEvent, eventsAnswer } from "../../events/admit";
 import { checkEventToken } from "../../events/token";
 import { ApiError } from "../../lib/errors";
 import { memoize } from "../../lib/memoize";
@@ -19,7 +19,9 @@ export const eventRoutes = new Hono<AppEnv>()
   /**
    * Impressions, clicks, conversions and dismissals, up to 100 per request, as JSON or as the
    * text/plain body that `navigator.sendBeacon` sends. The whole batch is refused if any event
-   * is malformed or its token does not verify; otherwise it is queued and answered with 202.
+   * is malformed or its token does not verify; otherwise it is queued and answered with 202, saying
+   * how many will count for learning and why the others will not (an automated user agent, QA
+   * preview traffic, no measurement consent).
    */
   .post("/", rateLimit("EVENTS_RATE_LIMITER"), limitBody(MAX_EVENTS_BODY_BYTES), async (c) => {
     const { events } = parseWith(eventsRequestSchema, await jsonBody(c));
@@ -50,5 +52,5 @@ export const eventRoutes = new Hono<AppEnv>()
     } catch {
       throw new ApiError(503, "queue_unavailable", "events could not be queued; send them again");
     }
-    return c.json({ accepted: messages.length }, 202);
+    return c.json(eventsAnswer(messages), 202);
   });
