@@ -1,8 +1,10 @@
 import { SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { sites } from "../worker/store/schema";
-import type { ConsentStateResponse } from "../worker/wire/consent";
+import { type ConsentStateResponse, VISITOR_ID } from "../worker/wire/consent";
+import { decideResponseSchema } from "../worker/wire/decide";
 import {
   BROWSER,
   createSite,
@@ -13,7 +15,9 @@ import {
   putProfile,
   requestDecision,
   visitorCookie,
+  visitorState,
 } from "./support/fixtures";
+import { event, postEvents, type Shown, shownIn } from "./support/pipeline";
 import { TEST_VENDOR_ID, tcString } from "./support/tcf";
 
 /** The `name=value` pairs of a response's Set-Cookie headers, ready to send back. */
@@ -94,6 +98,26 @@ describe("consent on an opt-in site", () => {
     expect(await ask(granted, await visitorCookie(id))).toMatchObject({ mode: "personalized", modeReason: "tcf_granted" });
     // The page's CMP says no, whatever an older cookie says.
     expect(await ask(denied, `${await visitorCookie(id)}; euconsent-v2=${granted}`)).toMatchObject({ modeReason: "tcf_denied" });
+  });
+
+  it("decides the first page after consent under the id it gives, so that a click there reaches the new profile", async () => {
+    // A CMP's grant arrives with the re-decision itself (no banner post, no id yet).
+    const url = `https://edge.example/v1/decide?site=${site}&slots=hero,recommendations&url=${encodeURIComponent("https://shop.example/")}`;
+    const res = await SELF.fetch(`${url}&gdpr_consent=${tcString({ publisherPurposes: [1, 5, 6, 8] })}`, {
+      headers: { "user-agent": BROWSER },
+    });
+    const first = decideResponseSchema.parse(await res.json());
+    const idCookie = res.headers
+      .getSetCookie()
+      .find((c) => c.startsWith("ep_vid="))
+      ?.split(";")[0];
+    const id = decodeURIComponent(idCookie?.slice("ep_vid=".length) ?? "").split(".")[0] ?? "";
+    expect(id).toMatch(VISITOR_ID);
+    expect(first.modeReason).toBe("no_profile");
+    const clicked = shownIn(first)[0] as Shown;
+    expect((await postEvents([event(first, clicked, "click")])).status).toBe(202);
+    // The decision's event token carried the new id: the click lands in that visitor's object.
+    await waitFor(async () => (await visitorState(id)).profiles[site]?.recent[0]?.id === clicked.contentId);
   });
 
   it("personalizes with a TCF string granting purposes 1, 5 and 6 in the publisher segment", async () => {

@@ -54,10 +54,12 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       now.getTime(),
     ),
   ]);
-  if (!visitor.id && storageAllowed(visitor.consent)) {
-    // Storage is allowed (an opt-out site, or consent given): the visitor gets an id from now on.
-    await setVisitorId(c, crypto.randomUUID());
-  }
+  // Storage is allowed (an opt-out site, or consent just given) and the visitor has no id yet: they
+  // get one, and this very decision is made under it, so that the clicks on this page (whose event
+  // token carries the id) already reach the visitor's profile.
+  const freshId = !visitor.id && storageAllowed(visitor.consent) ? crypto.randomUUID() : null;
+  if (freshId) await setVisitorId(c, freshId);
+  const decidedFor = freshId ? { ...visitor, id: freshId } : visitor;
   const languages = languageChain({
     pageLanguage: request.page.language,
     acceptLanguage: c.req.header("accept-language"),
@@ -74,7 +76,7 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
   const { response, event, grant, shownCapped } = await decide(
     request,
     catalogue,
-    visitor,
+    decidedFor,
     context,
     {
       now,
@@ -82,7 +84,7 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       readProfile: async () => reading.profile,
       loadModels: (forceVersion) =>
         servingModels(
-          visitor.id ?? crypto.randomUUID(),
+          decidedFor.id ?? crypto.randomUUID(),
           {
             kv: c.env.CONFIG,
             models: c.env.MODELS,
@@ -104,7 +106,7 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       languages,
     },
   );
-  const visitorId = visitor.id;
+  const visitorId = decidedFor.id;
   if (visitorId && shownCapped.length > 0 && storageAllowed(visitor.consent)) {
     afterAnswer(waitUntil, "frequency caps not counted", async () => {
       const stub = await visitorStub(visitorStore(c.env, c.var.config), visitorId);
