@@ -88,7 +88,7 @@ async function start(): Promise<Setup> {
   try {
     const url = await mf.ready;
     const signingKey = secrets.ID_SIGNING_KEY as string;
-    const visitor = await seedBenchState(mf, signingKey);
+    const visitor = await seedBenchState(mf, url, secrets);
     return { mf, url, d1: await mf.getD1Database("DB"), visitor, signingKey, consumer };
   } catch (err) {
     await stopWorkerd(mf);

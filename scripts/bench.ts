@@ -8,7 +8,10 @@
  *    and the edge-rewriting route against the same origin page served plainly;
  * 4. loads /demo/tag in Chromium and times navigation start to filled slots, against the same page
  *    without the tag (skipped when Debian's chromium is missing);
- * 5. times one batched `score()` of 1/50/200 candidates inside workerd through a harness worker.
+ * 5. times one batched `score()` of 1/50/200 candidates inside workerd through a harness worker;
+ * 6. counts every binding call of decisions and page views through a counting entry
+ *    (bench/counting-worker.ts): remote calls on a decision's critical path, D1 queries per
+ *    decision, and the cost of a page view at Cloudflare's list prices (bench/prices.ts).
  *
  * Targets are informational: the script exits 0 unless something is broken. With `--json`, the
  * last line of stdout is one JSON object of the figures.
@@ -24,7 +27,9 @@ import { type ColdStart, measureColdStart } from "./bench/cold";
 import { inferMicrosPerRun } from "./bench/infer";
 import { type DecisionTally, decisionTally, type LoadResult, loadTest } from "./bench/load";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
+import { measureOperations, type Operations } from "./bench/operations";
 import { measurePageTimings, type PageTimings } from "./bench/page-timing";
+import { PRICES_READ_ON } from "./bench/prices";
 import {
   DECIDE_BODY,
   DECIDE_PATH,
@@ -59,6 +64,8 @@ const TARGETS = {
   inferUsPer50: 150,
   bundleGzipBytes: 10 * MiB,
   freePlanGzipBytes: 3 * MiB,
+  remoteCalls: { identified: 1, anonymous: 0 },
+  costPerMillionUsd: 2,
 };
 /** Cloudflare sets `request.cf`; locally it is fixed so that every decision sees the same context. */
 const BENCH_CF = { country: "JP", timezone: "Asia/Tokyo", colo: "NRT" };
@@ -96,11 +103,12 @@ const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 const label = (name: string) => name.padEnd(18);
 
-/** The production bundle, and the harness worker built with the same wrangler.toml rules. */
-function buildBundles(config: WranglerConfig): { app: Bundle; infer: Bundle } {
+/** The production bundle, and the harness and counting workers built with the same wrangler.toml rules. */
+function buildBundles(config: WranglerConfig): { app: Bundle; infer: Bundle; counting: Bundle } {
   const app = buildBundle(config.main, join(OUT, "bundle"));
   const infer = buildBundle("scripts/bench/infer-worker.ts", join(OUT, "infer"));
-  return { app, infer };
+  const counting = buildBundle("scripts/bench/counting-worker.ts", join(OUT, "counting"));
+  return { app, infer, counting };
 }
 
 function reportBundle(bundle: Bundle): void {
@@ -116,10 +124,16 @@ function reportBundle(bundle: Bundle): void {
 }
 
 /** Seeds D1 and KV in a throwaway workerd whose state directory the measured one then reuses. */
-async function seedState(app: Bundle, config: WranglerConfig, secrets: Record<string, string>, stateDir: string, logs: LogSink) {
+async function seedState(
+  app: Bundle,
+  config: WranglerConfig,
+  secrets: ReturnType<typeof throwawaySecrets>,
+  stateDir: string,
+  logs: LogSink,
+) {
   rmSync(stateDir, { recursive: true, force: true });
   const mf = startWorkerd(miniflareOptions({ bundle: app, config, secrets, stateDir, cf: BENCH_CF, logs }));
-  return withWorkerd(mf, (seeding) => seedBenchState(seeding, secrets.ID_SIGNING_KEY as string));
+  return withWorkerd(mf, async (seeding) => seedBenchState(seeding, await seeding.ready, secrets));
 }
 
 function reportCold(cold: ColdStart): void {
@@ -143,26 +157,43 @@ type Load = {
 };
 
 /**
- * Three routes, one after another on the same warm workerd: the hello baseline, decide for the
- * identified visitor (KV profile and D1 revocation check per request) and decide for an anonymous
- * visitor (the model on context only, no per-request storage), which separates the model's cost
- * from the local storage simulators'.
+ * Three routes, one after another on the same warm workerd: the hello baseline, decide for
+ * identified visitors (LOAD_VISITORS of them in turn, each with a profile: one call to that
+ * visitor's Durable Object per request) and decide for an anonymous visitor (the model on context
+ * only, no per-request storage), which separates the model's cost from the local storage
+ * simulators'.
  */
 async function runLoad(url: URL, visitor: BenchVisitor, options: BenchOptions): Promise<Load> {
   const timing = { warmupS: options.warmupS, durationS: options.durationS };
   const connections = options.connections;
-  const decideSpec = (cookie?: string) => ({
-    url: new URL(DECIDE_PATH, url).href,
-    connections,
-    method: "POST" as const,
-    headers: decideHeaders(cookie),
-    body: DECIDE_BODY,
-  });
+  const decideSpec = (cookies: readonly string[] = []) => {
+    let next = 0;
+    return {
+      url: new URL(DECIDE_PATH, url).href,
+      connections,
+      method: "POST" as const,
+      headers: decideHeaders(),
+      body: DECIDE_BODY,
+      // Each request as the next visitor in turn, so that concurrent requests meet different objects.
+      ...(cookies.length > 0
+        ? {
+            requests: [
+              {
+                setupRequest: (r: { headers?: Record<string, string> }) => ({
+                  ...r,
+                  headers: { ...r.headers, cookie: cookies[next++ % cookies.length] as string },
+                }),
+              },
+            ],
+          }
+        : {}),
+    };
+  };
   const decideTally = decisionTally("personalized");
   const anonTally = decisionTally("contextual");
   const { result, foreignCpu } = await observed(async () => ({
     hello: await loadTest({ url: new URL(HELLO_PATH, url).href, connections }, timing),
-    decide: await loadTest(decideSpec(visitor.cookie), timing, decideTally.verify),
+    decide: await loadTest(decideSpec(visitor.loadCookies), timing, decideTally.verify),
     anon: await loadTest(decideSpec(), timing, anonTally.verify),
     // The edge-rewriting route against the same origin page served plainly, in the same run.
     passThrough: await loadTest({ url: new URL(ORIGIN_PAGE_PATH, url).href, connections }, timing),
@@ -192,7 +223,7 @@ function reportLoad({ hello, decide, decideTally, anon, anonTally, passThrough, 
   say(loadLine("decide anonymous", anon));
   say(checkLine(anon, anonTally));
   say(
-    `${label("")}anonymous/hello = ${(anon.rps / hello.rps).toFixed(2)} (no KV profile read, no D1 revocation query; the queue send remains)`,
+    `${label("")}anonymous/hello = ${(anon.rps / hello.rps).toFixed(2)} (no call to a visitor's object; the queued event leaves after the answer)`,
   );
   say(loadLine("origin page", passThrough));
   say(loadLine("edge rewrite", rewrite));
@@ -248,7 +279,37 @@ async function runInfer(infer: Bundle, config: WranglerConfig, options: BenchOpt
 
 type Served = { load: Load; pages: PageTimings | null; tagGzipBytes: number };
 
-function figures(options: BenchOptions, bundle: Bundle, cold: ColdStart, { load, pages, tagGzipBytes }: Served, infer: Infer) {
+const usd = (n: number) => `$${n.toFixed(n < 0.01 ? 4 : 3)}`;
+
+function reportOperations(ops: Operations): void {
+  const { remoteCallsPerDecision: calls, remoteCallsAfterAnswerPerDecision: after, d1QueriesPerDecision: d1 } = ops;
+  say(
+    `${label("remote calls")}per decision before the answer: identified ${calls.identified} ${JSON.stringify(ops.identifiedCriticalPath)}, anonymous ${calls.anonymous}` +
+      `   ${verdict(calls.identified <= TARGETS.remoteCalls.identified && calls.anonymous <= TARGETS.remoteCalls.anonymous)} ≤ 1 / 0`,
+  );
+  say(`${label("")}after the answer: identified ${after.identified}, anonymous ${after.anonymous} (the queued event, caps' counts)`);
+  say(
+    `${label("D1 queries")}per decision: identified ${d1.identified}, anonymous ${d1.anonymous}   ${verdict(d1.identified + d1.anonymous === 0)} 0 warm`,
+  );
+  const { total, breakdown } = ops.costPerMillionDecisionsUsd;
+  say(
+    `${label("cost")}${usd(total)} per million page views (1 decision + 3 events; list prices of ${PRICES_READ_ON})   ${verdict(total <= TARGETS.costPerMillionUsd)} ≤ $${TARGETS.costPerMillionUsd}`,
+  );
+  const parts = Object.entries(breakdown)
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${usd(v)} (${ops.perPageView[k as keyof typeof ops.perPageView]}/view)`);
+  say(`${label("")}${parts.join(", ")}`);
+}
+
+function figures(
+  options: BenchOptions,
+  bundle: Bundle,
+  cold: ColdStart,
+  { load, pages, tagGzipBytes }: Served,
+  infer: Infer,
+  ops: Operations,
+) {
   const { hello, decide, anon, passThrough, rewrite } = load;
   const ratio = decide.rps / hello.rps;
   return {
@@ -287,6 +348,11 @@ function figures(options: BenchOptions, bundle: Bundle, cold: ColdStart, { load,
     inferUsPer1: round(infer.per1, 1),
     inferUsPer50: round(infer.per50, 1),
     inferUsPer200: round(infer.per200, 1),
+    remoteCallsPerDecision: ops.remoteCallsPerDecision,
+    remoteCallsAfterAnswerPerDecision: ops.remoteCallsAfterAnswerPerDecision,
+    d1QueriesPerDecision: ops.d1QueriesPerDecision,
+    costPerMillionDecisionsUsd: { ...ops.costPerMillionDecisionsUsd, pricesReadOn: PRICES_READ_ON },
+    operationsPerPageView: ops.perPageView,
     decideRequests: decide.requests,
     decideNon2xx: decide.non2xx,
     decideErrors: decide.errors,
@@ -308,6 +374,10 @@ function figures(options: BenchOptions, bundle: Bundle, cold: ColdStart, { load,
       inferUsPer50: infer.per50 <= TARGETS.inferUsPer50,
       bundleGzipBytes: bundle.gzipBytes <= TARGETS.bundleGzipBytes,
       tagGzipBytes: tagGzipBytes <= TARGETS.tagGzipBytes,
+      remoteCallsPerDecision:
+        ops.remoteCallsPerDecision.identified <= TARGETS.remoteCalls.identified &&
+        ops.remoteCallsPerDecision.anonymous <= TARGETS.remoteCalls.anonymous,
+      costPerMillionDecisionsUsd: ops.costPerMillionDecisionsUsd.total <= TARGETS.costPerMillionUsd,
     },
   };
 }
@@ -350,8 +420,15 @@ async function main(): Promise<void> {
     `${label("infer")}score() of 1 / 50 / 200 candidates: ${round(infer.per1)} / ${round(infer.per50)} / ${round(infer.per200)} µs per call` +
       `   ${verdict(infer.per50 <= TARGETS.inferUsPer50)} 50 ≤ ${TARGETS.inferUsPer50} µs`,
   );
+  const ops = await measureOperations(
+    miniflareOptions({ bundle: bundles.counting, config, secrets, stateDir, cf: BENCH_CF, logs }),
+    config,
+    secrets,
+    options.countedViews,
+  );
+  reportOperations(ops);
   if (logs.errors > 0) say(`${label("runtime")}${logs.errors} warning/error lines from workerd (see stderr)`);
-  if (options.json) say(JSON.stringify(figures(options, bundles.app, cold, served, infer)));
+  if (options.json) say(JSON.stringify(figures(options, bundles.app, cold, served, infer, ops)));
 }
 
 /** An error and its causes, each cut short: drizzle puts whole queries and their parameters in messages. */

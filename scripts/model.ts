@@ -1,7 +1,7 @@
 /**
- * The model lifecycle from a terminal, built on wrangler's D1 and KV commands:
+ * The model lifecycle from a terminal, built on wrangler's D1, KV and R2 commands:
  *
- *   npm run model -- list|push|canary|promote|rollback|retire|kill|register-bundled … [--local [--persist-to DIR]] [--env NAME]
+ *   npm run model -- list|push|canary|promote|rollback|retire|kill|register-bundled|move-to-r2 … [--local [--persist-to DIR]] [--env NAME]
  *
  * Without `--local` it acts on the real account (wrangler's login or CLOUDFLARE_API_TOKEN). The
  * rules are the worker's own (worker/models/lifecycle.ts), so the admin endpoints and this script
@@ -12,14 +12,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import bundledManifest from "../models/default/manifest.json";
 import { manifestSchema } from "../worker/inference/manifest";
-import type { ModelSource, Scorer } from "../worker/inference/scorer";
+import { type ModelSource, type Scorer, sha256Hex } from "../worker/inference/scorer";
 import { ApiError } from "../worker/lib/errors";
-import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY } from "../worker/models/config";
+import { legacyBytesKey, legacyManifestKey, manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY } from "../worker/models/config";
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RegistryRow, type RowChange } from "../worker/models/lifecycle";
 import { validateModel } from "../worker/models/validate";
 import { scorerFromBytes } from "./evaluate/scorer";
 import { applyAndPublish, insertStatement, killSwitchStatement, readRegistry } from "./model/registry";
-import { kvGet, kvPut, type Target } from "./wrangler";
+import { d1Run, kvGet, kvGetBytes, r2Put, sqlText, type Target } from "./wrangler";
 
 const USAGE = `usage: npm run model -- <command> [--local [--persist-to DIR]] [--env staging|production]
   list                                   versions, their status and what serves
@@ -31,6 +31,7 @@ const USAGE = `usage: npm run model -- <command> [--local [--persist-to DIR]] [-
   retire VERSION                         stop a shadow or canary
   kill on|off                            serve editor defaults at once / serve models again
   register-bundled                       register the bundled default model (live when none is)
+  move-to-r2                             copy versions pushed to KV by older releases to R2
 Without --local, wrangler acts on the real account.`;
 
 /** onnxruntime-web in Node (the evaluation's loader), with the worker's own scorer on top. */
@@ -58,13 +59,10 @@ async function push(target: Target, dir: string, status: "shadow" | "canary", sh
     `validated ${manifest.version}: sha256 ${sha256}, ${bytes.byteLength} bytes, sample scores ${sampleScores.map((s) => s.toFixed(4)).join(" ")}`,
   );
   const before = readRegistry(target);
-  const row = planPush(before.rows, { version: manifest.version, sha256, storage: "kv", status, share });
-  // Bytes first: a version is registered only once its bytes are where the worker will look.
-  kvPut(
-    "CONFIG",
-    { [modelBytesKey(row.version)]: new Uint8Array(bytes), [modelManifestKey(row.version)]: JSON.stringify(manifest) },
-    target,
-  );
+  const row = planPush(before.rows, { version: manifest.version, sha256, storage: "r2", status, share });
+  // Files first: a version is registered only once its files are where the worker will look.
+  await r2Put("MODELS", modelObjectKey(row.version), new Uint8Array(bytes), "application/octet-stream", target);
+  await r2Put("MODELS", manifestObjectKey(row.version), JSON.stringify(manifest), "application/json", target);
   applyAndPublish(target, before, [], { statements: [insertStatement(row, manifest, bytes.byteLength)], inserted: row });
   console.log(`pushed ${row.version} as ${row.status}${row.status === "canary" ? ` (${row.trafficShare})` : ""}`);
 }
@@ -82,20 +80,47 @@ function registerBundled(target: Target) {
     return;
   }
   const live = before.rows.find((r) => r.status === "live");
+  const replacesStaleBundle = !live || live.storage === "bundled";
+  // It enters as a push does (a shadow, promoted in the same write) when it replaces a stale bundle;
+  // a retired version can never be promoted (worker/models/lifecycle.ts).
   const row: RegistryRow = {
     version: manifest.version,
     sha256: manifest.sha256,
     storage: "bundled",
-    status: "retired",
+    status: replacesStaleBundle ? "shadow" : "retired",
     trafficShare: 0,
     promotedAt: null,
   };
-  const replacesStaleBundle = !live || live.storage === "bundled";
   const changes: RowChange[] = replacesStaleBundle ? planPromote([...before.rows, row], row.version, Date.now()) : [];
   // The old bundle's bytes shipped with the old code: it can no longer be rolled back to.
   const stale = changes.map((c) => (c.version === live?.version ? { ...c, promotedAt: null } : c));
   applyAndPublish(target, before, stale, { statements: [insertStatement(row, manifest, null)], inserted: row });
   console.log(`registered bundled model ${manifest.version}${replacesStaleBundle ? " as live" : " (retired: a pushed version is live)"}`);
+}
+
+/**
+ * Versions that older releases pushed to KV: their bytes (checked against the registry's sha256)
+ * and manifest copied to R2, their rows switched to `r2`, and the serving config published again.
+ * Safe to run twice; a version whose files are gone from KV is left as it is and said so.
+ */
+async function moveToR2(target: Target) {
+  const before = readRegistry(target);
+  const moved: string[] = [];
+  for (const row of before.rows.filter((r) => r.storage === "kv")) {
+    const bytes = kvGetBytes("CONFIG", legacyBytesKey(row.version), target);
+    const manifest = kvGet("CONFIG", legacyManifestKey(row.version), target);
+    if (!bytes || !manifest || (await sha256Hex(new Uint8Array(bytes).buffer)) !== row.sha256) {
+      console.log(`  ${row.version}: its files in KV are missing or do not match its sha256; left as it is`);
+      continue;
+    }
+    await r2Put("MODELS", modelObjectKey(row.version), bytes, "application/octet-stream", target);
+    await r2Put("MODELS", manifestObjectKey(row.version), manifest, "application/json", target);
+    moved.push(row.version);
+  }
+  if (moved.length === 0) return console.log("no version to move");
+  d1Run([`UPDATE model_versions SET storage = 'r2' WHERE version IN (${moved.map(sqlText).join(", ")});`], target);
+  applyAndPublish(target, { ...before, rows: before.rows.map((r) => (moved.includes(r.version) ? { ...r, storage: "r2" } : r)) }, []);
+  console.log(`moved ${moved.join(", ")} to R2`);
 }
 
 function list(target: Target) {
@@ -172,6 +197,8 @@ async function main(argv: readonly string[]) {
     }
     case "register-bundled":
       return registerBundled(target);
+    case "move-to-r2":
+      return moveToR2(target);
     default:
       throw new ApiError(400, "usage", `unknown command "${command}"\n${USAGE}`);
   }

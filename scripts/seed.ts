@@ -1,13 +1,16 @@
 /**
- * Seeds the demo site into D1 and KV through wrangler: `npm run seed` (local state, the default)
- * or `npm run seed -- --remote --env staging`. Prints signed cookies for the demo visitors.
+ * Seeds the demo site into D1 and KV through wrangler, and the demo visitors' profiles into their
+ * Durable Objects through the worker (scripts/admin-import.ts): `npm run seed` (local state, the
+ * default; a temporary `wrangler dev` writes the objects) or `npm run seed -- --remote --env
+ * staging --url https://<worker>` (ADMIN_TOKEN in the environment). Prints signed cookies for the
+ * demo visitors. A revoked demo visitor is not seeded again: their object refuses the profile.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sign } from "../worker/lib/signing";
 import { catalogueSnapshotKey } from "../worker/site/catalogue";
-import { profileKey } from "../worker/store/profiles";
+import { adminPoster, importVisitors, readDevVar, withLocalWorker } from "./admin-import";
 import { DEMO_SITE, DEMO_SLOTS, demoItems, demoVariants, demoVisitors } from "./seed/demo-data";
 import { upsertVariantSql } from "./variants/sql";
 import { sqlJson, sqlText } from "./wrangler";
@@ -16,6 +19,8 @@ const args = process.argv.slice(2);
 const remote = args.includes("--remote");
 const envIndex = args.indexOf("--env");
 const targetEnv = envIndex >= 0 ? args[envIndex + 1] : undefined;
+const urlIndex = args.indexOf("--url");
+const workerUrl = urlIndex >= 0 ? args[urlIndex + 1] : undefined;
 const where = [remote ? "--remote" : "--local", ...(targetEnv ? ["--env", targetEnv] : [])];
 
 function demoSql(): string {
@@ -46,11 +51,17 @@ function wrangler(...command: string[]) {
   });
 }
 
-function readDevVar(name: string): string {
-  const text = readFileSync(".dev.vars", "utf8");
-  const match = text.match(new RegExp(`^${name}="?([^"\\n]*)"?`, "m"));
-  if (!match?.[1]) throw new Error(`${name} is not set in .dev.vars (copy .dev.vars.example)`);
-  return match[1];
+/** The demo visitors' profiles into their objects, through the deployed worker or a local one. */
+function seedVisitors() {
+  const profiles = demoVisitors().map((v) => ({
+    site: DEMO_SITE.id,
+    visitorId: v.id,
+    profile: { v: 1 as const, ...v.profile, recent: [], updatedAt: Date.now() },
+  }));
+  if (!remote) return withLocalWorker({ env: targetEnv }, (post) => importVisitors(post, { profiles }));
+  const token = process.env.ADMIN_TOKEN;
+  if (!workerUrl || !token) throw new Error("--remote needs --url https://<worker> and ADMIN_TOKEN in the environment");
+  return importVisitors(adminPoster(new URL(workerUrl), token), { profiles });
 }
 
 async function main() {
@@ -61,13 +72,6 @@ async function main() {
   const modelTarget = [...(remote ? [] : ["--local"]), ...(targetEnv ? ["--env", targetEnv] : [])];
   execFileSync("npx", ["tsx", "scripts/model.ts", "register-bundled", ...modelTarget], { stdio: ["ignore", "ignore", "inherit"] });
 
-  const profiles = demoVisitors().map((v) => ({
-    key: profileKey(DEMO_SITE.id, v.id),
-    value: JSON.stringify({ v: 1, ...v.profile, updatedAt: Date.now() }),
-  }));
-  writeFileSync(join(dir, "profiles.json"), JSON.stringify(profiles));
-  wrangler("kv", "bulk", "put", join(dir, "profiles.json"), "--binding", "PROFILES");
-
   // The snapshot that serves when D1 is unreachable (the scheduled handler refreshes it).
   const snapshot = { site: DEMO_SITE, slots: DEMO_SLOTS, items: demoItems() };
   writeFileSync(
@@ -76,12 +80,14 @@ async function main() {
   );
   wrangler("kv", "bulk", "put", join(dir, "catalogue.json"), "--binding", "CONFIG");
 
-  console.log(
-    `seeded site "${DEMO_SITE.id}" (${DEMO_SLOTS.length} slots, ${demoItems().length} items) and ${profiles.length} demo visitors`,
-  );
+  const { imported, refused } = await seedVisitors();
+  console.log(`seeded site "${DEMO_SITE.id}" (${DEMO_SLOTS.length} slots, ${demoItems().length} items) and ${imported} demo visitors`);
+  const kept = demoVisitors().filter((v) => !refused.includes(v.id));
+  for (const visitor of demoVisitors()) if (refused.includes(visitor.id)) console.log(`  not seeded (revoked): ${visitor.description}`);
   if (!remote) {
     const key = readDevVar("ID_SIGNING_KEY");
-    for (const visitor of demoVisitors()) {
+    if (!key) throw new Error("ID_SIGNING_KEY is not set in .dev.vars (copy .dev.vars.example)");
+    for (const visitor of kept) {
       console.log(`  ${visitor.description}\n    Cookie: ep_vid=${encodeURIComponent(await sign(visitor.id, key))}`);
     }
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: installs the npm dependencies on a fresh checkout, then runs both vitest projects
-# (workerd, and Chromium when Debian's chromium is installed). Arguments go to vitest.
+# `npm test`: installs the npm dependencies on a fresh checkout, then runs the vitest projects
+# (workerd and node side by side, then Chromium's, skipped without Debian's chromium; see
+# test/README.md). Arguments go to vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false

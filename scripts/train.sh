@@ -9,13 +9,15 @@
 # logs. `npm run train -- --help` lists every option. Relative paths are taken from the repo root.
 #
 # Needs Debian's Python with torch, onnx and numpy (python3-torch, python3-onnx, python3-numpy),
-# installed here with apt-get when missing and we are root. We always call /usr/bin/python3: another
-# python3 earlier on PATH may not see the Debian packages.
+# installed here with apt-get when missing and we are root, with OpenBLAS (libopenblas0-pthread):
+# Debian's torch calls the system BLAS, and the reference one that is installed by default makes
+# the sequence trainer several times slower. We always call /usr/bin/python3: another python3
+# earlier on PATH may not see the Debian packages.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
-APT_PACKAGES="python3-torch python3-onnx python3-numpy"
+APT_PACKAGES="python3-torch python3-onnx python3-numpy libopenblas0-pthread"
 
 have_deps() {
   [ -x "$PY" ] && "$PY" -c "import torch, onnx, numpy" >/dev/null 2>&1

@@ -1,13 +1,17 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_CSP } from "../worker/http/console/app";
+import { Chart } from "../worker/http/console/chart";
 import { auditLog } from "../worker/store/schema";
 import { CONSOLE_ACTIONS } from "./support/console";
 import { createSite, db } from "./support/fixtures";
 
-/** The console's sign-in, sessions, CSRF and headers, inside workerd (the pages in Chromium: test/browser/console.browser.ts). */
-const BASE = "https://edge.example/admin";
-const ORIGIN = "https://edge.example";
+/**
+ * The console's sign-in, sessions, CSRF and headers, inside workerd (the pages in Chromium:
+ * test/browser/console.browser.ts). The console is on its own host, CONSOLE_HOST (wrangler.toml).
+ */
+const BASE = "https://localhost/admin";
+const ORIGIN = "https://localhost";
 
 type Session = { cookie: string; csrf: string };
 
@@ -162,13 +166,29 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
     expect(audited.map((r) => r.role)).toEqual(["admin"]);
   });
 
+  it("draws a single day of a daily series as bars with whiskers, from zero, not as a dot at the edge", async () => {
+    const day = Date.parse("2026-11-20T00:00:00Z") / 1000;
+    const spec = {
+      kind: "time" as const,
+      unit: "ratio" as const,
+      x: [day],
+      series: [{ label: "model", values: [0.12], low: [0.08], high: [0.17] }],
+    };
+    const html = (await Chart({ id: "one-day", title: "CTR per day", spec }))?.toString() ?? "";
+    expect(html).toContain('data-kind="bars"');
+    expect(html).toContain('data-y-min="0"');
+    expect(html.match(/class="whisker"/g)).toHaveLength(1);
+    expect(html).toContain("2026-11-20");
+    expect(html).not.toContain('type="application/json"');
+  });
+
   it("renders tables with a caption and column headers in a scroll wrapper", async () => {
     const privacy = await sessionAs(env.PRIVACY_TOKEN, "privacy");
     const html = await (await SELF.fetch(`${BASE}/privacy`, { headers: { cookie: privacy.cookie } })).text();
     expect(html).toContain(
       '<div class="scroll"><table id="audit"><caption class="visually-hidden">Audit log entries</caption><thead><tr><th scope="col">at</th>',
     );
-    expect(html).toContain("<td>console.sign_in</td>");
+    expect(html).toContain('<td data-label="action">console.sign_in</td>');
   });
 
   it("ends the session on the server at sign-out", async () => {

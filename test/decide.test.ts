@@ -1,31 +1,46 @@
 import { env, SELF } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
-import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { demoItems } from "../scripts/seed/demo-data";
 import { buildContext } from "../worker/decisions/context";
 import { scorerFor } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
-import { readProfile } from "../worker/store/profiles";
+import { featuresOf } from "../worker/visitors/features";
 import { decideResponseSchema } from "../worker/wire/decide";
-import { contentIds, createSite, decideBody, decideOk, newVisitorId, PAGE, putProfile, visitorCookie } from "./support/fixtures";
+import {
+  type Asker,
+  BROWSER,
+  contentIds,
+  createSite,
+  decideAs,
+  decideBody,
+  decideOk,
+  newVisitorId,
+  PAGE,
+  profiledVisitor,
+  putProfile,
+  visitorCookie,
+  visitorState,
+} from "./support/fixtures";
 
 const CF = { country: "JP", timezone: "Asia/Tokyo" };
-const SAFARI = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15";
+/**
+ * The clock every decision here is made at (noon on a Wednesday in Tokyo): the model reads the local
+ * hour and weekday, so rankings, and whether two of them differ, would otherwise depend on when the
+ * suite runs. Vitest's clock is the worker's too: SELF runs the worker in the test's isolate.
+ */
+const NOW = new Date("2026-11-25T03:00:00Z");
 
-async function decideAs(site: string, headers: Record<string, string>) {
-  const res = await SELF.fetch("https://edge.example/v1/decide", {
-    method: "POST",
-    headers: { "content-type": "application/json", "user-agent": SAFARI, ...headers },
-    body: JSON.stringify(decideBody(site)),
-    cf: CF,
-  } as RequestInit);
-  expect(res.status).toBe(200);
-  return decideResponseSchema.parse(await res.json());
-}
+/** The demo slots decided for a visitor in Tokyo. */
+const decideInTokyo = (site: string, as: Asker = {}) => decideAs(site, { ...as, cf: CF });
 
 describe("POST /v1/decide", () => {
   let site: string;
   beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: NOW });
     site = await createSite("decide-site", { consentModel: "opt-out" });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
   });
 
   it("answers every requested slot with its count, no content twice, ranked by the model", async () => {
@@ -53,34 +68,31 @@ describe("POST /v1/decide", () => {
   });
 
   it("gives the same ranking for the same inputs", async () => {
-    const first = await decideAs(site, {});
-    const second = await decideAs(site, {});
+    const first = await decideInTokyo(site);
+    const second = await decideInTokyo(site);
     expect(contentIds(second)).toEqual(contentIds(first));
     expect(second.decisionId).not.toBe(first.decisionId);
   });
 
-  it("ranks two visitors differently, as the model scores their KV features", async () => {
-    const [a, b] = demoVisitors();
-    if (!a || !b) throw new Error("two demo visitors expected");
-    const idA = newVisitorId();
-    const idB = newVisitorId();
-    await putProfile(site, idA, a.profile);
-    await putProfile(site, idB, b.profile);
+  it("ranks two visitors differently, as the model scores the features their objects hold", async () => {
+    const idA = await profiledVisitor(site, 0);
+    const idB = await profiledVisitor(site, 1);
 
-    const resA = await decideAs(site, { cookie: await visitorCookie(idA) });
-    const resB = await decideAs(site, { cookie: await visitorCookie(idB) });
+    const resA = await decideInTokyo(site, { cookie: await visitorCookie(idA) });
+    const resB = await decideInTokyo(site, { cookie: await visitorCookie(idB) });
     expect(resA.mode).toBe("personalized");
     expect(resB.mode).toBe("personalized");
     expect(contentIds(resA)).not.toEqual(contentIds(resB));
 
     // The scores each visitor got are the model's scores for that visitor's own stored features.
     const scorer = await scorerFor(bundledSource);
-    const context = buildContext({ now: new Date(), cf: CF, siteTimezone: "Asia/Tokyo", userAgent: SAFARI, page: PAGE, languages: ["en"] });
+    const context = buildContext({ now: NOW, cf: CF, siteTimezone: "Asia/Tokyo", userAgent: BROWSER, page: PAGE, languages: ["en"] });
     for (const [id, res] of [
       [idA, resA],
       [idB, resB],
     ] as const) {
-      const profile = await readProfile(env.PROFILES, site, id);
+      const stored = (await visitorState(id)).profiles[site];
+      const profile = stored ? featuresOf(stored) : null;
       const shown = res.slots.flatMap((s) => s.items);
       const byId = new Map(demoItems().map((item) => [item.id, item]));
       const expected = await scorer.score(
@@ -95,64 +107,51 @@ describe("POST /v1/decide", () => {
   });
 
   it("ranks a personalized visitor differently from an anonymous one", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
-    const anonymous = await decideAs(site, {});
-    const personal = await decideAs(site, { cookie: await visitorCookie(id) });
+    const id = await profiledVisitor(site);
+    const anonymous = await decideInTokyo(site);
+    const personal = await decideInTokyo(site, { cookie: await visitorCookie(id) });
     expect(anonymous.mode).toBe("contextual");
-    expect(anonymous.modeReason).toBe("no_visitor_id");
+    // A new visitor on an opt-out site is decided under the id it is given: no profile yet.
+    expect(anonymous.modeReason).toBe("no_profile");
     expect(personal.mode).toBe("personalized");
     expect(contentIds(personal)).not.toEqual(contentIds(anonymous));
   });
 
   it("does not read the profile of a visitor who sends Global Privacy Control", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
-    const res = await decideAs(site, { cookie: await visitorCookie(id), "sec-gpc": "1" });
+    const id = await profiledVisitor(site);
+    const res = await decideInTokyo(site, { cookie: await visitorCookie(id), headers: { "sec-gpc": "1" } });
     expect(res.mode).toBe("contextual");
     expect(res.modeReason).toBe("gpc");
   });
 
   it("does not personalize on an opt-in site before consent", async () => {
     const optIn = await createSite("decide-opt-in", { consentModel: "opt-in" });
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(optIn, id, a.profile);
-    const res = await decideAs(optIn, { cookie: await visitorCookie(id) });
+    const id = await profiledVisitor(optIn);
+    const res = await decideInTokyo(optIn, { cookie: await visitorCookie(id) });
     expect(res.mode).toBe("contextual");
     expect(res.modeReason).toBe("opt-in_without_consent");
   });
 
   it("treats a visitor with consent but no stored profile as contextual", async () => {
-    const res = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const res = await decideInTokyo(site, { cookie: await visitorCookie(newVisitorId()) });
     expect(res.mode).toBe("contextual");
     expect(res.modeReason).toBe("no_profile");
   });
 
   it("accepts an id signed with the previous key during a rotation", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
-    const res = await decideAs(site, { cookie: await visitorCookie(id, env.ID_SIGNING_KEY_PREVIOUS) });
+    const id = await profiledVisitor(site);
+    const res = await decideInTokyo(site, { cookie: await visitorCookie(id, env.ID_SIGNING_KEY_PREVIOUS) });
     expect(res.mode).toBe("personalized");
   });
 
   it("ignores a tampered or unsigned id: an unidentified visitor", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
+    const id = await profiledVisitor(site);
     const signed = await visitorCookie(id, "some-other-key");
     for (const cookie of [signed, `ep_vid=${id}`, `ep_vid=${id}.AAAA`]) {
-      const res = await decideAs(site, { cookie });
+      const res = await decideInTokyo(site, { cookie });
       expect(res.mode).toBe("contextual");
-      expect(res.modeReason).toBe("no_visitor_id");
+      // A fresh id, not the forged one (whose profile would have made it personalized).
+      expect(res.modeReason).toBe("no_profile");
     }
   });
 });

@@ -1,14 +1,13 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { demoItems, demoVisitors } from "../scripts/seed/demo-data";
+import { demoItems } from "../scripts/seed/demo-data";
 import { decide } from "../worker/decisions/decide";
 import { isLoaded, modelWithinBudget, type Scorer, scorerFor, withinBudget } from "../worker/inference/model";
 import { bundledSource } from "../worker/inference/registry";
-import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServingConfig } from "../worker/models/config";
+import { manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY, type ServingConfig } from "../worker/models/config";
 import { loadCatalogue } from "../worker/site/catalogue";
-import { readProfile } from "../worker/store/profiles";
 import { type DecideResponse, decideRequestSchema } from "../worker/wire/decide";
-import { createSite, db, decideBody, decideOk, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
+import { createSite, db, decideAs, decideBody, profiledVisitor, visitorCookie } from "./support/fixtures";
 
 /** The editor's order for the demo catalogue, as the page would show it without a model. */
 function expectEditorDefaults(res: Omit<DecideResponse, "eventToken">, reason: string) {
@@ -29,9 +28,9 @@ const bundled = { version: bundledSource.version, sha256: bundledSource.sha256, 
 
 /** Makes `version` the live model in the serving config, with the bundled model as the one before it or not. */
 async function serveLive(version: string, sha256: string, options: { previous?: boolean; killSwitch?: boolean } = {}) {
-  await env.CONFIG.put(modelManifestKey(version), JSON.stringify({ ...(bundledSource.manifest as object), version, sha256 }));
+  await env.MODELS.put(manifestObjectKey(version), JSON.stringify({ ...(bundledSource.manifest as object), version, sha256 }));
   const config: ServingConfig = {
-    live: { version, sha256, storage: "kv" },
+    live: { version, sha256, storage: "r2" },
     previous: options.previous ? bundled : null,
     canary: null,
     shadows: [],
@@ -55,46 +54,46 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     await env.CONFIG.delete(SERVING_CONFIG_KEY);
   });
 
-  it("serves editor defaults when the live model's bytes are missing from KV", async () => {
+  it("serves editor defaults when the live model's bytes are missing from R2", async () => {
     await serveLive("missing-model", "0".repeat(64));
-    const res = await decideOk(decideBody(site));
+    const res = await decideAs(site);
     expectEditorDefaults(res, "model_unavailable");
     expect(res.modelVersion).toBeNull();
   });
 
   it("serves editor defaults when the model bytes do not match their sha256", async () => {
     await serveLive("tampered-model", "1".repeat(64));
-    await env.CONFIG.put(modelBytesKey("tampered-model"), new Uint8Array([1, 2, 3]));
-    expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+    await env.MODELS.put(modelObjectKey("tampered-model"), new Uint8Array([1, 2, 3]));
+    expectEditorDefaults(await decideAs(site), "model_unavailable");
   });
 
   it("serves editor defaults when the model is corrupt (right hash, not an ONNX graph)", async () => {
     const garbage = new TextEncoder().encode("this is not an onnx model");
     await serveLive("corrupt-model", await sha256Of(garbage));
-    await env.CONFIG.put(modelBytesKey("corrupt-model"), garbage);
-    expectEditorDefaults(await decideOk(decideBody(site)), "model_unavailable");
+    await env.MODELS.put(modelObjectKey("corrupt-model"), garbage);
+    expectEditorDefaults(await decideAs(site), "model_unavailable");
   });
 
   it("keeps serving the version that was live before when the live one is corrupt", async () => {
     const garbage = new TextEncoder().encode("still not an onnx model");
     await serveLive("corrupt-again", await sha256Of(garbage), { previous: true });
-    await env.CONFIG.put(modelBytesKey("corrupt-again"), garbage);
-    const res = await decideOk(decideBody(site));
+    await env.MODELS.put(modelObjectKey("corrupt-again"), garbage);
+    const res = await decideAs(site);
     expect(res.mode).toBe("contextual");
     expect(res.modelVersion).toBe(bundledSource.version);
   });
 
   it("serves editor defaults at once when the kill switch is on", async () => {
     await serveLive(bundled.version, bundled.sha256, { previous: true, killSwitch: true });
-    expectEditorDefaults(await decideOk(decideBody(site)), "model_disabled");
+    expectEditorDefaults(await decideAs(site), "model_disabled");
   });
 
   it("serves editor defaults in the editor's order when D1 fails, from the KV snapshot", async () => {
-    const ordered = await decideOk(decideBody(site));
+    const ordered = await decideAs(site);
     expect(ordered.mode).toBe("contextual");
     await env.DB.exec("ALTER TABLE content_items RENAME TO content_items_away");
     try {
-      const res = await decideOk(decideBody(site));
+      const res = await decideAs(site);
       expectEditorDefaults(res, "d1_unavailable");
       // Each slot takes the editor's best-ranked items that no earlier slot showed.
       const byRank = demoItems().sort((a, b) => a.defaultRank - b.defaultRank);
@@ -114,33 +113,6 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     } finally {
       await env.DB.exec("ALTER TABLE content_items_away RENAME TO content_items");
     }
-  });
-
-  it("serves editor defaults when the profile store (KV) fails", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
-    const failingKv = {
-      get: () => Promise.reject(new Error("KV GET failed: 503")),
-    } as unknown as KVNamespace;
-    const { catalogue } = await loadCatalogue(db, env.CONFIG, site, 0);
-    if (!catalogue) throw new Error("catalogue expected");
-    const request = decideRequestSchema.parse(decideBody(site));
-    const { response } = await decide(
-      request,
-      catalogue,
-      { id, consent: { personalization: true, measurement: true, basis: "opt-out_site" } },
-      {},
-      {
-        now: new Date(),
-        readProfile: (visitorId) => readProfile(failingKv, site, visitorId),
-        loadModels: async () => servedBy(await scorerFor(bundledSource)),
-        newDecisionId: () => crypto.randomUUID(),
-        random: Math.random,
-      },
-    );
-    expectEditorDefaults(response, "kv_unavailable");
   });
 
   it("answers a cold isolate at once with editor defaults, loads the model after the response, then serves it", async () => {
@@ -200,7 +172,7 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
     const bare = await createSite("fallback-no-snapshot");
     await env.DB.exec("ALTER TABLE sites RENAME TO sites_away");
     try {
-      const res = await decideOk(decideBody(bare));
+      const res = await decideAs(bare);
       expect(res.mode).toBe("default");
       for (const slot of res.slots) {
         expect(slot.fallback).toBe("catalogue_unavailable");
@@ -212,11 +184,8 @@ describe("fallbacks: a failing dependency gives 200 with editor defaults and the
   });
 
   it("uses the profile again once the failing model is replaced", async () => {
-    const [a] = demoVisitors();
-    if (!a) throw new Error("a demo visitor expected");
-    const id = newVisitorId();
-    await putProfile(site, id, a.profile);
-    const res = await decideOk(decideBody(site), { cookie: await visitorCookie(id) });
+    const id = await profiledVisitor(site);
+    const res = await decideAs(site, { cookie: await visitorCookie(id) });
     expect(res.mode).toBe("personalized");
   });
 });

@@ -2,6 +2,7 @@ import type { Pipeline } from "cloudflare:pipelines";
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { createRandom } from "../scripts/train/random";
 import { decisionsByDay, performanceReport } from "../worker/events/report";
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../worker/experiments/report";
@@ -11,7 +12,7 @@ import { sweepErasures } from "../worker/log/erasure";
 import { partitionOfKey } from "../worker/log/files";
 import { pipelinesSink } from "../worker/log/sinks";
 import { modelReport } from "../worker/models/report";
-import { retryPendingErasures } from "../worker/privacy/erasure";
+import { continueErasures } from "../worker/privacy/erasure";
 import { readPolicy } from "../worker/site/policy";
 import { logErasures, privacyRequests } from "../worker/store/schema";
 import type { DecisionEvent, InteractionEvent } from "../worker/wire/events";
@@ -27,9 +28,9 @@ import {
   upliftOf,
   visitorTotals,
 } from "./support/brute-force";
-import { createSite, db, decideOk, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
+import { BROWSER, createSite, db, decideOk, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
 import { logFileKeys, logFileRows, loggedRows } from "./support/log";
-import { BROWSER, postEvents, waitUntil } from "./support/pipeline";
+import { postEvents } from "./support/pipeline";
 import { resetRegistry } from "./support/registry";
 import { simulatedTraffic } from "./support/traffic";
 
@@ -232,7 +233,7 @@ describe("reports from the aggregates", () => {
       for (let page = 0; page < 2; page++) {
         const d = await decideOk(
           { site, page: PAGE, slots: [{ id: "hero" }, { id: "recommendations", count: 3 }] },
-          { cookie, "user-agent": ua },
+          { cookie, headers: { "user-agent": ua } },
         );
         decided++;
         const events = d.slots.flatMap((s) =>
@@ -252,7 +253,7 @@ describe("reports from the aggregates", () => {
       }
     }
     const logged = async () => loggedRows(site);
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const rows = await logged();
       return (
         rows.filter((r) => r.kind === "interaction").length === sent.size && rows.filter((r) => r.kind === "decision").length === decided
@@ -346,7 +347,7 @@ describe("erasure in the log", () => {
     });
     const { requestId } = (await res.json()) as { requestId: string };
     // The consumer cleans the other stores and puts the subject on the log's deletion list.
-    await waitUntil(async () => (await db.select().from(logErasures).where(eq(logErasures.requestId, requestId))).length === 1);
+    await waitFor(async () => (await db.select().from(logErasures).where(eq(logErasures.requestId, requestId))).length === 1);
     const status = async () => (await db.select().from(privacyRequests).where(eq(privacyRequests.id, requestId)))[0]?.status;
     expect(await status()).toBe("pending");
 
@@ -361,8 +362,9 @@ describe("erasure in the log", () => {
     expect(await rowsOf(subject)).toEqual([]);
     expect((await rowsOf(other)).length).toBe(otherRows);
     expect(await status()).toBe("pending");
-    await retryPendingErasures(db, env.PROFILES, { bucket: env.LOG, sink: "r2" }, later);
-    expect(await status()).toBe("completed");
+    // The scheduled run then sends the request back through the queue, where the consumer completes it.
+    await continueErasures(db, env.EVENTS, { bucket: env.LOG, sink: "r2" }, later);
+    await waitFor(async () => (await status()) === "completed");
     expect(await db.select().from(logErasures).where(eq(logErasures.requestId, requestId))).toEqual([]);
   });
 });

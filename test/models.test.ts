@@ -1,14 +1,15 @@
 import { env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { bucketOf } from "../worker/experiments/assign";
 import { binsOf } from "../worker/inference/drift";
 import type { FeatureSpec } from "../worker/inference/manifest";
 import { bundledSource } from "../worker/inference/registry";
 import { sumAggregates } from "../worker/log/aggregates";
 import { auditLog, modelVersions } from "../worker/store/schema";
-import { createSite, db, decideBody, decideOk, expectError, newVisitorId, visitorCookie } from "./support/fixtures";
+import { createSite, db, decideAs, expectError, newVisitorId, visitorCookie } from "./support/fixtures";
 import { loggedRows } from "./support/log";
-import { BROWSER, decideAs, event, postEvents, shownIn, waitUntil } from "./support/pipeline";
+import { event, postEvents, shownIn } from "./support/pipeline";
 import { admin, bundledManifest, post, push, resetRegistry } from "./support/registry";
 
 /** The model lifecycle through the admin endpoints, while the worker serves decisions. */
@@ -70,9 +71,9 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
 
     // The first decision starts the shadow's load after the answer; later ones score it too.
     const visitor = await visitorCookie(newVisitorId());
-    await decideAs(site, visitor);
-    await waitUntil(async () => {
-      const d = await decideAs(site, visitor);
+    await decideAs(site, { cookie: visitor });
+    await waitFor(async () => {
+      const d = await decideAs(site, { cookie: visitor });
       expect(d.modelVersion).toBe(bundledSource.version);
       const shadowed = (await loggedRows(site)).filter((row) => row.kind === "decision" && row.shadow !== null);
       return shadowed.length > 0;
@@ -93,8 +94,8 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     const versions: string[] = [];
     for (const id of ids) {
       const cookie = await visitorCookie(id);
-      const first = await decideOk(decideBody(site), { cookie });
-      const again = await decideOk(decideBody(site), { cookie });
+      const first = await decideAs(site, { cookie });
+      const again = await decideAs(site, { cookie });
       expect(again.modelVersion).toBe(first.modelVersion);
       const expected = (await bucketOf("canary:cand-1", id)) < 0.5 ? "cand-1" : bundledSource.version;
       expect(first.modelVersion).toBe(expected);
@@ -106,16 +107,20 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
   it("promotes the canary to live, and rolls back to the version that was live before", async () => {
     expect((await post("/models/cand-1/promote")).status).toBe(200);
     expect((await health()).model).toMatchObject({ version: "cand-1", canary: null, shadows: [] });
-    expect((await decideOk(decideBody(site))).modelVersion).toBe("cand-1");
+    expect((await decideAs(site)).modelVersion).toBe("cand-1");
 
     const rollback = await post("/models/rollback");
     expect(rollback.status).toBe(200);
     expect((await health()).model.version).toBe(bundledSource.version);
-    expect((await decideOk(decideBody(site))).modelVersion).toBe(bundledSource.version);
+    expect((await decideAs(site)).modelVersion).toBe(bundledSource.version);
 
-    // The rolled-back version is not a rollback target again.
+    // The rolled-back version is not a rollback target again, and a retired version is never promoted.
     const again = await expectError(await post("/models/rollback"));
     expect(again).toMatchObject({ status: 409, code: "lifecycle_conflict" });
+    const retired = await expectError(await post("/models/cand-1/promote"));
+    expect(retired).toMatchObject({ status: 409, code: "lifecycle_conflict" });
+    expect(retired.message).toContain("retired");
+    expect((await health()).model.version).toBe(bundledSource.version);
     const actions = (await db.select().from(auditLog)).map((a) => a.action);
     expect(actions).toEqual(
       expect.arrayContaining(["admin.model.push.shadow", "admin.model.canary", "admin.model.promote", "admin.model.rollback"]),
@@ -124,12 +129,12 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
 
   it("the kill switch serves editor defaults at once, and turning it off restores the model", async () => {
     expect((await post("/models/kill-switch", { on: true })).status).toBe(200);
-    const killed = await decideOk(decideBody(site));
+    const killed = await decideAs(site);
     expect(killed.mode).toBe("default");
     expect(killed.slots.every((s) => s.fallback === "model_disabled")).toBe(true);
     expect((await health()).model).toMatchObject({ version: null, killSwitch: true });
     await post("/models/kill-switch", { on: false });
-    expect((await decideOk(decideBody(site))).modelVersion).toBe(bundledSource.version);
+    expect((await decideAs(site)).modelVersion).toBe(bundledSource.version);
   });
 
   it("retires a candidate but refuses to retire the live version", async () => {
@@ -156,7 +161,7 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     await post("/models/drifty/promote");
     const shown = [];
     for (let i = 0; i < 5; i++) {
-      const d = await decideOk(decideBody(site), { "user-agent": BROWSER });
+      const d = await decideAs(site);
       expect(d.modelVersion).toBe("drifty");
       shown.push(d);
     }
@@ -164,7 +169,7 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     const [item] = first ? shownIn(first) : [];
     if (!first || !item) throw new Error("a shown item expected");
     expect((await postEvents([event(first, item, "impression"), event(first, item, "click")])).status).toBe(202);
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const drift = await sumAggregates(db, { site }, "drift");
       const counted = drift.filter((r) => r.key[0] === "drifty" && r.key[1] === "position").reduce((n, r) => n + r.counters.count, 0);
       const content = await sumAggregates(db, { site }, "content");

@@ -1,14 +1,15 @@
 import { env, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
 import { demoItems } from "../scripts/seed/demo-data";
 import { createRandom } from "../scripts/train/random";
 import { sha256Hex } from "../worker/inference/scorer";
 import { auditLog } from "../worker/store/schema";
 import type { DecideResponse } from "../worker/wire/decide";
 import linearModel from "./fixtures/linear-5.onnx";
-import { createSite, db, decideOk, expectError, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
+import { BROWSER, createSite, db, decideOk, expectError, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
 import { loggedRows } from "./support/log";
-import { BROWSER, event, postEvents, waitUntil } from "./support/pipeline";
+import { event, postEvents } from "./support/pipeline";
 import { bundledManifest, post, push, resetRegistry } from "./support/registry";
 
 /** Content variants: import with a blocklist, the human review gate, and serving. */
@@ -108,7 +109,7 @@ const heroItem = (d: DecideResponse) => d.slots.find((s) => s.slot === "hero")?.
 const pinHero = { pinned: [{ slot: "hero", contentId: hero.id, share: 1 }] };
 
 async function decideHero(site: string, headers: Record<string, string> = {}, page: Record<string, string> = {}) {
-  return decideOk({ site, page: { ...PAGE, ...page }, slots: [{ id: "hero" }] }, headers);
+  return decideOk({ site, page: { ...PAGE, ...page }, slots: [{ id: "hero" }] }, { headers });
 }
 
 describe("content variants: serving", () => {
@@ -292,7 +293,7 @@ describe("content variants: serving", () => {
     }
     if (batch.length) expect((await postEvents(batch.splice(0))).status).toBe(202);
     const impressions = async () => (await loggedRows(site)).filter((row) => row.event === "impression");
-    await waitUntil(async () => (await impressions()).length === decisions);
+    await waitFor(async () => (await impressions()).length === decisions);
     // Both variants have passed minImpressions (40) in the roll-ups: cold start is over, and the
     // variant-blind model's tie splits the traffic evenly.
     for (let i = 0; i < 8; i++) {

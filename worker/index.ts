@@ -3,6 +3,7 @@ import { consumeEvents } from "./events/consumer";
 import type { AppEnv } from "./http/app-env";
 import { consoleRoutes } from "./http/console/app";
 import { errorResponse } from "./http/error-response";
+import { consoleHostOnly } from "./http/middleware/console-host";
 import { withServices } from "./http/middleware/services";
 import { mountedRequest } from "./http/mount";
 import { adminRoutes } from "./http/routes/admin";
@@ -17,11 +18,12 @@ import { tagRoutes } from "./http/routes/tag";
 import { whyRoutes } from "./http/routes/why";
 import { configOf } from "./lib/config";
 import { applyRetention } from "./log/retention";
-import { retryPendingErasures } from "./privacy/erasure";
-import { refreshAllSnapshots } from "./site/catalogue";
+import { continueErasures } from "./privacy/erasure";
+import { startSiteSweep } from "./site/maintenance";
 import { createDb } from "./store/db";
 
 const app = new Hono<AppEnv>()
+  .use(consoleHostOnly)
   .use(withServices)
   .route("/health", healthRoutes)
   .route("/v1", tagRoutes)
@@ -41,9 +43,10 @@ export default {
   fetch: (request, env, ctx) => app.fetch(mountedRequest(request, env), env, ctx),
   queue: (batch, env) => consumeEvents(batch, env),
   /**
-   * Keeps the KV catalogue snapshots fresh; applies the log's retention, then goes on with the
-   * erasures (the log's deletion list first), one after the other so that a file is never
-   * rewritten while retention deletes it. Both go by the run's scheduled time.
+   * Keeps the KV catalogue snapshots fresh through the queue (worker/site/maintenance.ts); applies
+   * the log's retention, then goes on with the erasures (the log's deletion list first, then the
+   * pending requests back on the queue), one after the other so that a file is never rewritten
+   * while retention deletes it. Both go by the run's scheduled time.
    */
   scheduled: async (controller, env) => {
     const db = createDb(env.DB);
@@ -51,10 +54,12 @@ export default {
     const now = controller.scheduledTime;
     const maintainLog = async () => {
       await applyRetention(db, env.LOG, now, config).catch((err: unknown) => console.error("log retention failed", String(err)));
-      await retryPendingErasures(db, env.PROFILES, { bucket: env.LOG, sink: config.logSink }, now);
+      await continueErasures(db, env.EVENTS, { bucket: env.LOG, sink: config.logSink }, now);
     };
-    await Promise.allSettled([refreshAllSnapshots(db, env.CONFIG), maintainLog()]);
+    await Promise.allSettled([startSiteSweep(env.EVENTS), maintainLog()]);
   },
 } satisfies ExportedHandler<Env>;
 
 export type App = typeof app;
+/** Durable Object classes are exported by the entry module (wrangler.toml binds them by name). */
+export { VisitorState } from "./visitors/state";

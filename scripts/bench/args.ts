@@ -11,6 +11,8 @@ export type BenchOptions = {
   inferRepeats: number;
   /** Measured Chromium page loads of the tag page and of its baseline, each. */
   pageLoads: number;
+  /** Decisions of each kind, and page views, whose operations are counted (bench/operations.ts). */
+  countedViews: number;
   json: boolean;
   quick: boolean;
 };
@@ -41,6 +43,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     inferRuns: quick ? 500 : 2000,
     inferRepeats: quick ? 3 : 5,
     pageLoads: positiveInt("page-loads", values["page-loads"], quick ? 5 : 20, USAGE),
+    countedViews: quick ? 20 : 100,
     json: values.json === true,
     quick,
   };

@@ -30,6 +30,8 @@ declare module "autocannon" {
     body?: string;
     /** Called with every response body; `false` counts the response as a mismatch. */
     verifyBody?: (body: string) => boolean;
+    /** Each connection loops over these; `setupRequest` may change a request before it is sent. */
+    requests?: { setupRequest?: (request: { headers?: Record<string, string> }) => { headers?: Record<string, string> } }[];
   };
 
   /** A running load test: resolves with the result; emits `response` (client, status, bytes, ms). */

@@ -13,6 +13,9 @@ import { scorerFor } from "../../worker/inference/model";
 import { bundledSource } from "../../worker/inference/registry";
 import { demoVisitors } from "../seed/demo-data";
 
+/** wrangler.toml binds this class; a worker built with it must export it, even one that never uses it. */
+export { VisitorState } from "../../worker/visitors/state";
+
 const MAX_RUNS = 100_000;
 const MAX_BATCH = 1_000;
 

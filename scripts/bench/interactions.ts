@@ -4,8 +4,6 @@ import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from 
 import { decideHeaders, postDecide } from "./requests";
 
 export const EVENTS_PATH = "/v1/events";
-/** One click per this many events, the rest impressions: both roll-up columns are exercised. */
-const CLICK_EVERY = 10;
 
 /** A decision whose token lets events through to D1: the consumer drops unmeasured and bot events. */
 export type MeasuredDecision = { decisionId: string; eventToken: string; mode: DecideResponse["mode"]; shown: [string, string][] };
@@ -26,6 +24,16 @@ export async function measuredDecision(base: URL, cookie: string, signingKey: st
   return { decisionId, eventToken, mode, shown: check.grant.i.map(([slot, contentId]) => [slot, contentId]) };
 }
 
+/** `count` decisions, `concurrency` at a time. */
+export async function measuredDecisions(base: URL, cookie: string, signingKey: string, count: number, concurrency = 8) {
+  const decisions: MeasuredDecision[] = [];
+  const worker = async () => {
+    while (decisions.length < count) decisions.push(await measuredDecision(base, cookie, signingKey));
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return decisions.slice(0, count);
+}
+
 function grantProblem(grant: EventGrant): string | undefined {
   if (!grant.m) return "no measurement consent";
   if (grant.b) return "classified as a bot";
@@ -34,23 +42,38 @@ function grantProblem(grant: EventGrant): string | undefined {
   return undefined;
 }
 
+/**
+ * The distinct events one decision can count: an impression of each shown item and a click on the
+ * first. /v1/events counts one of each kind per decision and shown item (worker/events/admit.ts),
+ * so N events that all count need about N / (items + 1) decisions.
+ */
+export const eventsPerDecision = (decision: MeasuredDecision) => decision.shown.length + 1;
+
 export type Sent = { impressions: number; clicks: number };
 /** Request bodies, serialized before the clock starts so that the client's JSON work is not timed. */
 export type Plan = { requests: { body: string; events: number }[]; events: number; sent: Sent };
 
-/** `total` events about `decision`, cycling over what it showed, `perRequest` to a request body. */
-export function planInteractions(decision: MeasuredDecision, total: number, runId: string, perRequest = MAX_EVENTS_PER_REQUEST): Plan {
+/** `total` events over `decisions` (each counted once), `perRequest` to a request body. */
+export function planInteractions(
+  decisions: readonly MeasuredDecision[],
+  total: number,
+  runId: string,
+  perRequest = MAX_EVENTS_PER_REQUEST,
+): Plan {
   const sent: Sent = { impressions: 0, clicks: 0 };
-  const requests: Plan["requests"] = [];
+  const all: ClientEvent[] = [];
   const ts = Date.now();
-  for (let start = 0; start < total; start += perRequest) {
-    const events: ClientEvent[] = [];
-    for (let i = start; i < Math.min(total, start + perRequest); i++) {
-      const [slot, contentId] = decision.shown[i % decision.shown.length] as [string, string];
-      const type = i % CLICK_EVERY === CLICK_EVERY - 1 ? "click" : "impression";
+  for (const decision of decisions) {
+    const [first] = decision.shown;
+    const shown = [
+      ...decision.shown.map(([slot, contentId]) => ({ slot, contentId, type: "impression" as const })),
+      ...(first ? [{ slot: first[0], contentId: first[1], type: "click" as const }] : []),
+    ];
+    for (const { slot, contentId, type } of shown) {
+      if (all.length === total) break;
       sent[type === "click" ? "clicks" : "impressions"]++;
-      events.push({
-        eventId: `${runId}-${i}`,
+      all.push({
+        eventId: `${runId}-${all.length}`,
         type,
         decisionId: decision.decisionId,
         slot,
@@ -59,6 +82,11 @@ export function planInteractions(decision: MeasuredDecision, total: number, runI
         eventToken: decision.eventToken,
       });
     }
+  }
+  if (all.length < total) throw new Error(`${decisions.length} decisions count only ${all.length} of ${total} events`);
+  const requests: Plan["requests"] = [];
+  for (let start = 0; start < total; start += perRequest) {
+    const events = all.slice(start, start + perRequest);
     const body = JSON.stringify({ events });
     if (body.length > MAX_EVENTS_BODY_BYTES)
       throw new Error(`an events body is ${body.length} bytes, over the ${MAX_EVENTS_BODY_BYTES} limit`);

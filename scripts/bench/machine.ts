@@ -29,8 +29,8 @@ function machineBusyJiffies(): number | undefined {
  * plus cutime + cstime: the time of descendants that have exited (Chromium's renderer of each page
  * load), which would otherwise count as another process's.
  */
-function processTreeJiffies(root: number): number {
-  const stats = new Map<number, { ppid: number; jiffies: number }>();
+function processStats(): Map<number, { ppid: number; command: string; jiffies: number }> {
+  const stats = new Map<number, { ppid: number; command: string; jiffies: number }>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const text = readText(`/proc/${entry}/stat`);
@@ -39,17 +39,39 @@ function processTreeJiffies(root: number): number {
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
     stats.set(Number(entry), {
       ppid: Number(fields[1]),
+      command: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")),
       jiffies: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]),
     });
   }
-  let total = 0;
+  return stats;
+}
+
+/** The process and its descendants, with their jiffies. */
+function processTree(root: number): { pid: number; command: string; jiffies: number }[] {
+  const stats = processStats();
+  const tree: { pid: number; command: string; jiffies: number }[] = [];
   const pending = [root];
   while (pending.length > 0) {
     const pid = pending.pop() as number;
-    total += stats.get(pid)?.jiffies ?? 0;
-    for (const [child, stat] of stats) if (stat.ppid === pid) pending.push(child);
+    const stat = stats.get(pid);
+    if (stat) tree.push({ pid, command: stat.command, jiffies: stat.jiffies });
+    for (const [child, other] of stats) if (other.ppid === pid) pending.push(child);
   }
-  return total;
+  return tree;
+}
+
+function processTreeJiffies(root: number): number {
+  return processTree(root).reduce((sum, p) => sum + p.jiffies, 0);
+}
+
+const JIFFY_MS = 10; // USER_HZ is 100 on every Linux platform Node supports
+
+/** CPU time (ms) used so far by this process's descendants named `command` (workerd), or undefined off Linux. */
+export function descendantsCpuMs(command: string): number | undefined {
+  if (!readText("/proc/stat")) return undefined;
+  return processTree(process.pid)
+    .filter((p) => p.pid !== process.pid && p.command === command)
+    .reduce((sum, p) => sum + p.jiffies * JIFFY_MS, 0);
 }
 
 export function cpuSnapshot(): CpuSnapshot | undefined {

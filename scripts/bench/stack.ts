@@ -12,9 +12,13 @@ import { miniflareOptions, readWranglerConfig, startWorkerd, stderrLogSink, thro
  * by the first decision: what the browser tests, the evaluation parity test and `npm run simulate`
  * all start from.
  */
-export async function startWorkerWithConsumer(name: string, options: { consumerBatchTimeoutS?: number } = {}) {
+export async function startWorkerWithConsumer(
+  name: string,
+  options: { consumerBatchTimeoutS?: number; vars?: Record<string, string> } = {},
+) {
   const config = await readWranglerConfig();
-  const secrets = { ...throwawaySecrets(), CONFIG_TTL_MS: "0", MODEL_LOAD_BUDGET_MS: "60000" };
+  // `vars` overrides wrangler.toml's (EDGE_HOSTS, PATH_PREFIX, CONSOLE_HOST) for a test that needs another mount.
+  const secrets = { ...throwawaySecrets(), CONFIG_TTL_MS: "0", MODEL_LOAD_BUDGET_MS: "60000", ...options.vars };
   const mfOptions = miniflareOptions({
     bundle: buildBundle(config.main, join("bench-out", `${name}-bundle`)),
     config,
@@ -27,6 +31,9 @@ export async function startWorkerWithConsumer(name: string, options: { consumerB
   );
   const mf = startWorkerd(withQueueConsumers(mfOptions, consumers));
   const url = await mf.ready;
-  const visitor = await seedBenchState(mf, secrets.ID_SIGNING_KEY);
-  return { mf, url, secrets, visitor };
+  const visitor = await seedBenchState(mf, url, secrets);
+  // The console answers only on CONSOLE_HOST (worker/http/middleware/console-host.ts), on the same socket.
+  const consoleUrl = new URL(url);
+  consoleUrl.hostname = options.vars?.CONSOLE_HOST ?? config.vars.CONSOLE_HOST ?? url.hostname;
+  return { mf, url, consoleUrl, secrets, visitor };
 }

@@ -16,6 +16,8 @@ export type WranglerConfig = {
   r2Buckets: string[];
   /** Pipelines stream bindings: Miniflare's keep nothing, as the local Pipelines binding does. */
   pipelines: string[];
+  /** Durable Object bindings: class name, and whether a migration declares it SQLite-backed. */
+  durableObjects: Record<string, { className: string; useSQLite: boolean }>;
   queueProducers: Record<string, { queueName: string }>;
 };
 
@@ -32,6 +34,8 @@ type ParsedWranglerConfig = {
   kv_namespaces: { binding: string }[];
   r2_buckets: { binding: string }[];
   pipelines: { binding: string }[];
+  durable_objects: { bindings: { name: string; class_name: string }[] };
+  migrations: { new_sqlite_classes?: string[] }[];
   queues: { producers?: { binding: string; queue: string }[] };
 };
 
@@ -44,6 +48,7 @@ export async function readWranglerConfig(path = "wrangler.toml"): Promise<Wrangl
   if (!config.main || !config.compatibility_date) throw new Error(`${path} needs main and compatibility_date`);
   const vars: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.vars ?? {})) vars[name] = String(value);
+  const sqlite = new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
   return {
     // wrangler resolves `main` to an absolute path; the build is run from the project root.
     main: relative(process.cwd(), config.main),
@@ -54,6 +59,9 @@ export async function readWranglerConfig(path = "wrangler.toml"): Promise<Wrangl
     kvNamespaces: config.kv_namespaces.map((kv) => kv.binding),
     r2Buckets: config.r2_buckets.map((r2) => r2.binding),
     pipelines: config.pipelines.map((p) => p.binding),
+    durableObjects: Object.fromEntries(
+      config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) }]),
+    ),
     queueProducers: Object.fromEntries((config.queues.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
   };
 }
@@ -80,7 +88,7 @@ export type WorkerdOptions = {
   config: WranglerConfig;
   /** Bindings beyond wrangler.toml's vars: the secrets that `.dev.vars` or `wrangler secret` provide. */
   secrets: Record<string, string>;
-  /** D1/KV/R2 state kept here, so that a second, fresh workerd process sees the seeded data. */
+  /** D1/KV/R2/Durable Object state kept here, so that a second, fresh workerd process sees the seeded data. */
   stateDir?: string;
   /** `request.cf` as Cloudflare's edge would set it; fixed so that the decision context is stable. */
   cf?: Record<string, string>;
@@ -106,6 +114,7 @@ export function miniflareOptions(options: WorkerdOptions): MiniflareOptions {
     kvNamespaces: config.kvNamespaces,
     r2Buckets: config.r2Buckets,
     pipelines: config.pipelines,
+    durableObjects: config.durableObjects,
     queueProducers: config.queueProducers,
     cf: options.cf ?? {},
     ...(options.stateDir ? { resourcePersistencePath: options.stateDir } : {}),

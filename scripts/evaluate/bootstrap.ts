@@ -1,5 +1,6 @@
 import { percentile } from "../bench/stats";
 import { createRandom } from "../train/random";
+import { aucOf } from "./metrics";
 
 export type Interval = { low: number; high: number };
 export type BootstrapOptions = { resamples: number; seed: number; level?: number };
@@ -38,4 +39,37 @@ export function multiplicities(n: number, indices: Uint32Array): Uint32Array {
 /** The elements of `values` at `indices`, for statistics that take arrays. */
 export function pick<T>(values: readonly T[], indices: Uint32Array): T[] {
   return Array.from(indices, (i) => values[i] as T);
+}
+
+/** Each example's cluster index (0..clusters-1, by first appearance of its round). */
+export function clustersOf(rounds: readonly string[]): { clusterOf: Int32Array; clusters: number } {
+  const ids = new Map<string, number>();
+  const clusterOf = Int32Array.from(rounds, (round) => {
+    let id = ids.get(round);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(round, id);
+    }
+    return id;
+  });
+  return { clusterOf, clusters: ids.size };
+}
+
+/**
+ * AUC over bootstrap resamples of clusters (rounds: a positive and its sampled negatives, or one
+ * logged decision) rather than of rows: each row weighs as often as its cluster was drawn, and the
+ * weighted AUC (./metrics.ts `aucOf`) sorts once for all resamples.
+ */
+export function resampledAuc(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  clusterOf: ArrayLike<number>,
+): (clusters: Uint32Array) => number | null {
+  const weighted = aucOf(scores, labels);
+  const weights = new Float64Array(scores.length);
+  return (clusters) => {
+    const drawn = multiplicities(clusters.length, clusters);
+    for (let i = 0; i < weights.length; i++) weights[i] = drawn[clusterOf[i] as number] as number;
+    return weighted(weights);
+  };
 }

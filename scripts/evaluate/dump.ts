@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { z } from "zod";
+import type { VisitorProfile } from "../../worker/inference/encode";
 import type { Scorer } from "../../worker/inference/scorer";
 import { decisionEventSchema } from "../../worker/wire/events";
 
@@ -16,7 +17,7 @@ export const scoreDumpSchema = z.object({
   samples: z.array(
     z.object({
       profile: z
-        .object({ attributes: z.record(z.string(), scalar) })
+        .object({ attributes: z.record(z.string(), scalar), recent: z.array(z.object({ id: z.string(), ts: z.number() })).optional() })
         .catchall(z.record(z.string(), scalar))
         .nullable(),
       context: decisionEventSchema.shape.context.extend({ position: z.string().optional() }),
@@ -26,10 +27,15 @@ export const scoreDumpSchema = z.object({
   ),
 });
 export type ScoreDump = z.infer<typeof scoreDumpSchema>;
+/** A dump as recorded: profiles as the scorer got them (the schema reads them back). */
+type RecordedDump = {
+  modelVersion: string;
+  samples: (Omit<ScoreDump["samples"][number], "profile"> & { profile: VisitorProfile | null })[];
+};
 
 /** The same scorer, keeping its first `limit` calls (inputs and outputs) for the dump. */
-export function recordingScorer(scorer: Scorer, limit: number): { scorer: Scorer; dump(): ScoreDump } {
-  const samples: ScoreDump["samples"] = [];
+export function recordingScorer(scorer: Scorer, limit: number): { scorer: Scorer; dump(): RecordedDump } {
+  const samples: RecordedDump["samples"] = [];
   return {
     scorer: {
       ...scorer,
@@ -50,6 +56,6 @@ export function recordingScorer(scorer: Scorer, limit: number): { scorer: Scorer
   };
 }
 
-export function writeScoreDump(path: string, dump: ScoreDump): void {
+export function writeScoreDump(path: string, dump: RecordedDump): void {
   writeFileSync(path, `${JSON.stringify(dump, null, 1)}\n`);
 }

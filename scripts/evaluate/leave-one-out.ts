@@ -1,3 +1,4 @@
+import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import type { Scorer } from "../../worker/inference/scorer";
 import type { Dataset, Positive } from "../train/dataset";
 import { createRandom, type Random } from "../train/random";
@@ -7,6 +8,9 @@ import { candidate } from "./candidates";
 import { rankMetrics } from "./metrics";
 
 const LEAVE_ONE_OUT_K = 10;
+export const LEAVE_ONE_OUT_PROTOCOL =
+  "leave-one-out: each user's latest positive ranked against sampled items the user has no positive for; " +
+  "the model sees everything the user took before it (in the data's order), the baselines learn from all positives except the held-out ones";
 
 export type RankingFigures = { hitRate: number; hitRateInterval: Interval | null; ndcg: number; ndcgInterval: Interval | null };
 export type LeaveOneOutReport = {
@@ -23,6 +27,19 @@ export type LeaveOneOutReport = {
   itemKnn: RankingFigures;
 };
 
+/** One user's held-out decision: their latest positive (`ranked[0]`) and the sampled items after it. */
+export type LeaveOneOutDecision = { userId: string; profile: VisitorProfile | null; context: RequestContext; ranked: string[] };
+
+export type LeaveOneOutDecisions = {
+  decisions: LeaveOneOutDecision[];
+  usersWithoutNegatives: number;
+  negatives: number;
+  fewestNegatives: number;
+  /** The baselines' hits on the same decisions, learned from all positives except the held-out ones. */
+  popularity: Hit[];
+  itemKnn: Hit[];
+};
+
 /** `count` distinct elements of `pool` (all of them if it is smaller), by a partial Fisher-Yates shuffle. */
 function sampleWithoutReplacement<T>(pool: readonly T[], count: number, random: Random): T[] {
   const copy = [...pool];
@@ -35,18 +52,11 @@ function sampleWithoutReplacement<T>(pool: readonly T[], count: number, random: 
 }
 
 /**
- * Each user's latest positive, ranked among `negatives` items the user has no positive for (sampled
- * with `seed`): HR@10 and NDCG@10. The model sees the profile as of that positive and the context
- * it happened in; popularity and item-kNN learn from all positives except the held-out ones.
+ * Each user's latest positive and `negatives` items the user has no positive for (sampled with
+ * `seed`), with the profile as of that positive and the context it happened in; popularity and
+ * item-kNN, learned from all positives except the held-out ones, ranked on the same items.
  */
-export async function leaveOneOutReport(input: {
-  scorer: Scorer;
-  dataset: Dataset;
-  negatives: number;
-  seed: number;
-  bootstrap: BootstrapOptions;
-}): Promise<LeaveOneOutReport> {
-  const { dataset, scorer } = input;
+export function leaveOneOutDecisions(dataset: Dataset, negatives: number, seed: number): LeaveOneOutDecisions {
   const heldOut = new Map<string, Positive>();
   // Positives are in ascending time: the last one seen per user is the latest.
   for (const p of dataset.positives) heldOut.set(p.userId, p);
@@ -62,60 +72,92 @@ export async function leaveOneOutReport(input: {
   );
 
   const catalogue = [...dataset.items.keys()].sort();
-  const random = createRandom(input.seed);
-  const perUser = { model: [] as Hit[], popularity: [] as Hit[], itemKnn: [] as Hit[] };
-  let fewestNegatives = input.negatives;
-  let usersWithoutNegatives = 0;
+  const random = createRandom(seed);
+  const out: LeaveOneOutDecisions = {
+    decisions: [],
+    usersWithoutNegatives: 0,
+    negatives,
+    fewestNegatives: negatives,
+    popularity: [],
+    itemKnn: [],
+  };
   for (const userId of [...heldOut.keys()].sort()) {
     const positive = heldOut.get(userId) as Positive;
     const seen = everPositive.get(userId) ?? new Set<string>();
     const sampled = sampleWithoutReplacement(
       catalogue.filter((id) => !seen.has(id)),
-      input.negatives,
+      negatives,
       random,
     );
     if (sampled.length === 0) {
-      usersWithoutNegatives++;
+      out.usersWithoutNegatives++;
       continue;
     }
-    fewestNegatives = Math.min(fewestNegatives, sampled.length);
+    out.fewestNegatives = Math.min(out.fewestNegatives, sampled.length);
     const ranked = [positive.contentId, ...sampled];
     const context = contextOf.get(positiveKey(userId, positive.contentId, positive.ts));
     if (!context) throw new Error(`no example for ${userId}'s positive on ${positive.contentId} at ${positive.ts}`);
-    const modelScores = Array.from(
+    // Everything the visitor took before it in the data's order: with coarse timestamps, items of the
+    // same second (or day) count as before it, as they do for item-kNN and for the training split.
+    out.decisions.push({ userId, profile: dataset.profileAt(userId, positive.ts, positive.events), context, ranked });
+    const history = historyOf.get(userId) ?? new Set<string>();
+    out.popularity.push(hitOf(ranked.map(popularity)));
+    out.itemKnn.push(hitOf(ranked.map((id) => knn.score(history, id))));
+  }
+  if (out.decisions.length === 0) throw new Error(`${dataset.name}: no user has an item left to rank their held-out one against`);
+  return out;
+}
+
+/** A scorer's hits on the decisions. */
+export async function scoreDecisions(scorer: Scorer, decisions: readonly LeaveOneOutDecision[], items: Dataset["items"]): Promise<Hit[]> {
+  const hits: Hit[] = [];
+  for (const d of decisions) {
+    const scores = Array.from(
       await scorer.score(
-        dataset.profileAt(userId, positive.ts),
-        context,
-        ranked.map((id) => candidate(dataset.items, id)),
+        d.profile,
+        d.context,
+        d.ranked.map((id) => candidate(items, id)),
       ),
     );
-    const history = historyOf.get(userId) ?? new Set<string>();
-    perUser.model.push(hit(modelScores));
-    perUser.popularity.push(hit(ranked.map(popularity)));
-    perUser.itemKnn.push(hit(ranked.map((id) => knn.score(history, id))));
+    hits.push(hitOf(scores));
   }
-  if (perUser.model.length === 0) throw new Error(`${dataset.name}: no user has an item left to rank their held-out one against`);
-  const figures = (hits: Hit[]) => summarize(hits, input.bootstrap);
+  return hits;
+}
+
+/** HR@10 and NDCG@10 of the model (the held-out item ranked by the model), popularity and item-kNN. */
+export async function leaveOneOutReport(input: {
+  scorer: Scorer;
+  dataset: Dataset;
+  negatives: number;
+  seed: number;
+  bootstrap: BootstrapOptions;
+}): Promise<LeaveOneOutReport> {
+  const sampled = leaveOneOutDecisions(input.dataset, input.negatives, input.seed);
+  const model = await scoreDecisions(input.scorer, sampled.decisions, input.dataset.items);
+  return leaveOneOutFigures(sampled, model, input.bootstrap);
+}
+
+export function leaveOneOutFigures(sampled: LeaveOneOutDecisions, model: readonly Hit[], bootstrap: BootstrapOptions): LeaveOneOutReport {
   return {
-    users: perUser.model.length,
-    usersWithoutNegatives,
-    negatives: input.negatives,
-    fewestNegatives,
+    users: sampled.decisions.length,
+    usersWithoutNegatives: sampled.usersWithoutNegatives,
+    negatives: sampled.negatives,
+    fewestNegatives: sampled.fewestNegatives,
     k: LEAVE_ONE_OUT_K,
     baselinesLearnFrom: "all positives except each user's held-out one",
-    model: figures(perUser.model),
-    popularity: figures(perUser.popularity),
-    itemKnn: figures(perUser.itemKnn),
+    model: summarizeHits(model, bootstrap),
+    popularity: summarizeHits(sampled.popularity, bootstrap),
+    itemKnn: summarizeHits(sampled.itemKnn, bootstrap),
   };
 }
 
-type Hit = { hit: number; ndcg: number };
+export type Hit = { hit: number; ndcg: number };
 const positiveKey = (userId: string, contentId: string, ts: number) => `${userId}\u0000${contentId}\u0000${ts}`;
 /** Scores with the held-out item first. */
-const hit = (scores: readonly number[]): Hit => rankMetrics(scores[0] as number, scores.slice(1), LEAVE_ONE_OUT_K);
+export const hitOf = (scores: readonly number[]): Hit => rankMetrics(scores[0] as number, scores.slice(1), LEAVE_ONE_OUT_K);
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-function summarize(hits: readonly Hit[], bootstrap: BootstrapOptions): RankingFigures {
+export function summarizeHits(hits: readonly Hit[], bootstrap: BootstrapOptions): RankingFigures {
   const of = (key: keyof Hit) => hits.map((h) => h[key]);
   const withInterval = (values: number[]) => bootstrapInterval(values.length, (idx) => mean(pick(values, idx)), bootstrap);
   return {

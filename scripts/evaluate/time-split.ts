@@ -54,7 +54,8 @@ export async function timeSplitReport(input: {
     test: { examples: test.length, positives: labels.filter((y) => y === 1).length },
     model: {
       ...aucWithInterval(modelAuc),
-      logLoss: logLoss(modelScores, labels),
+      // A sequence model's scores are ranking logits, not click probabilities.
+      logLoss: input.scorer.manifest.family === "mlp" ? logLoss(modelScores, labels) : null,
       // Paired: the same resampled examples for both, so that their shared noise cancels.
       aucMinusPopularity: resampled((weights) => {
         const m = modelAuc(weights);

@@ -9,9 +9,10 @@ import demoVisitorsFile from "../../models/default/demo-visitors.json";
 import obdItems from "../../models/default/obd-items.json";
 import type { CatalogueItem } from "../../worker/site/catalogue";
 import type { Database } from "../../worker/store/db";
-import type { StoredProfile } from "../../worker/store/profiles";
-import { type ConsentModel, contentItems, sites, slots } from "../../worker/store/schema";
+import { contentItems, sites, slots } from "../../worker/store/schema";
 import type { VariantImport } from "../../worker/variants/schema";
+import type { StoredProfile } from "../../worker/visitors/features";
+import type { ConsentModel } from "../../worker/wire/consent";
 
 export const DEMO_SITE = {
   id: "demo",
@@ -191,11 +192,11 @@ export function demoVariants(): { variant: VariantImport; status: "approved" | "
     });
 }
 
-export type DemoVisitor = { id: string; description: string; profile: Omit<StoredProfile, "v"> };
+export type DemoVisitor = { id: string; description: string; profile: Pick<StoredProfile, "attributes" | "itemAffinity"> };
 
 /** Demo visitors with real OBD user features, under fixed pseudonymous ids. */
 export function demoVisitors(): DemoVisitor[] {
-  const file = demoVisitorsFile as unknown as { visitors: { description: string; profile: Omit<StoredProfile, "v"> }[] };
+  const file = demoVisitorsFile as unknown as { visitors: { description: string; profile: DemoVisitor["profile"] }[] };
   return file.visitors.map((visitor, i) => ({
     id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
     description: visitor.description,

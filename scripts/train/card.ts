@@ -1,5 +1,5 @@
 /** MODEL_CARD.md, rendered from the run's own figures (manifest.json → `training` has them all). */
-import { type FeatureSpec, featureWidth, type ModelManifest } from "../../worker/inference/manifest";
+import { type FeatureSpec, featureWidth, type MlpManifest } from "../../worker/inference/manifest";
 import type { TrainingReport } from "./pipeline";
 import type { DemoVisitors } from "./showcase";
 
@@ -22,6 +22,8 @@ function encoding(spec: FeatureSpec): string {
       return `x / ${g(spec.std)} (the RMS of non-zero training values); missing → 0`;
     case "item_bag":
       return `${spec.transform}(affinity) per known item, over the ${spec.vocabulary.length} catalogue items`;
+    case "sequence":
+      return `the ${spec.length} most recent items, as embedding rows`;
   }
 }
 
@@ -33,7 +35,7 @@ function dataNotes(report: TrainingReport): string {
     case "obd":
       return `Logged impressions of a Japanese fashion e-commerce site's 3-slot recommendation widget, policies: ${source.policies.map((p) => `\`${p}\``).join(", ")} (\`men\` and \`women\` campaigns). Item ids overlap between campaigns, so the content id is \`{campaign}-{item_id}\`. The \`bts\` folder hashes \`item_feature_1..3\` with another salt than \`random\` (a 1:1 relabelling of the same items); the \`random\` folder's values are every item's attributes. OBD has no user ids: each row's own \`user_feature_*\` and \`user-item_affinity_*\` columns are the visitor's profile (\`attributes\`, \`itemAffinity\`). Hour and weekday are local Japan time. Rows are plain (context, item, click) examples: propensities are not used for training (no inverse-propensity weighting).`;
     case "interactions":
-      return `Interactions CSV \`${source.csv}\`${source.items ? `, item attributes \`${source.items}\`` : ""}${source.users ? `, user attributes \`${source.users}\`` : ""}. Without a label column every row is a positive, and ${source.negatives} items the user never interacted with (in the whole file) are sampled uniformly (seed ${source.seed}) as its negatives, in the same round. Each example's profile is the visitor's history strictly before it, folded by the event consumer's own \`applyInteractions\` (an interaction counts as a click: affinity +1, halving every 7 days), plus their attributes. Hour and weekday are taken in \`${source.timezone}\`.`;
+      return `Interactions CSV \`${source.csv}\`${source.items ? `, item attributes \`${source.items}\`` : ""}${source.users ? `, user attributes \`${source.users}\`` : ""}. Without a label column (or with every label 1) every row is a positive, and ${source.negatives} items the user never interacted with (in the whole file) are sampled uniformly (seed ${source.seed}) as its negatives, in the same round. Each example's profile is the visitor's history strictly before it, folded by the event consumer's own \`applyInteractions\` (an interaction counts as a click: affinity +1, halving every 7 days), plus their attributes. Hour and weekday are taken in \`${source.timezone}\`.`;
     case "events":
       return `Logged decisions exported by \`npm run export-events\` (\`${source.ndjson}\`): one example per shown item, label = click, with the context and position the decision logged. Profiles are each visitor's history strictly before the decision (impressions, clicks and conversions folded by the event consumer's \`applyInteractions\`), plus attributes from \`${source.users ?? "(no --users file)"}\`.`;
   }
@@ -67,7 +69,7 @@ function limits(report: TrainingReport): string[] {
 }
 
 export function renderModelCard(
-  manifest: ModelManifest,
+  manifest: MlpManifest,
   report: TrainingReport,
   demo: DemoVisitors,
   demoCatalogue: readonly string[],

@@ -10,10 +10,9 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { localTime } from "../../worker/decisions/context";
 import { trainingExampleSchema } from "../../worker/events/export";
-import { applyInteractions } from "../../worker/events/features";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
-import type { StoredProfile } from "../../worker/store/profiles";
 import { servedVariantFeatures } from "../../worker/variants/choose";
+import { applyInteractions, type StoredProfile } from "../../worker/visitors/features";
 import { decisionEventSchema, type InteractionEvent } from "../../worker/wire/events";
 import { columns, readAttributes, readCsv } from "./csv";
 import { createRandom } from "./random";
@@ -29,7 +28,8 @@ export type Example = {
   round: string; // examples shown/sampled together (a logged decision, an OBD round, a positive with its sampled negatives)
   variant?: Record<string, string | number>; // the content variant shown, as item features (worker/variants/choose.ts)
 };
-export type Positive = { userId: string; contentId: string; ts: number };
+/** `events`: how many of the visitor's history events come before this one in the data's order (ties in time in file order). */
+export type Positive = { userId: string; contentId: string; ts: number; events: number };
 export type Dataset = {
   name: string;
   citation: string; // where the data came from
@@ -37,7 +37,11 @@ export type Dataset = {
   users: Map<string, Record<string, string | number>>;
   examples: Example[]; // ascending ts
   positives: Positive[]; // ascending ts; for leave-one-out and item-kNN
-  profileAt(userId: string, ts: number): VisitorProfile | null; // history strictly before ts + attributes
+  /**
+   * History strictly before ts + attributes; with `events`, the visitor's first `events` history
+   * events instead (a positive's `events`: everything before it in the data's order, ties in time included).
+   */
+  profileAt(userId: string, ts: number, events?: number): VisitorProfile | null;
   /** What KV would hold for each visitor after the whole history (with their attributes): profiles.ndjson. */
   storedProfiles(): Map<string, StoredProfile>;
 };
@@ -101,8 +105,8 @@ class History {
 
   constructor(private readonly visitorId: string) {}
 
-  /** The stored profile after every event strictly before `ts` (null before the first one). */
-  before(ts: number): StoredProfile | null {
+  /** How many events are strictly before `ts`. */
+  private countBefore(ts: number): number {
     let lo = 0;
     let hi = this.events.length;
     while (lo < hi) {
@@ -110,6 +114,12 @@ class History {
       if ((this.events[mid] as HistoryEvent).ts < ts) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** The stored profile after every event strictly before `ts`, or after the first `events` (null before the first one). */
+  before(ts: number, events?: number): StoredProfile | null {
+    const lo = events ?? this.countBefore(ts);
     if (lo < this.folded.count) this.folded = { count: 0, profile: null };
     let { count, profile } = this.folded;
     for (; count < lo; count++) {
@@ -143,13 +153,15 @@ class History {
 class Histories {
   private readonly byUser = new Map<string, History>();
 
-  add(userId: string, event: HistoryEvent): void {
+  /** Adds an event; returns how many of the visitor's events came before it (events arrive in time order). */
+  add(userId: string, event: HistoryEvent): number {
     let history = this.byUser.get(userId);
     if (!history) {
       history = new History(userId);
       this.byUser.set(userId, history);
     }
     history.events.push(event);
+    return history.events.length - 1;
   }
 
   /** Sorts every history by time (stable: same-time events keep their file order). */
@@ -160,8 +172,8 @@ class Histories {
     }
   }
 
-  stored(userId: string, ts: number): StoredProfile | null {
-    return this.byUser.get(userId)?.before(ts) ?? null;
+  stored(userId: string, ts: number, events?: number): StoredProfile | null {
+    return this.byUser.get(userId)?.before(ts, events) ?? null;
   }
 
   /** Every item in the visitor's whole history. */
@@ -169,28 +181,23 @@ class Histories {
     return this.byUser.get(userId)?.contentIds ?? new Set();
   }
 
-  /**
-   * Every visitor's profile after their whole history. The synthetic event ids in `seen` are left
-   * out: they mean nothing to the live consumer's deduplication.
-   */
+  /** Every visitor's profile after their whole history. */
   final(users: Dataset["users"]): Map<string, StoredProfile> {
     const out = new Map<string, StoredProfile>();
     for (const userId of new Set([...users.keys(), ...this.byUser.keys()])) {
-      const { seen: _seen, ...stored } = this.stored(userId, Number.POSITIVE_INFINITY) ?? {
-        v: 1 as const,
-        attributes: {},
-        itemAffinity: {},
-      };
+      const stored = this.stored(userId, Number.POSITIVE_INFINITY) ?? { v: 1 as const, attributes: {}, itemAffinity: {}, recent: [] };
       out.set(userId, { ...stored, attributes: users.get(userId) ?? {} });
     }
     return out;
   }
 
-  profileAt(users: Dataset["users"], userId: string, ts: number): VisitorProfile | null {
-    const stored = this.stored(userId, ts);
+  profileAt(users: Dataset["users"], userId: string, ts: number, events?: number): VisitorProfile | null {
+    const stored = this.stored(userId, ts, events);
     const attributes = users.get(userId);
     if (!stored && !attributes) return null;
-    return { attributes: attributes ?? {}, itemAffinity: stored?.itemAffinity ?? {} };
+    const profile: VisitorProfile = { attributes: attributes ?? {}, itemAffinity: stored?.itemAffinity ?? {} };
+    // `recent` as the event consumer keeps it (clicks and conversions, most recent first), for a visitor with a history.
+    return this.byUser.has(userId) ? { ...profile, recent: stored?.recent ?? [] } : profile;
   }
 }
 
@@ -323,13 +330,17 @@ function loadInteractions(source: Extract<DatasetSource, { kind: "interactions" 
   for (const r of rows) if (!items.has(r.contentId)) items.set(r.contentId, {});
 
   // Without a label column every row is a positive (implicit feedback); with one, 0 rows were shown
-  // and not taken: impressions in the visitor's history, negatives as examples.
-  const implicit = rows.every((r) => r.label === null);
+  // and not taken: impressions in the visitor's history, negatives as examples. A label column of
+  // nothing but 1 says no more than no column: implicit feedback too (negatives are sampled).
+  const implicit = rows.every((r) => r.label === null) || rows.every((r) => r.label === 1);
   if (!implicit && rows.some((r) => r.label === null)) throw new Error(`${source.csv}: label column with empty cells`);
   const histories = new Histories();
-  for (const r of rows) histories.add(r.userId, { ts: r.ts, contentId: r.contentId, kind: r.label === 0 ? "impression" : "click" });
+  // Rows are in time order (ties in file order), as each history's events are.
+  const order = rows.map((r) =>
+    histories.add(r.userId, { ts: r.ts, contentId: r.contentId, kind: r.label === 0 ? "impression" : "click" }),
+  );
   histories.seal();
-  const profileAt = (userId: string, ts: number) => histories.profileAt(users, userId, ts);
+  const profileAt = (userId: string, ts: number, events?: number) => histories.profileAt(users, userId, ts, events);
 
   const contextAt = (ts: number, position: string | undefined) => ({
     ...localTime(new Date(ts), source.timezone),
@@ -358,7 +369,9 @@ function loadInteractions(source: Extract<DatasetSource, { kind: "interactions" 
     items,
     users,
     examples,
-    positives: rows.filter((r) => r.label !== 0).map((r) => ({ userId: r.userId, contentId: r.contentId, ts: r.ts })),
+    positives: rows.flatMap((r, i) =>
+      r.label === 0 ? [] : [{ userId: r.userId, contentId: r.contentId, ts: r.ts, events: order[i] as number }],
+    ),
     profileAt,
     storedProfiles: () => histories.final(users),
   };
@@ -413,14 +426,17 @@ function loadEvents(source: Extract<DatasetSource, { kind: "events" }>): Dataset
   for (const e of logged) if (!items.has(e.contentId)) items.set(e.contentId, {});
 
   const histories = new Histories();
+  const positives: Positive[] = [];
   for (const e of logged) {
     if (!e.visitorId) continue;
     for (const kind of ["impression", "click", "conversion"] as const) {
-      if (e[kind] === 1) histories.add(e.visitorId, { ts: e.ts, contentId: e.contentId, kind });
+      if (e[kind] !== 1) continue;
+      const events = histories.add(e.visitorId, { ts: e.ts, contentId: e.contentId, kind });
+      if (kind === "click") positives.push({ userId: e.visitorId, contentId: e.contentId, ts: e.ts, events });
     }
   }
   histories.seal();
-  const profileAt = (userId: string, ts: number) => histories.profileAt(users, userId, ts);
+  const profileAt = (userId: string, ts: number, events?: number) => histories.profileAt(users, userId, ts, events);
 
   const examples = logged.map((e): Example => {
     return {
@@ -443,7 +459,7 @@ function loadEvents(source: Extract<DatasetSource, { kind: "events" }>): Dataset
     items,
     users,
     examples,
-    positives: logged.flatMap((e) => (e.visitorId && e.click === 1 ? [{ userId: e.visitorId, contentId: e.contentId, ts: e.ts }] : [])),
+    positives,
     profileAt,
     storedProfiles: () => histories.final(users),
   };

@@ -8,8 +8,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binOf, binsOf } from "../../worker/inference/drift";
-import { type CandidateFeatures, createEncoder, type RequestContext, type VisitorProfile } from "../../worker/inference/encode";
-import { type FeatureSpec, featureWidth, type ModelManifest } from "../../worker/inference/manifest";
+import { type CandidateFeatures, createEncoder, perItemMap, type RequestContext, type VisitorProfile } from "../../worker/inference/encode";
+import { type FeatureSpec, featureWidth, type MlpManifest, type ModelManifest } from "../../worker/inference/manifest";
 import { exampleCandidate } from "../evaluate/candidates";
 import type { Dataset, Example } from "./dataset";
 import { createRandom } from "./random";
@@ -26,7 +26,7 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = { maxItems: 2000, maxCate
 
 export const INPUT_NAME = "features";
 export const OUTPUT_NAME = "score";
-/** The one per-item map the worker keeps in a profile (worker/store/profiles.ts). */
+/** The one per-item map the worker keeps in a profile (worker/visitors/features.ts). */
 const AFFINITY_KEY = "itemAffinity";
 
 type Attributes = Record<string, string | number>;
@@ -105,7 +105,7 @@ export function buildFeatureSpecs(train: readonly Example[], dataset: Dataset, o
   // Affinity for the candidate itself: scaled by the RMS of its non-zero training values with mean
   // 0, so that "no affinity" encodes as exactly 0 and a typical value as about 1.
   const own = train.flatMap((e) => {
-    const x = Number(e.profile?.[AFFINITY_KEY]?.[e.contentId] ?? 0);
+    const x = Number(perItemMap(e.profile, AFFINITY_KEY)[e.contentId] ?? 0);
     return x > 0 ? [x] : [];
   });
   if (own.length > 0) {
@@ -146,10 +146,11 @@ export function buildFeatureSpecs(train: readonly Example[], dataset: Dataset, o
 }
 
 /** A manifest before training: everything the encoder needs (sha256 and training are filled in later). */
-export function draftManifest(version: string, features: FeatureSpec[]): ModelManifest {
+export function draftManifest(version: string, features: FeatureSpec[]): MlpManifest {
   const contentIds = features.find((f) => f.name === "contentId");
   return {
     schemaVersion: 1,
+    family: "mlp",
     version,
     createdAt: new Date().toISOString(),
     file: "model.onnx",
@@ -208,7 +209,7 @@ class Column<T extends Int32Array | Float32Array | Uint8Array> {
 }
 
 /** The training encoding: the real logged values (the serving overrides, e.g. position "1", are for serving). */
-export function trainingEncoder(manifest: ModelManifest) {
+export function trainingEncoder(manifest: MlpManifest) {
   const withoutServing = (spec: FeatureSpec): FeatureSpec => {
     if (spec.kind !== "categorical" && spec.kind !== "numeric") return spec;
     const { serving: _serving, ...rest } = spec;

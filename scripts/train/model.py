@@ -62,6 +62,10 @@ def fit(train, val, *, seed, threads, hidden, epochs, lr, weight_decay, batch_si
     refute. With plenty of validation data it is the argmin within a hair."""
     set_determinism(seed, threads)
     rng = np.random.default_rng(seed)
+    base_rate = float(train.labels.mean()) if train.rows else float("nan")
+    if not 0 < base_rate < 1:
+        raise SystemExit(f"the training split has {'no rows' if not train.rows else f'only {int(base_rate)}-labels'}: "
+                         "a click model needs clicks and non-clicks (implicit feedback: leave out the label column)")
     y_train = torch.from_numpy(train.labels).reshape(-1, 1)
     y_val = torch.from_numpy(val.labels).reshape(-1, 1)
     val_bags = val.bags()
@@ -72,7 +76,7 @@ def fit(train, val, *, seed, threads, hidden, epochs, lr, weight_decay, batch_si
         # whatever structure it has when early stopping picks an epoch was learned from the data.
         model.hidden.weight.normal_(0.0, init_std)
         model.out.weight.normal_(0.0, init_std)
-        model.out.bias.fill_(math.log(float(y_train.mean()) / (1 - float(y_train.mean()))))
+        model.out.bias.fill_(math.log(base_rate / (1 - base_rate)))
     opt = torch.optim.Adam([{"params": [model.hidden.weight, model.out.weight], "weight_decay": weight_decay},
                             {"params": [model.hidden_bias, model.out.bias], "weight_decay": 0.0}], lr=lr)
     loss_fn = nn.BCEWithLogitsLoss()

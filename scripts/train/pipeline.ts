@@ -12,9 +12,9 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { binOf } from "../../worker/inference/drift";
 import { createEncoder } from "../../worker/inference/encode";
-import { type FeatureSpec, type ModelManifest, manifestSchema } from "../../worker/inference/manifest";
+import { type FeatureSpec, type MlpManifest, manifestSchema } from "../../worker/inference/manifest";
 import { popularityCtr } from "../evaluate/baselines";
-import { bootstrapInterval } from "../evaluate/bootstrap";
+import { bootstrapInterval, clustersOf, resampledAuc } from "../evaluate/bootstrap";
 import { candidate } from "../evaluate/candidates";
 import { auc, logLoss } from "../evaluate/metrics";
 import { loadModelDir } from "../evaluate/scorer";
@@ -34,11 +34,12 @@ import {
   trainingEncoder,
   writeCsr,
 } from "./featurize";
-import { clustersOf, resampledAuc } from "./resampled-auc";
 import { demoCandidates, demoCatalogue, demoGroups, mostPositive, type ParityCase, parityCases, pickDemoVisitors } from "./showcase";
 
 export const PYTHON = "/usr/bin/python3";
 const TRAIN_PY = join(dirname(fileURLToPath(import.meta.url)), "train.py");
+/** The sequence family's trainer (scripts/train/sequence/pipeline.ts runs it). */
+export const SEQUENCE_TRAIN_PY = join(dirname(fileURLToPath(import.meta.url)), "sequence", "train.py");
 
 const SHARES = { validation: 0.1, test: 0.2 };
 const DROPOUT = { anonymous: 0.1, unknownItem: 0.1 };
@@ -143,11 +144,14 @@ export type TrainingReport = {
   wallSeconds: { data: number; features: number; python: number; total: number };
 };
 
-const counts = (examples: readonly Example[]) => ({ examples: examples.length, positives: examples.filter((e) => e.label === 1).length });
-const iso = (ms: number) => new Date(ms).toISOString();
-const seconds = (from: number) => Math.round((Date.now() - from) / 100) / 10;
+export const counts = (examples: readonly Example[]) => ({
+  examples: examples.length,
+  positives: examples.filter((e) => e.label === 1).length,
+});
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const seconds = (from: number) => Math.round((Date.now() - from) / 100) / 10;
 
-function writeJson(path: string, value: unknown): void {
+export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
@@ -156,12 +160,13 @@ function readScores(build: string, set: string, kind: "int8" | "fp32"): Float32A
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-/** Runs train.py, passing its output on line by line; rejects with its last lines on failure. */
-function runPython(args: string[], log: (line: string) => void): Promise<void> {
+/** Runs a Python trainer, passing its output on line by line; rejects with its last lines on failure. */
+export function runPython(script: string, args: string[], log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [TRAIN_PY, ...args], {
+    const child = spawn(PYTHON, [script, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+      // One BLAS thread, as torch uses one: OpenBLAS (when installed) would otherwise start one per core.
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", OPENBLAS_NUM_THREADS: "1" },
     });
     const tail: string[] = [];
     const forward = (chunk: Buffer) => {
@@ -175,7 +180,7 @@ function runPython(args: string[], log: (line: string) => void): Promise<void> {
     child.stdout.on("data", forward);
     child.stderr.on("data", forward);
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`train.py exited with ${code}:\n${tail.join("\n")}`))));
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${code}:\n${tail.join("\n")}`))));
   });
 }
 
@@ -218,7 +223,7 @@ function slicesBy(spec: FeatureSpec, test: readonly Example[], model: ArrayLike<
     });
 }
 
-export async function trainModel(options: TrainOptions): Promise<{ manifest: ModelManifest; report: TrainingReport }> {
+export async function trainModel(options: TrainOptions): Promise<{ manifest: MlpManifest; report: TrainingReport }> {
   const { log } = options;
   const started = Date.now();
   mkdirSync(options.out, { recursive: true });
@@ -282,6 +287,7 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mod
 
   const pythonStarted = Date.now();
   await runPython(
+    TRAIN_PY,
     [
       "--data",
       options.build,
@@ -397,7 +403,7 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mod
   };
 
   const bytes = readFileSync(join(options.out, "model.onnx"));
-  const manifest = manifestSchema.parse({
+  const manifest = parseMlpManifest({
     ...draft,
     sha256: createHash("sha256").update(bytes).digest("hex"),
     drift: driftReference(features, train),
@@ -433,11 +439,17 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mod
   }
   report.parity.worker = { cases: fixtureCases.length, maxAbsError: workerMaxAbsError };
   report.wallSeconds.total = seconds(started);
-  const final = manifestSchema.parse({ ...manifest, training: report });
+  const final = parseMlpManifest({ ...manifest, training: report });
   writeJson(join(options.out, "manifest.json"), final);
   writeFileSync(join(options.out, "MODEL_CARD.md"), renderModelCard(final, report, demo, demoIds));
   log(`wrote ${options.out} in ${report.wallSeconds.total} s`);
   return { manifest: final, report };
+}
+
+function parseMlpManifest(raw: unknown): MlpManifest {
+  const manifest = manifestSchema.parse(raw);
+  if (manifest.family !== "mlp") throw new Error(`expected an mlp manifest, got ${manifest.family}`);
+  return manifest;
 }
 
 /** The OBD items with their campaign (the demo seed titles them by it), in catalogue order. */

@@ -1,13 +1,14 @@
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, sharedStack, visitorCookie } from "../../scripts/harness/stack";
+import { waitFor } from "../../scripts/harness/wait";
 import { localLogRows } from "../../scripts/log/local";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { createDb } from "../../worker/store/db";
 import { contentVariants } from "../../worker/store/schema";
 import type { DecideResponse } from "../../worker/wire/decide";
 import { tcString } from "../support/tcf";
-import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, startStack, visitorCookie, waitFor } from "./harness";
 
 const CLS_OBSERVER = `window.__cls = 0;
 new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; })
@@ -36,11 +37,8 @@ type TagPage = { context: BrowserContext; page: Page; decides: DecideSeen[]; err
 describe.skipIf(!chromiumAvailable)("in Chromium", () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await sharedStack();
   }, 180_000);
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   /** `/demo/tag` for `site` once every slot is decided; `identified` makes the browser the stack's demo visitor. */
   async function openTagPage(site: string, options: { identified?: boolean; initScript?: string } = {}): Promise<TagPage> {
@@ -63,6 +61,20 @@ describe.skipIf(!chromiumAvailable)("in Chromium", () => {
   async function waitForNewDecision(page: Page, previous: string | null): Promise<string> {
     return String(await (await page.waitForFunction(newSharedDecision(previous), null, { timeout: 10_000 })).jsonValue());
   }
+
+  it("fits the demo pages, filled, on a 390 px phone without sideways scrolling", async () => {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 390, height: 844 } });
+    await context.addCookies([visitorCookie(stack)]);
+    const page = await context.newPage();
+    for (const path of [`/demo/tag?site=${BENCH_SITE}&timeout=5000`, `/edge/${BENCH_SITE}/`]) {
+      await page.goto(new URL(path, stack.url).href);
+      await page.waitForFunction(ALL_DECIDED, null, { timeout: 10_000 });
+      expect(await page.locator("[data-slot] .ep-item").count(), path).toBeGreaterThan(0);
+      const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await context.close();
+  });
 
   it("fills the tag page's slots, reports an impression and a click, without layout shift or page errors", async () => {
     const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport: { width: 1280, height: 2000 } });

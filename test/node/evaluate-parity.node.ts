@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BENCH_SITE } from "../../scripts/bench/seed-state";
+import { DESKTOP_UA } from "../../scripts/bench/chromium";
+import { BENCH_SITE, putProfiles, type SeedSecrets } from "../../scripts/bench/seed-state";
 import { startWorkerWithConsumer } from "../../scripts/bench/stack";
 import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
+import { waitFor } from "../../scripts/harness/wait";
 import { localLogRows } from "../../scripts/log/local";
 import { demoItems } from "../../scripts/seed/demo-data";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import type { RequestContext, VisitorProfile } from "../../worker/inference/encode";
 import { sign } from "../../worker/lib/signing";
-import { writeProfile } from "../../worker/store/profiles";
 import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
 import { decisionEventSchema } from "../../worker/wire/events";
 
@@ -16,22 +17,21 @@ import { decisionEventSchema } from "../../worker/wire/events";
  * The worker's served scores equal `npm run evaluate`'s Node scorer on the same inputs: the
  * production bundle runs on workerd (Miniflare, real local D1/KV/queue), decides for a visitor whose
  * profile this test wrote, and the context it logged to D1 is scored again in Node.
- * (test/browser/harness.ts starts the same stack but also Chromium, which this test does not need.)
+ * (scripts/harness/stack.ts starts the same stack but also Chromium, which this test does not need.)
  */
 
-const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
 const TOLERANCE = 1e-5;
 
 let mf: Miniflare;
 let url: URL;
-let signingKey: string;
+let secrets: SeedSecrets;
 
 beforeAll(async () => {
   // The consumer flushes after 1 s rather than production's 5: the test waits for the logged decision.
   const stack = await startWorkerWithConsumer("evaluate-parity", { consumerBatchTimeoutS: 1 });
   mf = stack.mf;
   url = stack.url;
-  signingKey = stack.secrets.ID_SIGNING_KEY;
+  secrets = stack.secrets;
 });
 
 afterAll(async () => {
@@ -39,12 +39,8 @@ afterAll(async () => {
 });
 
 async function loggedContext(decisionId: string): Promise<RequestContext> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const row = (await localLogRows(mf)).find((r) => r.kind === "decision" && r.id === decisionId);
-    if (row) return decisionEventSchema.shape.context.parse(row.context);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`decision ${decisionId} never reached the log`);
+  const row = await waitFor(async () => (await localLogRows(mf)).find((r) => r.kind === "decision" && r.id === decisionId), 20_000);
+  return decisionEventSchema.shape.context.parse(row.context);
 }
 
 async function decideAs(visitorId: string, page: string): Promise<DecideResponse> {
@@ -53,7 +49,7 @@ async function decideAs(visitorId: string, page: string): Promise<DecideResponse
     headers: {
       "content-type": "application/json",
       "user-agent": DESKTOP_UA,
-      cookie: `${VISITOR_COOKIE}=${encodeURIComponent(await sign(visitorId, signingKey))}`,
+      cookie: `${VISITOR_COOKIE}=${encodeURIComponent(await sign(visitorId, secrets.ID_SIGNING_KEY))}`,
     },
     body: JSON.stringify({
       site: BENCH_SITE,
@@ -80,8 +76,7 @@ describe("worker scores vs npm run evaluate's scorer", () => {
     const itemAffinity: Record<string, number> = { [first as string]: 3, [second as string]: 1.5 };
     const profile: VisitorProfile = { attributes, itemAffinity };
     const visitorId = crypto.randomUUID();
-    const profiles = (await mf.getKVNamespace("PROFILES")) as unknown as KVNamespace;
-    await writeProfile(profiles, BENCH_SITE, visitorId, { attributes, itemAffinity });
+    await putProfiles(url, secrets, [{ site: BENCH_SITE, visitorId, profile: { attributes, itemAffinity } }]);
 
     const decision = await decideAs(visitorId, "https://shop.example/women/knitwear");
     expect(decision.mode, `mode ${decision.mode} (${decision.modeReason})`).toBe("personalized");

@@ -47,8 +47,10 @@ describe("npm run model (wrangler, local state)", () => {
   });
 
   // Each wrangler run starts a runtime (seconds); rollback, retire and the kill switch go through
-  // the same planning and are tested through the admin endpoints (test/models.test.ts).
-  it("registers the bundled model, pushes a canary and promotes it", { timeout: 300_000 }, () => {
+  // the same planning and are tested through the admin endpoints (test/models.test.ts). The bound
+  // is generous: the suite runs two workers at once, and the chain of runs took over 300 s on a
+  // shared, loaded two-core machine.
+  it("registers the bundled model, pushes a canary and promotes it", { timeout: 600_000 }, () => {
     expect(model("register-bundled").status).toBe(0);
     const pushed = model("push", modelDir("cli-candidate"), "--status", "canary", "--share", "0.25");
     expect(pushed.stdout).toContain("pushed cli-candidate as canary (0.25)");
@@ -56,7 +58,7 @@ describe("npm run model (wrangler, local state)", () => {
     expect(promoted.stdout).toContain("cli-candidate: live");
 
     const listed = model("list");
-    expect(listed.stdout).toMatch(/cli-candidate\s+live\s+kv/);
+    expect(listed.stdout).toMatch(/cli-candidate\s+live\s+r2/);
     const config = servingConfig(listed.stdout);
     expect(config.live?.version).toBe("cli-candidate");
     expect(config.canary).toBeNull();

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Dataset, type Example, loadDataset, timeSplit } from "../../scripts/train/dataset";
 import { buildFeatureSpecs, DEFAULT_FEATURE_OPTIONS } from "../../scripts/train/featurize";
-import { applyInteractions } from "../../worker/events/features";
-import { type StoredProfile, storedProfileSchema } from "../../worker/store/profiles";
+import { applyInteractions, type StoredProfile, storedProfileSchema } from "../../worker/visitors/features";
 import type { InteractionEvent } from "../../worker/wire/events";
 
 const dir = () => mkdtempSync(join(tmpdir(), "train-dataset-"));
@@ -115,11 +114,16 @@ describe("the interactions CSV reader", () => {
       dataset.examples.find((e) => e.userId === userId && e.contentId === contentId && e.ts === ts && e.label === 1);
 
     // u1's first row: attributes only (nothing taken yet); u3 has neither attributes nor history.
-    expect(positive("u1", "i1", T0)?.profile).toEqual({ attributes: { age_band: "25-34", visits: 3 }, itemAffinity: {} });
+    expect(positive("u1", "i1", T0)?.profile).toEqual({ attributes: { age_band: "25-34", visits: 3 }, itemAffinity: {}, recent: [] });
     expect(positive("u3", "i4", T0 + DAY)?.profile).toBeNull();
     // u1 on day 2 sees i1 and i2 but not i3, taken at that very moment.
     const day2 = positive("u1", "i3", T0 + 2 * DAY)?.profile;
     expect(Object.keys(day2?.itemAffinity ?? {}).sort()).toEqual(["i1", "i2"]);
+    // The same history in order, most recent first, for the sequence family.
+    expect(day2?.recent).toEqual([
+      { id: "i2", ts: T0 + DAY },
+      { id: "i1", ts: T0 },
+    ]);
     const expected = consumerProfile([
       ["i1", T0, "click"],
       ["i2", T0 + DAY, "click"],
@@ -132,7 +136,21 @@ describe("the interactions CSV reader", () => {
     expect(dataset.profileAt("u2", T0 + 10 * DAY)?.itemAffinity?.i1).toBeGreaterThan(1);
   });
 
-  it("exports for KV what the consumer would store after each visitor's whole history, with the visitor's attributes", async () => {
+  it("orders a visitor's same-time positives as the file does, for a held-out item's profile", async () => {
+    const d = dir();
+    write(join(d, "interactions.csv"), ["user_id,item_id,timestamp", "u9,a,1000", "u9,b,1000", "u9,c,1000"]);
+    const dataset = await loadDataset({ kind: "interactions", csv: join(d, "interactions.csv"), negatives: 0, seed: 1, timezone: "UTC" });
+    expect(dataset.positives.map((p) => [p.contentId, p.events])).toEqual([
+      ["a", 0],
+      ["b", 1],
+      ["c", 2],
+    ]);
+    // Strictly before the second: nothing; before c in the file's order: b, then a.
+    expect(dataset.profileAt("u9", 1_000_000)).toBeNull();
+    expect(dataset.profileAt("u9", 1_000_000, 2)?.recent?.map((r) => r.id)).toEqual(["b", "a"]);
+  });
+
+  it("exports what the visitor's object would hold after their whole history, with the visitor's attributes", async () => {
     const stored = (await loadInteractions(interactionsDir({ label: true }))).storedProfiles();
     expect([...stored.keys()].sort()).toEqual(["u1", "u2", "u3"]);
     const u1 = stored.get("u1");
@@ -142,10 +160,13 @@ describe("the interactions CSV reader", () => {
       ["i3", T0 + 2 * DAY, "impression"],
     ]);
     expect(u1?.attributes).toEqual({ age_band: "25-34", visits: 3 });
-    expect(u1?.counts).toEqual({ impressions: 1, clicks: 2, conversions: 0 });
+    // The clicks, latest first; the impression changes nothing.
+    expect(u1?.recent).toEqual([
+      { id: "i2", ts: T0 + DAY },
+      { id: "i1", ts: T0 },
+    ]);
     expect(u1?.updatedAt).toBe(T0 + 2 * DAY);
     for (const [id, value] of Object.entries(consumer?.itemAffinity ?? {})) expect(u1?.itemAffinity[id]).toBeCloseTo(value, 12);
-    expect(u1?.seen).toBeUndefined();
     for (const profile of stored.values()) expect(storedProfileSchema.safeParse(profile).success).toBe(true);
   });
 
@@ -206,7 +227,9 @@ describe("the events NDJSON reader", () => {
     expect(dataset.examples[0]?.context).toEqual({ hour: 9, dayOfWeek: 2, country: "JP", device: "mobile", position: "1" });
     expect(dataset.examples[0]?.profile).toBeNull();
     expect(Object.keys(dataset.examples[1]?.profile?.itemAffinity ?? {})).toEqual(["c1"]);
-    expect(dataset.positives).toEqual([{ userId: "v1", contentId: "c1", ts: T0 }]);
+    // The click is the visitor's second history event: the impression of the same decision came first.
+    expect(dataset.positives).toEqual([{ userId: "v1", contentId: "c1", ts: T0, events: 1 }]);
+    expect(dataset.examples[1]?.profile?.recent).toEqual([{ id: "c1", ts: T0 }]);
   });
 
   it("learns variants: the shown variant's features become item features, and the propensity the joint one", async () => {

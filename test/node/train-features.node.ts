@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bootstrapInterval, pick } from "../../scripts/evaluate/bootstrap";
+import { bootstrapInterval, clustersOf, pick, resampledAuc } from "../../scripts/evaluate/bootstrap";
 import { auc } from "../../scripts/evaluate/metrics";
 import { type Dataset, type Example, withoutVisitors } from "../../scripts/train/dataset";
 import {
@@ -15,7 +15,6 @@ import {
   writeCsr,
 } from "../../scripts/train/featurize";
 import { createRandom } from "../../scripts/train/random";
-import { clustersOf, resampledAuc } from "../../scripts/train/resampled-auc";
 import { binsOf } from "../../worker/inference/drift";
 import { createEncoder } from "../../worker/inference/encode";
 import { featureWidth, manifestSchema } from "../../worker/inference/manifest";

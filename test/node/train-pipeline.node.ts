@@ -8,7 +8,7 @@ import { PARITY_TOLERANCE, PYTHON, type TrainingReport, trainModel } from "../..
 import { simulateInteractions, writeSimulation } from "../../scripts/train/simulate";
 import { binsOf } from "../../worker/inference/drift";
 import { type ModelManifest, manifestSchema } from "../../worker/inference/manifest";
-import { storedProfileSchema } from "../../worker/store/profiles";
+import { storedProfileSchema } from "../../worker/visitors/features";
 
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx, numpy"]).status === 0;
 if (!hasTorch) {

@@ -28,7 +28,8 @@ describe("npm run variants (wrangler, local state)", () => {
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("imports a CSV's valid rows as drafts and names each refused row", { timeout: 120_000 }, () => {
+  // A generous bound: two wrangler runs, while the suite runs two workers at once.
+  it("imports a CSV's valid rows as drafts and names each refused row", { timeout: 240_000 }, () => {
     const csv = join(work, "variants.csv");
     writeFileSync(
       csv,

@@ -2,9 +2,17 @@
 export const CONSOLE_ACTIONS = [
   "models/rollback",
   "models/promote",
+  "models/retire",
   "models/kill-switch",
   "content/review",
   "content/blocklist",
   "privacy/revocations",
+  "sites/create",
+  "sites/update",
+  "sites/archive",
+  "sites/slots",
+  "sites/slots/archive",
+  "sites/import",
+  "sites/import/apply",
   "sign-out",
 ] as const;

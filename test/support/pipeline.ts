@@ -1,23 +1,10 @@
 import { SELF } from "cloudflare:test";
-import { expect } from "vitest";
-import { type DecideResponse, decideResponseSchema } from "../../worker/wire/decide";
+import type { DecideResponse } from "../../worker/wire/decide";
 import type { InteractionEvent } from "../../worker/wire/events";
-import { decideBody } from "./fixtures";
+import { BROWSER } from "./fixtures";
 import { loggedRows } from "./log";
 
 /** Helpers for driving the event pipeline through the worker and the real local queue. */
-export const BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Safari/605.1.15";
-
-export async function decideAs(site: string, cookie: string): Promise<DecideResponse> {
-  const res = await SELF.fetch("https://edge.example/v1/decide", {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "user-agent": BROWSER },
-    body: JSON.stringify(decideBody(site)),
-  });
-  expect(res.status).toBe(200);
-  return decideResponseSchema.parse(await res.json());
-}
-
 export type Shown = { slot: string; contentId: string };
 export const shownIn = (d: DecideResponse): Shown[] =>
   d.slots.flatMap((s) => s.items.map((i) => ({ slot: s.slot, contentId: i.contentId })));
@@ -45,12 +32,4 @@ export function postEvents(events: unknown[], headers: Record<string, string> = 
 /** Interactions about a decision in the log (one per event id, as every reader counts them). */
 export async function countFor(decisionId: string, site?: string): Promise<number> {
   return (await loggedRows(site)).filter((row) => row.kind === "interaction" && row.decision_id === decisionId).length;
-}
-
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the queue consumer");
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

@@ -7,7 +7,10 @@ import { db } from "./fixtures";
 
 /** The model registry through the admin endpoints, for tests that push, promote and reset. */
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
-export const bundledManifest = manifestSchema.parse(bundledSource.manifest);
+const parsedBundled = manifestSchema.parse(bundledSource.manifest);
+// Tests rename and resize its one input: the bundled model is of the mlp family.
+if (parsedBundled.family !== "mlp") throw new Error("the bundled model is expected to be of the mlp family");
+export const bundledManifest = parsedBundled;
 export const bundledBytes = async () => {
   const bytes = await bundledSource.bytes();
   if (!bytes) throw new Error("bundled bytes expected");

@@ -1,5 +1,5 @@
 import type { RevocationStatus } from "../store/revocations";
-import type { ConsentModel } from "../store/schema";
+import type { ConsentModel } from "../wire/consent";
 import type { TcfSignal } from "./tcf";
 
 /**

@@ -9,7 +9,7 @@ import type { DecisionEvent } from "../wire/events";
 import { assign } from "./assignment";
 import type { DecisionDeps } from "./deps";
 import { fill } from "./fill";
-import { filteredOut, poolOf, type ShownToday, shownAfter } from "./pool";
+import { cappedAmong, filteredOut, poolOf, type ShownToday } from "./pool";
 import type { SlotRequest } from "./rank";
 import { type DecisionRecord, eventOf, grantOf, responseOf } from "./record";
 import { score } from "./score";
@@ -19,6 +19,11 @@ export type DecisionOptions = {
   degraded?: FallbackReason;
   /** Capped content this visitor was shown today. */
   shownToday?: ShownToday;
+  /**
+   * Why the profile could not be read before the decision (the visitor's object failed): the
+   * model runs without one and the slots carry the reason.
+   */
+  profileFallback?: FallbackReason;
   /** A verified QA preview token's overrides. */
   preview?: Preview | null;
   /** The visitor's language chain for content variants (worker/variants/language.ts). */
@@ -27,13 +32,13 @@ export type DecisionOptions = {
 
 /**
  * The answer (without its event token), the event to log, what the event token will grant, and
- * the frequency-cap counts to keep for the visitor.
+ * the capped content it showed (for the visitor's frequency caps).
  */
 export type Decision = {
   response: Omit<DecideResponse, "eventToken">;
   event: DecisionEvent;
   grant: EventGrant;
-  shownToday: Record<string, number>;
+  shownCapped: string[];
 };
 
 /** Checks requested slots against the site's: unknown ids and counts beyond the slot's max are 400s. */
@@ -92,6 +97,7 @@ export async function decide(
       now,
       forceVersion: assignment.forceVersion,
       degraded,
+      profileFallback: options.profileFallback,
       editorOrder: assignment.holdout || assignment.editorArm !== undefined,
     },
     deps,
@@ -115,7 +121,7 @@ export async function decide(
     response: responseOf(record),
     event: eventOf(record),
     grant: grantOf(record),
-    shownToday: shownAfter(policy, catalogue.items, shownToday, shownIds),
+    shownCapped: cappedAmong(policy, catalogue.items, shownIds),
   };
 }
 

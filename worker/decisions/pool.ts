@@ -55,12 +55,10 @@ export function filteredOut(items: readonly CatalogueItem[], pool: readonly Cata
   });
 }
 
-/** The frequency-cap counts after this decision: only capped content is counted. */
-export function shownAfter(policy: SitePolicy, items: readonly CatalogueItem[], shownToday: ShownToday, shownIds: readonly string[]) {
-  const next = { ...shownToday };
-  for (const id of shownIds) {
+/** The capped content among what this decision showed: what the visitor's caps count (once each). */
+export function cappedAmong(policy: SitePolicy, items: readonly CatalogueItem[], shownIds: readonly string[]): string[] {
+  return shownIds.filter((id) => {
     const item = items.find((i) => i.id === id);
-    if (item && policy.caps.some((cap) => matches(cap, item))) next[id] = (next[id] ?? 0) + 1;
-  }
-  return next;
+    return item !== undefined && policy.caps.some((cap) => matches(cap, item));
+  });
 }

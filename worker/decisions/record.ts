@@ -151,6 +151,7 @@ export function grantOf(record: DecisionRecord): EventGrant {
       ? { x: assignmentsOf(record).map(({ experiment, arm }): [string, string] => [experiment, arm]) }
       : {}),
     ...(record.site.policy.fairness.segments.length ? { g: segmentsOf(record.site.policy, record.context, record.scoring.profile) } : {}),
+    t: record.now,
     e: record.now + EVENT_TOKEN_TTL_MS,
   };
 }

@@ -34,6 +34,8 @@ export type ScoringInput = {
   forceVersion: string | undefined;
   /** A fallback already known (the catalogue came from a fallback source): no profile, no model. */
   degraded: FallbackReason | undefined;
+  /** The profile could not be read (the visitor's object failed): the model runs without it. */
+  profileFallback: FallbackReason | undefined;
   /** The holdout or an editor-order arm: the model is not asked and no profile is read. */
   editorOrder: boolean;
 };
@@ -55,7 +57,8 @@ async function modelScores(deps: DecisionDeps, input: ScoringInput, profile: Vis
 
 /**
  * Reads the profile (only with personalization consent) and scores the candidates. A failing
- * dependency (profile store, model) becomes the decision's fallback reason, never an error.
+ * dependency (profile store, model) becomes the decision's fallback reason, never an error; a
+ * profile that could not be read leaves the model to score on context alone.
  */
 export async function score(input: ScoringInput, deps: DecisionDeps): Promise<Scoring> {
   const { visitor, policy, languages } = input;
@@ -65,7 +68,7 @@ export async function score(input: ScoringInput, deps: DecisionDeps): Promise<Sc
       const profile = visitor.id && visitor.consent.personalization ? await deps.readProfile(visitor.id) : null;
       if (profile) pool = withoutProfileExclusions(pool, policy);
       const rows = scoringRows(candidatesFor(input.slots, pool, input.now), languages);
-      return { profile, pool, rows, scored: await modelScores(deps, input, profile, rows), fallback: undefined };
+      return { profile, pool, rows, scored: await modelScores(deps, input, profile, rows), fallback: input.profileFallback };
     } catch (err) {
       if (!(err instanceof DependencyError)) throw err;
       return { profile: null, pool, rows: scoringRows(pool, languages), scored: null, fallback: err.reason };

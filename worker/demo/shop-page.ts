@@ -4,17 +4,23 @@
  * that rewriting streams), and a non-HTML asset (to prove byte-for-byte pass-through).
  */
 const STYLE = `
-  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #222; background: #faf8f5; }
-  header, footer { padding: 16px 32px; background: #1f2a36; color: #fff; }
-  main { max-width: 1100px; margin: 0 auto; padding: 24px 32px; }
+  *, *::before, *::after { box-sizing: border-box; }
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #222; background: #faf8f5; overflow-wrap: anywhere; }
+  header, footer { padding: 16px clamp(12px, 4vw, 32px); background: #1f2a36; color: #fff; }
+  main { max-width: 1100px; margin: 0 auto; padding: 24px clamp(12px, 4vw, 32px); }
   [data-slot="hero"] { display: block; min-height: 320px; margin-bottom: 24px; background: #efe8dd; }
-  [data-slot="recommendations"] { display: grid; grid-template-columns: repeat(3, 1fr); gap: 16px; min-height: 300px; }
+  [data-slot="recommendations"] { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 220px), 1fr)); gap: 16px; min-height: 300px; }
   [data-slot="promo"] { display: block; min-height: 80px; margin-top: 24px; background: #fff3d6; }
-  .ep-item, .default { padding: 12px; background: #fff; border-radius: 8px; }
+  .ep-item, .default { padding: 12px; background: #fff; border-radius: 8px; min-width: 0; }
   .ep-link { color: inherit; text-decoration: none; display: grid; gap: 4px; }
-  .ep-image { width: 100%; max-width: 360px; height: auto; aspect-ratio: 4 / 3; background: #ddd; }
-  [data-slot="hero"] .ep-link { grid-template-columns: 360px 1fr; align-items: center; column-gap: 24px; }
+  .ep-image { display: block; width: 100%; max-width: 360px; height: auto; aspect-ratio: 4 / 3; background: #ddd; }
+  [data-slot="hero"] .ep-link { grid-template-columns: minmax(0, 360px) 1fr; align-items: center; column-gap: 24px; }
   [data-slot="hero"] .ep-image { grid-row: span 3; }
+  @media (max-width: 640px) {
+    /* One column on phones: the hero's image above its text, nothing wider than the screen. */
+    [data-slot="hero"] .ep-link { grid-template-columns: 1fr; }
+    [data-slot="hero"] .ep-image { grid-row: auto; max-width: 100%; }
+  }
   .ep-title { font-weight: 600; } .ep-cta { color: #a0522d; }
 `;
 

@@ -1,32 +1,38 @@
 import { configOf } from "../lib/config";
-import { memoize } from "../lib/memoize";
 import { batchIdOf } from "../log/files";
 import { logSinkOf } from "../log/sinks";
 import { runErasure } from "../privacy/erasure";
+import { writeCatalogueSnapshot } from "../site/catalogue";
+import { sweepSites } from "../site/maintenance";
 import { createDb } from "../store/db";
-import { revocationStatus } from "../store/revocations";
-import { type DecisionEvent, type InteractionEvent, queueMessageSchema } from "../wire/events";
-import { updateProfiles } from "./features";
+import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
+import { changesProfile } from "../visitors/features";
+import { type DecisionEvent, type InteractionEvent, type QueueMessage, queueMessageSchema } from "../wire/events";
+import { notLearnedReason } from "./admit";
 import { countEvents, type LogTarget, logEvents } from "./ingest";
 
 type Loggable = DecisionEvent | InteractionEvent;
 type Pending = { message: Message<unknown>; event: Loggable };
+type Task = Exclude<QueueMessage, Loggable>;
 
 const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Math.max(0, attempts - 1)) });
 
 /**
  * The central consumer (the worker's `queue()` handler). It validates every message again, drops
  * what consent does not allow and what must not count (no measurement consent, bot traffic, QA
- * preview traffic, revoked visitors: the
- * tombstone is checked before anything is written), counts the rest once into the daily aggregates
- * in D1 and writes them to the log (worker/events/ingest.ts), feeds
- * clicks back into the visitors' KV features, and acknowledges or retries message by message.
+ * preview traffic), then makes one call per visitor in the batch to their Durable Object before
+ * anything is written: the call applies their clicks and conversions to the profile (once each)
+ * and answers whether they are revoked (the object holds the tombstone), in which case their events
+ * are dropped. The rest is counted once into the daily aggregates in D1 and written to the log
+ * (worker/events/ingest.ts). Messages are acknowledged or retried one by one. Erasures and
+ * scheduled maintenance travel on the same queue.
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = createDb(env.DB);
-  const statusOf = memoize((visitorId: string) => revocationStatus(db, visitorId));
-
-  const pending: Pending[] = [];
+  const config = configOf(env);
+  const visitors = visitorStore(env, config);
+  const tasks: Promise<void>[] = [];
+  const loggable: Pending[] = [];
   for (const message of batch.messages) {
     const parsed = queueMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -36,47 +42,55 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       continue;
     }
     const event = parsed.data;
-    if (event.type === "erasure") {
-      try {
-        await runErasure(db, env.PROFILES, event.requestId);
-        message.ack();
-      } catch {
-        message.retry(backoff(message.attempts));
-      }
-      continue;
-    }
-    if (!event.measurement || event.bot || event.preview) {
-      message.ack();
-      continue;
-    }
-    if (event.visitorId) {
-      const status = await statusOf(event.visitorId);
-      if (status === "unknown") {
-        message.retry(backoff(message.attempts));
-        continue;
-      }
-      if (status === "revoked") {
-        message.ack();
-        continue;
-      }
-    }
-    pending.push({ message, event });
+    if (event.type !== "decision" && event.type !== "interaction") tasks.push(runTask(event, message, db, env, visitors));
+    else if (notLearnedReason(event)) message.ack();
+    else loggable.push({ message, event });
   }
+  const [, kept] = await Promise.all([Promise.all(tasks), throughVisitors(visitors, loggable, Date.now())]);
+  const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept);
+  // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the visitor's update is idempotent.
+  for (const { message } of written) message.ack();
+}
 
-  const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, configOf(env).logSink) }, pending);
-  const interactions = written.flatMap((p) => (p.event.type === "interaction" ? [p.event] : []));
-  let featuresFailed = false;
+async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typeof createDb>, env: Env, visitors: VisitorStore) {
   try {
-    await updateProfiles(env.PROFILES, interactions, Date.now());
+    if (task.type === "erasure") await runErasure(db, visitors, task.requestId);
+    else if (task.type === "site-sweep") await sweepSites(db, env.EVENTS, task.after);
+    else await writeCatalogueSnapshot(db, env.CONFIG, task.siteId);
+    message.ack();
   } catch {
-    featuresFailed = true;
+    message.retry(backoff(message.attempts));
   }
-  for (const { message, event } of written) {
-    // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the feature update is idempotent.
-    const needsFeatures = event.type === "interaction" && event.personalization && event.visitorId;
-    if (featuresFailed && needsFeatures) message.retry(backoff(message.attempts));
-    else message.ack();
+}
+
+/**
+ * One call per visitor of the batch to their object: their profile-changing interactions are
+ * applied, and a revoked visitor's events are dropped (an event sent with a token from before the
+ * revocation included). A visitor whose object cannot be reached has their messages retried.
+ * Returns what may be written.
+ */
+async function throughVisitors(visitors: VisitorStore, pending: readonly Pending[], now: number): Promise<Pending[]> {
+  const kept: Pending[] = [];
+  const byVisitor = new Map<string, Pending[]>();
+  for (const p of pending) {
+    if (p.event.visitorId) byVisitor.set(p.event.visitorId, [...(byVisitor.get(p.event.visitorId) ?? []), p]);
+    else kept.push(p);
   }
+  await Promise.all(
+    [...byVisitor].map(async ([visitorId, list]) => {
+      const interactions = list.flatMap(({ event }) =>
+        event.type === "interaction" && event.personalization && changesProfile(event.kind) ? [event] : [],
+      );
+      try {
+        const { revoked } = await (await visitorStub(visitors, visitorId)).apply(interactions, now);
+        if (revoked) for (const { message } of list) message.ack();
+        else kept.push(...list);
+      } catch {
+        for (const { message } of list) message.retry(backoff(message.attempts));
+      }
+    }),
+  );
+  return kept;
 }
 
 /**

@@ -20,7 +20,7 @@ export type FeatureGroup = keyof typeof featureGroups;
 const TIME_KEYS = new Set(["hour", "dayOfWeek"]);
 
 export function groupOf(spec: FeatureSpec): FeatureGroup {
-  if (spec.kind === "user_item" || spec.kind === "item_bag") return "history";
+  if (spec.kind === "user_item" || spec.kind === "item_bag" || spec.kind === "sequence") return "history";
   if (spec.source === "user") return "attributes";
   if (spec.source === "item") return "item";
   return TIME_KEYS.has(spec.key) ? "time" : "page";

@@ -2,7 +2,7 @@ import type { Config } from "../lib/config";
 import type { Catalogue } from "../site/catalogue";
 import type { Database } from "../store/db";
 import type { TokenRole } from "../store/schema";
-import type { ConsoleSession } from "./console/session";
+import type { ConsoleSession } from "./console/session-schema";
 
 /** Hono's environment: bindings from wrangler.toml (worker/env.d.ts) and per-request variables. */
 export type AppEnv = {

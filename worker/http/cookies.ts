@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
-import { z } from "zod";
 import { configOf } from "../lib/config";
 import { ApiError } from "../lib/errors";
 import { base64UrlToText, sign, textToBase64Url, verify } from "../lib/signing";
@@ -79,36 +78,4 @@ export async function readBannerChoice(c: Ctx, siteId: string): Promise<BannerCh
 
 export async function setBannerChoice(c: Ctx, choice: BannerChoice): Promise<void> {
   setCookie(c, cookieName(c, CONSENT_COOKIE), await sign(textToBase64Url(JSON.stringify(choice)), c.env.ID_SIGNING_KEY), options(c));
-}
-
-/**
- * Frequency caps at the edge: what capped content this browser was shown today, kept in a signed
- * cookie so that the next decision can honour the caps without another round trip. Set only
- * where storage is allowed (see worker/http/decision.ts); it holds content ids and
- * counts, nothing about the person.
- */
-export const FREQUENCY_COOKIE = "ep_fc";
-const MAX_FREQUENCY_COOKIE = 2048;
-const MAX_CAPPED_ENTRIES = 40;
-const frequencySchema = z.object({ d: z.string(), c: z.record(z.string(), z.number().int().min(0)) });
-
-export async function readShownToday(c: Ctx, day: string): Promise<Record<string, number>> {
-  const value = await readSigned(c, FREQUENCY_COOKIE, MAX_FREQUENCY_COOKIE);
-  if (!value) return {};
-  try {
-    const parsed = frequencySchema.safeParse(JSON.parse(base64UrlToText(value) ?? "null"));
-    return parsed.success && parsed.data.d === day ? parsed.data.c : {};
-  } catch {
-    return {};
-  }
-}
-
-export async function setShownToday(c: Ctx, day: string, counts: Record<string, number>): Promise<void> {
-  const kept = Object.fromEntries(Object.entries(counts).slice(-MAX_CAPPED_ENTRIES));
-  const value = await sign(textToBase64Url(JSON.stringify({ d: day, c: kept })), c.env.ID_SIGNING_KEY);
-  setCookie(c, cookieName(c, FREQUENCY_COOKIE), value, { ...options(c), maxAge: 2 * 24 * 60 * 60 });
-}
-
-export function clearShownToday(c: Ctx): void {
-  deleteCookie(c, cookieName(c, FREQUENCY_COOKIE), { path: "/", secure: secure(c) });
 }

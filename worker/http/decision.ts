@@ -4,93 +4,115 @@ import { buildContext } from "../decisions/context";
 import { catalogueUnavailable, decide } from "../decisions/decide";
 import { issueEventToken } from "../events/token";
 import { readPreviewToken } from "../experiments/preview";
+import { afterAnswer } from "../lib/after-answer";
 import { ApiError, DependencyError } from "../lib/errors";
-import { servingModels } from "../models/serving";
+import { servingConfig, servingModels } from "../models/serving";
 import { loadCatalogue } from "../site/catalogue";
-import { readProfile } from "../store/profiles";
 import { languageChain } from "../variants/language";
+import { visitorStore, visitorStub } from "../visitors/client";
 import type { DecideRequest, DecideResponse } from "../wire/decide";
-import type { DecisionEvent } from "../wire/events";
 import type { AppEnv } from "./app-env";
-import { readShownToday, setShownToday, setVisitorId } from "./cookies";
+import { setVisitorId } from "./cookies";
 import { resolveVisitor } from "./visitor";
 
 /**
  * The decision for one HTTP request: wires the request (cookies, consent signals, `cf`), the
  * stores and the model into `decide()`, gives a consenting new visitor an id, and queues the
  * decision event. Used by the decision API and by the edge-rewriting route.
+ *
+ * On a warm isolate its critical path makes one remote call, to the visitor's Durable Object
+ * (tombstone, profile and today's caps together), and none for a visitor without an id: the
+ * catalogue, the site's policy and the serving config come from isolate caches, and the reads
+ * that do not depend on each other run side by side. The decision event and the caps' count
+ * leave after the answer.
  */
-/** Queues the decision event after the answer; a queue failure never reaches the visitor. */
-function emit(c: Context<AppEnv>, event: DecisionEvent) {
-  c.executionCtx.waitUntil(
-    c.env.EVENTS.send(event, { contentType: "json" }).catch((err: unknown) => {
-      console.error("decision event not queued", err instanceof Error ? err.message : "unknown");
-    }),
-  );
-}
-
 export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequest): Promise<DecideResponse> {
   const ttl = c.var.config.configTtlMs;
-  let loaded: Awaited<ReturnType<typeof loadCatalogue>>;
-  try {
-    loaded = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl);
-  } catch (err) {
-    if (err instanceof DependencyError) return { ...catalogueUnavailable(request, crypto.randomUUID()), eventToken: "" };
-    throw err;
-  }
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  // The serving config is needed after the visitor's state, but reading it does not depend on it.
+  const [loaded] = await Promise.all([
+    loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl).catch((err: unknown) => {
+      if (err instanceof DependencyError) return null;
+      throw err;
+    }),
+    servingConfig(c.env.CONFIG, ttl).catch(() => undefined),
+  ]);
+  if (!loaded) return { ...catalogueUnavailable(request, crypto.randomUUID()), eventToken: "" };
   const { catalogue, degraded } = loaded;
   if (!catalogue) throw new ApiError(404, "unknown_site", `no site "${request.site}"`, "site");
-  c.set("site", catalogue.site);
+  const { site } = catalogue;
+  c.set("site", site);
 
-  const visitor = await resolveVisitor(c, catalogue.site);
-  if (!visitor.id && storageAllowed(visitor.consent)) {
-    // Storage is allowed (an opt-out site, or consent given): the visitor gets an id from now on.
-    await setVisitorId(c, crypto.randomUUID());
-  }
   const now = new Date();
+  const day = now.toISOString().slice(0, 10);
+  const [{ visitor, reading }, preview] = await Promise.all([
+    resolveVisitor(c, site, { profile: !degraded, capsDay: site.policy.caps.length > 0 ? day : null }),
+    readPreviewToken(
+      c.req.header("x-ep-preview") ?? c.req.query("preview"),
+      [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREVIOUS],
+      site.id,
+      now.getTime(),
+    ),
+  ]);
+  // Storage is allowed (an opt-out site, or consent just given) and the visitor has no id yet: they
+  // get one, and this very decision is made under it, so that the clicks on this page (whose event
+  // token carries the id) already reach the visitor's profile.
+  const freshId = !visitor.id && storageAllowed(visitor.consent) ? crypto.randomUUID() : null;
+  if (freshId) await setVisitorId(c, freshId);
+  const decidedFor = freshId ? { ...visitor, id: freshId } : visitor;
   const languages = languageChain({
     pageLanguage: request.page.language,
     acceptLanguage: c.req.header("accept-language"),
-    defaultLanguage: catalogue.site.policy.variants.defaultLanguage,
+    defaultLanguage: site.policy.variants.defaultLanguage,
   });
   const context = buildContext({
     now,
     cf: c.req.raw.cf as { country?: unknown; timezone?: unknown } | undefined,
-    siteTimezone: catalogue.site.timezone,
+    siteTimezone: site.timezone,
     userAgent: c.req.header("user-agent"),
     page: request.page,
     languages,
   });
-  const budgetMs = c.var.config.modelLoadBudgetMs;
-  const preview = await readPreviewToken(
-    c.req.header("x-ep-preview") ?? c.req.query("preview"),
-    [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREVIOUS],
-    catalogue.site.id,
-    now.getTime(),
-  );
-  const capsKept = catalogue.site.policy.caps.length > 0 && storageAllowed(visitor.consent);
-  const today = now.toISOString().slice(0, 10);
-  const shownBefore = capsKept ? await readShownToday(c, today) : {};
-  const { response, event, grant, shownToday } = await decide(
+  const { response, event, grant, shownCapped } = await decide(
     request,
     catalogue,
-    visitor,
+    decidedFor,
     context,
     {
       now,
-      readProfile: (visitorId) => readProfile(c.env.PROFILES, catalogue.site.id, visitorId),
+      // Read in the same call as the tombstone, only if consent allowed it (./visitor.ts).
+      readProfile: async () => reading.profile,
       loadModels: (forceVersion) =>
         servingModels(
-          visitor.id ?? crypto.randomUUID(),
-          { kv: c.env.CONFIG, ttlMs: ttl, budgetMs, keepAlive: (p) => c.executionCtx.waitUntil(p) },
+          decidedFor.id ?? crypto.randomUUID(),
+          {
+            kv: c.env.CONFIG,
+            models: c.env.MODELS,
+            ttlMs: ttl,
+            budgetMs: c.var.config.modelLoadBudgetMs,
+            maxSessions: c.var.config.modelSessionsMax,
+            keepAlive: waitUntil,
+          },
           forceVersion,
         ),
       newDecisionId: () => crypto.randomUUID(),
       random: () => (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) / 2 ** 32,
     },
-    { degraded, shownToday: shownBefore, preview, languages },
+    {
+      degraded,
+      shownToday: reading.shownToday,
+      profileFallback: reading.unavailable ? "visitor_state_unavailable" : undefined,
+      preview,
+      languages,
+    },
   );
-  if (capsKept) await setShownToday(c, today, shownToday);
-  emit(c, event);
+  const visitorId = decidedFor.id;
+  if (visitorId && shownCapped.length > 0 && storageAllowed(visitor.consent)) {
+    afterAnswer(waitUntil, "frequency caps not counted", async () => {
+      const stub = await visitorStub(visitorStore(c.env, c.var.config), visitorId);
+      await stub.countShown(site.id, day, shownCapped, now.getTime());
+    });
+  }
+  afterAnswer(waitUntil, "decision event not queued", () => c.env.EVENTS.send(event, { contentType: "json" }));
   return { ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) };
 }

@@ -15,8 +15,11 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 /** The public path under which the worker's own routes are mounted ("" at the root of a host of its own). */
 export const mountPrefix = (prefix: string | undefined): string => (prefix && prefix !== "/" ? prefix : "");
 
-/** Validates `EDGE_HOSTS`; a mistake throws, so that a bad deploy fails loudly instead of serving the wrong site. */
-export function parseEdgeHosts(raw: string | undefined, prefix: string | undefined): ReadonlyMap<string, string> {
+/**
+ * Validates `EDGE_HOSTS`; a mistake throws, so that a bad deploy fails loudly instead of serving the
+ * wrong site. The console's host is never a site's: it serves the console alone (../middleware/console-host.ts).
+ */
+export function parseEdgeHosts(raw: string | undefined, prefix: string | undefined, consoleHost = ""): ReadonlyMap<string, string> {
   if (!raw?.trim()) return new Map();
   let json: unknown;
   try {
@@ -31,16 +34,21 @@ export function parseEdgeHosts(raw: string | undefined, prefix: string | undefin
   if (badHost !== undefined) throw new Error(`EDGE_HOSTS: "${badHost}" is not a host name (lower case, without port)`);
   // Without a prefix, the tag and the decision API would be indistinguishable from the site's own pages.
   if (hosts.size > 0 && !mountPrefix(prefix)) throw new Error("EDGE_HOSTS needs PATH_PREFIX: the worker's own routes live under it");
+  const consoleName = consoleHost.trim().toLowerCase();
+  if (consoleName && hosts.has(consoleName)) throw new Error(`EDGE_HOSTS: "${consoleName}" is CONSOLE_HOST, which serves only the console`);
   return hosts;
 }
 
-let parsed: { raw: string | undefined; prefix: string | undefined; hosts: ReadonlyMap<string, string> } | undefined;
+type MountVars = Pick<Env, "EDGE_HOSTS" | "PATH_PREFIX" | "CONSOLE_HOST">;
+let parsed: { vars: MountVars; hosts: ReadonlyMap<string, string> } | undefined;
 
 /** The request as the app routes it: a site host's page becomes `/edge/<site><path>`; the prefix is removed. */
-export function mountedRequest(request: Request, env: Pick<Env, "EDGE_HOSTS" | "PATH_PREFIX">): Request {
+export function mountedRequest(request: Request, env: MountVars): Request {
   // Parsed once per isolate: vars do not change while it lives.
-  if (!parsed || parsed.raw !== env.EDGE_HOSTS || parsed.prefix !== env.PATH_PREFIX) {
-    parsed = { raw: env.EDGE_HOSTS, prefix: env.PATH_PREFIX, hosts: parseEdgeHosts(env.EDGE_HOSTS, env.PATH_PREFIX) };
+  const { EDGE_HOSTS, PATH_PREFIX, CONSOLE_HOST } = env;
+  const known = parsed?.vars;
+  if (!parsed || known?.EDGE_HOSTS !== EDGE_HOSTS || known.PATH_PREFIX !== PATH_PREFIX || known.CONSOLE_HOST !== CONSOLE_HOST) {
+    parsed = { vars: { EDGE_HOSTS, PATH_PREFIX, CONSOLE_HOST }, hosts: parseEdgeHosts(EDGE_HOSTS, PATH_PREFIX, CONSOLE_HOST) };
   }
   const url = new URL(request.url);
   const site = parsed.hosts.get(url.hostname);

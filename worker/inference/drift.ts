@@ -1,4 +1,4 @@
-import type { RequestContext, VisitorProfile } from "./encode";
+import { perItemMap, type RequestContext, type VisitorProfile } from "./encode";
 import type { FeatureSpec, ModelManifest } from "./manifest";
 
 /**
@@ -32,6 +32,7 @@ export function binsOf(spec: FeatureSpec): string[] | null {
       return Array.from({ length: cyclicBins(spec.period) }, (_, i) => `${i}/${cyclicBins(spec.period)}`).concat(MISSING);
     case "user_item":
     case "item_bag":
+    case "sequence":
       return HISTORY_BINS.map((b) => b.label);
   }
 }
@@ -75,12 +76,14 @@ export function binOf(spec: FeatureSpec, profile: VisitorProfile | null, context
       return `${Math.min(n - 1, Math.floor(phase * n))}/${n}`;
     }
     case "user_item":
-    case "item_bag": {
-      const entries = Object.values(profile?.[spec.key] ?? {}).filter((v) => (finite(v) ?? 0) > 0).length;
-      return HISTORY_BINS.find((b) => entries < b.below)?.label ?? "10+";
-    }
+    case "item_bag":
+      return historyBin(Object.values(perItemMap(profile, spec.key)).filter((v) => (finite(v) ?? 0) > 0).length);
+    case "sequence":
+      return historyBin(Math.min(spec.length, profile?.recent?.length ?? 0));
   }
 }
+
+const historyBin = (entries: number) => HISTORY_BINS.find((b) => entries < b.below)?.label ?? "10+";
 
 /** One decision's bins for every visitor and context feature of the manifest. */
 export function driftObservation(manifest: ModelManifest, profile: VisitorProfile | null, context: RequestContext): Record<string, string> {

@@ -26,6 +26,12 @@ const varsSchema = z.object({
   CONFIG_TTL_MS: milliseconds(30_000),
   /** `secure`: `__Host-` cookies over HTTPS on the site's own host; `dev`: plain names over http. */
   COOKIE_MODE: z.enum(["dev", "secure"]).default("dev"),
+  /** Where visitors' Durable Objects live: none (near the first request) or a jurisdiction. */
+  VISITOR_JURISDICTION: z.enum(["eu", "fedramp", "fedramp-high", "us"]).optional(),
+  /** How long a decision waits for the visitor's object before serving without it. */
+  VISITOR_STATE_TIMEOUT_MS: milliseconds(250),
+  /** Model sessions an isolate keeps (least recently used out). */
+  MODEL_SESSIONS_MAX: z.coerce.number().int("a whole number of sessions").min(1).default(4),
   /** Where the raw log goes: batch files on R2, or a Pipelines stream (worker/log/sinks.ts). */
   LOG_SINK: z.enum(["r2", "pipelines"]).default("r2"),
   /** Days of raw log kept; older partitions are deleted. */
@@ -38,23 +44,40 @@ export type Config = {
   modelLoadBudgetMs: number;
   configTtlMs: number;
   secureCookies: boolean;
+  visitorJurisdiction: DurableObjectJurisdiction | null;
+  visitorStateTimeoutMs: number;
+  modelSessionsMax: number;
   logSink: "r2" | "pipelines";
   retentionDays: number;
   aggregateRetentionDays: number;
 };
 
+type Vars =
+  | "MODEL_LOAD_BUDGET_MS"
+  | "CONFIG_TTL_MS"
+  | "COOKIE_MODE"
+  | "VISITOR_JURISDICTION"
+  | "VISITOR_STATE_TIMEOUT_MS"
+  | "MODEL_SESSIONS_MAX"
+  | "LOG_SINK"
+  | "RETENTION_DAYS"
+  | "AGGREGATE_RETENTION_DAYS";
+/** An unset or empty var takes its default. */
+const setOrUndefined = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value);
+
 const parsed = new WeakMap<object, Config>();
 
-type ConfigVars = "MODEL_LOAD_BUDGET_MS" | "CONFIG_TTL_MS" | "COOKIE_MODE" | "LOG_SINK" | "RETENTION_DAYS" | "AGGREGATE_RETENTION_DAYS";
-
-export function configOf(env: Pick<Env, ConfigVars>): Config {
+export function configOf(env: Pick<Env, Vars>): Config {
   const cached = parsed.get(env);
   if (cached) return cached;
   const vars = varsSchema.safeParse({
     MODEL_LOAD_BUDGET_MS: env.MODEL_LOAD_BUDGET_MS,
     CONFIG_TTL_MS: env.CONFIG_TTL_MS,
-    COOKIE_MODE: env.COOKIE_MODE || undefined,
-    LOG_SINK: env.LOG_SINK || undefined,
+    COOKIE_MODE: setOrUndefined(env.COOKIE_MODE),
+    VISITOR_JURISDICTION: setOrUndefined(env.VISITOR_JURISDICTION),
+    VISITOR_STATE_TIMEOUT_MS: env.VISITOR_STATE_TIMEOUT_MS,
+    MODEL_SESSIONS_MAX: setOrUndefined(env.MODEL_SESSIONS_MAX),
+    LOG_SINK: setOrUndefined(env.LOG_SINK),
     RETENTION_DAYS: env.RETENTION_DAYS,
     AGGREGATE_RETENTION_DAYS: env.AGGREGATE_RETENTION_DAYS,
   });
@@ -63,6 +86,9 @@ export function configOf(env: Pick<Env, ConfigVars>): Config {
     modelLoadBudgetMs: vars.data.MODEL_LOAD_BUDGET_MS,
     configTtlMs: vars.data.CONFIG_TTL_MS,
     secureCookies: vars.data.COOKIE_MODE === "secure",
+    visitorJurisdiction: vars.data.VISITOR_JURISDICTION ?? null,
+    visitorStateTimeoutMs: vars.data.VISITOR_STATE_TIMEOUT_MS,
+    modelSessionsMax: vars.data.MODEL_SESSIONS_MAX,
     logSink: vars.data.LOG_SINK,
     retentionDays: vars.data.RETENTION_DAYS,
     aggregateRetentionDays: vars.data.AGGREGATE_RETENTION_DAYS,

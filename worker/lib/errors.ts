@@ -32,15 +32,17 @@ export class DependencyError extends Error {
 }
 
 /**
- * Why a decision fell back to editor defaults: D1 failed in this request (the catalogue came from
- * the isolate's last copy or the KV snapshot), no catalogue could be read at all, the profile
- * store (KV) failed, the model could not be loaded or run, or it was still loading on a cold
- * isolate past the latency budget, or the model kill switch is on.
+ * Why a decision fell back: D1 failed in this request (the catalogue came from the isolate's last
+ * copy or the KV snapshot), no catalogue could be read at all, KV failed, the model could not be
+ * loaded or run, or it was still loading on a cold isolate past the latency budget, or the model
+ * kill switch is on: editor defaults. The visitor's Durable Object failed or timed out
+ * (`visitor_state_unavailable`): contextual content, the model without a profile.
  */
 export const fallbackReasons = [
   "d1_unavailable",
   "catalogue_unavailable",
   "kv_unavailable",
+  "visitor_state_unavailable",
   "model_unavailable",
   "model_loading",
   "model_disabled",

@@ -55,7 +55,8 @@ function interactionRow(e: InteractionEvent): LogRow {
     v: LOG_SCHEMA_VERSION,
     kind: "interaction",
     id: e.eventId,
-    day: dayOf(e.ts),
+    // Dated by its decision, never by the client's clock (worker/events/admit.ts).
+    day: dayOf(e.decidedAt ?? e.ts),
     site_id: e.siteId,
     ts: e.ts,
     decision_id: e.decisionId,

@@ -8,9 +8,15 @@ import { modelStorages } from "../store/schema";
  * admin endpoints rewrite it after every change with `servingConfigOf` (./lifecycle.ts).
  */
 export const SERVING_CONFIG_KEY = "models:serving";
-/** The model bytes and manifest of a pushed version, in the `CONFIG` namespace. */
-export const modelBytesKey = (version: string) => `model:${version}`;
-export const modelManifestKey = (version: string) => `model-manifest:${version}`;
+/**
+ * A pushed version's bytes and manifest in the `MODELS` bucket. R2, not KV: a value there may be
+ * larger than KV's 25 MiB, and a version's files are immutable, so each isolate reads them once.
+ */
+export const modelObjectKey = (version: string) => `models/${version}/model.onnx`;
+export const manifestObjectKey = (version: string) => `models/${version}/manifest.json`;
+/** Where versions pushed before R2 (`storage: "kv"`) kept their files in `CONFIG`, until `npm run model -- move-to-r2`. */
+export const legacyBytesKey = (version: string) => `model:${version}`;
+export const legacyManifestKey = (version: string) => `model-manifest:${version}`;
 
 export const MAX_SHADOWS = 3;
 

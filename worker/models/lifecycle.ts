@@ -3,10 +3,15 @@ import type { ModelStatus, ModelStorage } from "../store/schema";
 import { MAX_SHADOWS, type ServedVersion, type ServingConfig } from "./config";
 
 /**
- * The model lifecycle as pure planning over the registry's rows: push → shadow or canary →
- * promote (live) → rollback / retire. The admin endpoints (D1 binding) and `npm run model`
- * (wrangler) both plan with these functions and differ only in how they apply the changes, so
- * the rules are written once.
+ * The model lifecycle as pure planning over the registry's rows. What it allows:
+ *
+ *   push → shadow or canary;  shadow ⇄ canary (share);  shadow or canary → live (promote) or retired;
+ *   live → retired when another version is promoted (it becomes the rollback target) or rolled back.
+ *
+ * A retired version never serves again by promotion: the one that was live just before the current
+ * one comes back only through Rollback, and any other old version is pushed again under a new
+ * version name (versions are immutable). The admin endpoints, `npm run model` and the console's
+ * buttons all plan with these functions, so the rules are written once.
  */
 
 export type RegistryRow = {
@@ -70,10 +75,25 @@ export function planPush(rows: readonly RegistryRow[], push: PushRequest): Regis
   };
 }
 
-/** Makes a version live; the version it replaces stays the rollback target. */
+/** What a person may do with a version now; the console shows exactly these buttons. */
+export type VersionAction = "promote" | "retire";
+
+export function allowedActions(row: Pick<RegistryRow, "status">): VersionAction[] {
+  return row.status === "shadow" || row.status === "canary" ? ["promote", "retire"] : [];
+}
+
+/** The stage to show: a retired version that Rollback would bring back is the rollback target. */
+export function stageOf(row: RegistryRow, rows: readonly RegistryRow[]): ModelStatus | "rollback target" {
+  return row.status === "retired" && previousLive(rows)?.version === row.version ? "rollback target" : row.status;
+}
+
+/** Makes a candidate (shadow or canary) live; the version it replaces becomes the rollback target. */
 export function planPromote(rows: readonly RegistryRow[], version: string, now: number): RowChange[] {
   const target = find(rows, version);
   if (target.status === "live") throw conflict(`"${version}" is already live`);
+  if (!allowedActions(target).includes("promote")) {
+    throw conflict(`"${version}" is retired: it serves again only as the rollback target (Roll back), or pushed again under a new version`);
+  }
   const current = live(rows);
   return [
     ...(current

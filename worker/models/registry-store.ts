@@ -1,12 +1,13 @@
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "../store/db";
 import { modelControls, modelVersions } from "../store/schema";
-import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServingConfig } from "./config";
+import { manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY, type ServingConfig } from "./config";
 import { type RegistryRow, type RowChange, servingConfigOf } from "./lifecycle";
 
 /**
  * The registry through the worker's own bindings (admin endpoints): D1 rows in, planned changes
- * out, then the serving config rewritten in KV. `npm run model` does the same through wrangler.
+ * out, then the serving config rewritten in KV; a pushed version's files go to R2 first. `npm run
+ * model` does the same through wrangler.
  */
 export const CONTROLS_ID = "serving";
 
@@ -61,10 +62,12 @@ export async function publishServingConfig(db: Database, kv: KVNamespace): Promi
   return config;
 }
 
-/** Uploads a validated version's bytes and manifest, then registers it. */
-export async function storeVersion(db: Database, kv: KVNamespace, row: RegistryRow, manifest: unknown, bytes: ArrayBuffer): Promise<void> {
-  await kv.put(modelBytesKey(row.version), bytes);
-  await kv.put(modelManifestKey(row.version), JSON.stringify(manifest));
+/** Uploads a validated version's bytes and manifest to R2, then registers it. */
+export async function storeVersion(db: Database, models: R2Bucket, row: RegistryRow, manifest: unknown, bytes: ArrayBuffer): Promise<void> {
+  await Promise.all([
+    models.put(modelObjectKey(row.version), bytes, { httpMetadata: { contentType: "application/octet-stream" }, sha256: row.sha256 }),
+    models.put(manifestObjectKey(row.version), JSON.stringify(manifest), { httpMetadata: { contentType: "application/json" } }),
+  ]);
   await db.insert(modelVersions).values({
     version: row.version,
     sha256: row.sha256,

@@ -3,13 +3,21 @@ import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor }
 import { bundledSource } from "../inference/registry";
 import { DependencyError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
-import { modelBytesKey, modelManifestKey, SERVING_CONFIG_KEY, type ServedVersion, type ServingConfig, servingConfigSchema } from "./config";
+import {
+  manifestObjectKey,
+  modelObjectKey,
+  SERVING_CONFIG_KEY,
+  type ServedVersion,
+  type ServingConfig,
+  servingConfigSchema,
+} from "./config";
 
 /**
  * Which model serves this request. The serving config is read from KV once per isolate per TTL;
- * the arm (live or canary) is sticky per visitor; each version's manifest and bytes are fetched on
- * first use and verified (worker/inference/model.ts). A version that fails to load is skipped for
- * the next good one: the canary falls back to live, live to the version that was live before.
+ * the arm (live or canary) is sticky per visitor; each version's manifest and bytes are fetched
+ * from R2 on first use and verified (worker/inference/model.ts). A version that fails to load
+ * (its files missing, R2 failing, a bad graph) is skipped for the next good one: the canary falls
+ * back to live, live to the version that was live before.
  */
 
 /** With no config (a fresh install, nothing pushed yet), the bundled model is live. */
@@ -44,10 +52,16 @@ export async function servingConfig(kv: KVNamespace, ttlMs: number): Promise<Ser
 /** Manifests of pushed versions never change (versions are immutable), so one read per isolate. */
 const manifests = new Map<string, Promise<unknown>>();
 
-function manifestOf(kv: KVNamespace, version: string): Promise<unknown> {
+async function readManifest(models: R2Bucket, version: string): Promise<unknown> {
+  const object = await models.get(manifestObjectKey(version));
+  if (!object) throw new Error(`no manifest for ${version} in R2`);
+  return object.json();
+}
+
+function manifestOf(models: R2Bucket, version: string): Promise<unknown> {
   let pending = manifests.get(version);
   if (!pending) {
-    pending = kv.get(modelManifestKey(version), "json");
+    pending = readManifest(models, version);
     manifests.set(version, pending);
     pending.catch(() => manifests.delete(version));
   }
@@ -55,18 +69,19 @@ function manifestOf(kv: KVNamespace, version: string): Promise<unknown> {
 }
 
 /** The loadable source of a served version. The bundle only answers for its own version. */
-export async function sourceOf(kv: KVNamespace, served: ServedVersion): Promise<ModelSource> {
-  if (served.storage === "bundled") {
-    if (served.version === bundledSource.version && served.sha256 === bundledSource.sha256) return bundledSource;
-    throw new DependencyError("model_unavailable", {
-      cause: new Error(`the bundle holds ${bundledSource.version}, not ${served.version}`),
-    });
+export async function sourceOf(models: R2Bucket, served: ServedVersion): Promise<ModelSource> {
+  if (served.storage !== "r2") {
+    if (served.storage === "bundled" && served.version === bundledSource.version && served.sha256 === bundledSource.sha256)
+      return bundledSource;
+    const where =
+      served.storage === "kv" ? "in KV (move it: npm run model -- move-to-r2)" : `in the bundle, which holds ${bundledSource.version}`;
+    throw new DependencyError("model_unavailable", { cause: new Error(`${served.version} is ${where}`) });
   }
   let manifest: unknown;
   try {
-    manifest = await manifestOf(kv, served.version);
+    manifest = await manifestOf(models, served.version);
   } catch (cause) {
-    throw new DependencyError("kv_unavailable", { cause });
+    throw new DependencyError("model_unavailable", { cause });
   }
   return {
     version: served.version,
@@ -74,9 +89,9 @@ export async function sourceOf(kv: KVNamespace, served: ServedVersion): Promise<
     manifest,
     bytes: async () => {
       try {
-        return await kv.get(modelBytesKey(served.version), "arrayBuffer");
+        return (await (await models.get(modelObjectKey(served.version)))?.arrayBuffer()) ?? null;
       } catch (cause) {
-        throw new DependencyError("kv_unavailable", { cause });
+        throw new DependencyError("model_unavailable", { cause });
       }
     },
   };
@@ -87,7 +102,10 @@ export type ServingModels = { scorer: Scorer; arm: Arm; shadows: Scorer[] };
 
 export type ServingOptions = {
   kv: KVNamespace;
+  models: R2Bucket;
   ttlMs: number;
+  /** Sessions this isolate keeps (worker/inference/model.ts). */
+  maxSessions: number;
   budgetMs: number;
   keepAlive: (p: Promise<unknown>) => void;
 };
@@ -116,11 +134,16 @@ export async function servingModels(assignmentKey: string, options: ServingOptio
   let arm: Arm = "live";
   for (const step of chain) {
     try {
-      scorer = await modelWithinBudget(await sourceOf(options.kv, step.served), options.budgetMs, options.keepAlive);
+      scorer = await modelWithinBudget(
+        await sourceOf(options.models, step.served),
+        options.budgetMs,
+        options.keepAlive,
+        options.maxSessions,
+      );
       arm = step.arm;
       break;
     } catch (err) {
-      // Only a version that cannot load is skipped; a cold start or a KV outage ends the search.
+      // Only a version that cannot load is skipped; a cold start ends the search.
       if (!(err instanceof DependencyError) || err.reason !== "model_unavailable") throw err;
     }
   }
@@ -132,9 +155,9 @@ async function loadedShadows(config: ServingConfig, options: ServingOptions): Pr
   const loaded: Scorer[] = [];
   for (const served of config.shadows) {
     try {
-      const source = await sourceOf(options.kv, served);
-      if (isLoaded(source)) loaded.push(await scorerFor(source));
-      else options.keepAlive(scorerFor(source).catch(() => undefined));
+      const source = await sourceOf(options.models, served);
+      if (isLoaded(source)) loaded.push(await scorerFor(source, options.maxSessions));
+      else options.keepAlive(scorerFor(source, options.maxSessions).catch(() => undefined));
     } catch {
       // A shadow never affects what is served.
     }

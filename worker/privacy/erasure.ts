@@ -1,16 +1,20 @@
 import { and, eq, lt } from "drizzle-orm";
+import { ApiError } from "../lib/errors";
+import { sendAll } from "../lib/queue";
 import { sweepErasures } from "../log/erasure";
 import { auditStatement } from "../store/audit";
 import type { Database } from "../store/db";
-import { profileKey } from "../store/profiles";
 import { rememberRevoked } from "../store/revocations";
-import { consentLedger, logErasures, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { consentLedger, logErasures, privacyRequests, revocations, type TokenRole } from "../store/schema";
 import { subjectHash } from "../store/subject";
+import { subjectStub, type VisitorStore } from "../visitors/client";
 
 /**
- * Revocation and erasure. The revocation (a tombstone under the subject's hash) is written to D1
- * first, so it holds on the very next request; the erasure is an outbox row processed through the
- * queue and retried by the scheduled handler until every store is clean.
+ * Revocation and erasure. The tombstone is written first to the subject's Durable Object, which
+ * every decision and the queue consumer read, so it holds on the very next request everywhere;
+ * the same call deletes everything else the object held. D1 then keeps the revocation record for
+ * the privacy team's lists and audit. The erasure of the other stores is an outbox row processed
+ * through the queue and queued again by the scheduled handler until every store is clean.
  */
 
 export type ErasureMessage = { type: "erasure"; requestId: string };
@@ -18,9 +22,16 @@ export type ErasureMessage = { type: "erasure"; requestId: string };
 export async function revokeSubject(
   db: Database,
   queue: Queue,
+  visitors: VisitorStore,
   input: { subjectId: string; reason?: string | undefined; role: TokenRole },
 ): Promise<{ requestId: string; created: boolean }> {
   const hash = await subjectHash(input.subjectId);
+  try {
+    await subjectStub(visitors, hash).revoke(Date.now());
+  } catch {
+    // Nothing is recorded as revoked that does not hold yet: the privacy team sends it again.
+    throw new ApiError(503, "visitor_state_unavailable", "the revocation could not be recorded; send it again");
+  }
   const [existing] = await db.select().from(revocations).where(eq(revocations.subjectHash, hash)).limit(1);
   if (existing) return { requestId: existing.requestId, created: false };
 
@@ -45,14 +56,15 @@ export async function revokeSubject(
 }
 
 /**
- * Deletes everything stored about the request's subject: KV profiles on every site and consent
- * ledger rows at once, and puts the subject on the log's deletion list; the request completes once
- * the scheduled job has rewritten every log file that held the subject (worker/log/erasure.ts).
- * Idempotent, safe to run again. Aggregates hold no identifier and stay.
+ * Deletes everything stored about the request's subject: their Durable Object's profiles, caps
+ * and applied events (its tombstone stays) and consent ledger rows at once, and puts the subject on
+ * the log's deletion list; the request completes once the scheduled job has rewritten every log
+ * file that held the subject (worker/log/erasure.ts). Idempotent, safe to run again. Aggregates
+ * hold no identifier and stay.
  */
 export async function runErasure(
   db: Database,
-  profiles: KVNamespace,
+  visitors: VisitorStore,
   requestId: string,
 ): Promise<"completed" | "log_pending" | "not_found"> {
   const [request] = await db.select().from(privacyRequests).where(eq(privacyRequests.id, requestId)).limit(1);
@@ -60,8 +72,7 @@ export async function runErasure(
   if (request.status === "completed" || !request.subjectId) return "completed";
   const subjectId = request.subjectId;
   try {
-    const allSites = await db.select({ id: sites.id }).from(sites);
-    await Promise.all(allSites.map((site) => profiles.delete(profileKey(site.id, subjectId))));
+    await subjectStub(visitors, request.subjectHash).revoke(request.createdAt.getTime());
     const [listed] = await db.select().from(logErasures).where(eq(logErasures.requestId, requestId));
     if (!listed?.doneAt) {
       await db.batch([
@@ -88,14 +99,18 @@ export async function runErasure(
   }
 }
 
+/** Erasures queued per scheduled run: a bound on its subrequests (one per 100), whatever the backlog. */
+const ERASURES_PER_RUN = 500;
+
 /**
  * For the scheduled handler: one run of the log's erasure pass (R2 batch files; a Pipelines log is
- * erased offline, README "Erasure"), then the erasures still pending after `olderThanMs`, or whose
- * subject the pass has just cleared from the log, are run again.
+ * erased offline, README "Erasure"), then the erasures still pending after `olderThanMs` (those
+ * whose subject the pass has just cleared from the log among them) go back on the queue, to be run
+ * by the consumer like the first time. Returns how many were queued.
  */
-export async function retryPendingErasures(
+export async function continueErasures(
   db: Database,
-  profiles: KVNamespace,
+  queue: Queue,
   log: { bucket: R2Bucket; sink: "r2" | "pipelines" },
   now = Date.now(),
   olderThanMs = 60_000,
@@ -104,14 +119,11 @@ export async function retryPendingErasures(
   const pending = await db
     .select({ id: privacyRequests.id })
     .from(privacyRequests)
-    .where(and(eq(privacyRequests.status, "pending"), lt(privacyRequests.createdAt, new Date(now - olderThanMs))));
-  let done = 0;
-  for (const { id } of pending) {
-    try {
-      if ((await runErasure(db, profiles, id)) === "completed") done++;
-    } catch {
-      // Recorded on the row; the next run tries again.
-    }
-  }
-  return done;
+    .where(and(eq(privacyRequests.status, "pending"), lt(privacyRequests.createdAt, new Date(now - olderThanMs))))
+    .limit(ERASURES_PER_RUN);
+  await sendAll(
+    queue,
+    pending.map(({ id }): ErasureMessage => ({ type: "erasure", requestId: id })),
+  );
+  return pending.length;
 }

@@ -3,9 +3,9 @@ import { ApiError } from "../lib/errors";
 import { scanLog } from "../log/reader";
 import { audit } from "../store/audit";
 import type { Database } from "../store/db";
-import { profileKey } from "../store/profiles";
-import { consentLedger, privacyRequests, revocations, sites, type TokenRole } from "../store/schema";
+import { consentLedger, privacyRequests, revocations, type TokenRole } from "../store/schema";
 import { subjectHash } from "../store/subject";
+import { subjectStub, type VisitorStore } from "../visitors/client";
 import { VISITOR_ID } from "../wire/consent";
 
 /** Where the raw log is, for the rows that name a subject. */
@@ -25,7 +25,7 @@ async function loggedRowsOf(log: LogLocation, subjectId: string) {
  */
 export async function exportSubject(
   db: Database,
-  profiles: KVNamespace,
+  visitors: VisitorStore,
   log: LogLocation,
   subjectId: string,
   request: { role: TokenRole; field: string },
@@ -34,20 +34,20 @@ export async function exportSubject(
     throw new ApiError(400, "invalid_request", `${request.field}: must be a visitor id (UUID v4)`, request.field);
   const hash = await subjectHash(subjectId);
   await audit(db, { role: request.role, action: "privacy.subject.export", target: hash });
-  const [allSites, ledger, revocation, requests, logged] = await Promise.all([
-    db.select({ id: sites.id }).from(sites),
+  const [state, ledger, revocation, requests, logged] = await Promise.all([
+    subjectStub(visitors, hash).export(),
     db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
     db.select().from(revocations).where(eq(revocations.subjectHash, hash)),
     db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, hash)),
     loggedRowsOf(log, subjectId),
   ]);
-  const profileEntries = await Promise.all(
-    allSites.map(async (site) => [site.id, await profiles.get(profileKey(site.id, subjectId), "json")] as const),
-  );
   return {
     subjectId,
     exportedAt: new Date().toISOString(),
-    profiles: Object.fromEntries(profileEntries.filter(([, profile]) => profile !== null)),
+    /** Per site, from the visitor's Durable Object: attributes, affinities, recent items. */
+    profiles: state.profiles,
+    /** Today's frequency-cap counts per site, from the same object. */
+    frequencyCaps: state.caps,
     consentLedger: ledger.map(({ siteId, personalization, measurement, source, policyVersion, createdAt }) => ({
       siteId,
       personalization,

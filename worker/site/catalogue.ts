@@ -1,9 +1,10 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { DependencyError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
 import { sumAggregates } from "../log/aggregates";
 import type { Database } from "../store/db";
 import { contentItems, contentVariants, type RenderFields, type Site, type Slot, sites, slots } from "../store/schema";
+import type { Availability } from "../wire/catalogue";
 import { componentIdsOf } from "./components";
 import { readPolicy, type SitePolicy } from "./policy";
 
@@ -40,18 +41,25 @@ export type CatalogueVariant = {
   impressions: number;
 };
 
+/** What can be sold now: the rest of a feed is kept but never served. */
+const SERVABLE: Availability[] = ["in_stock", "preorder"];
+
 /** KV key of the snapshot that serves when D1 cannot be read. */
 export const catalogueSnapshotKey = (siteId: string) => `catalogue:${siteId}`;
 
 export async function readCatalogueFromD1(db: Database, siteId: string): Promise<Catalogue | null> {
   const [site] = await db.select().from(sites).where(eq(sites.id, siteId)).limit(1);
-  if (!site) return null;
+  if (!site || site.status === "archived") return null;
   const [slotRows, itemRows, variantRows, impressionRows] = await Promise.all([
-    db.select().from(slots).where(eq(slots.siteId, siteId)),
+    db
+      .select()
+      .from(slots)
+      .where(and(eq(slots.siteId, siteId), eq(slots.status, "active"))),
+    // Out-of-stock and back-ordered items are never candidates; schedules are checked per decision.
     db
       .select()
       .from(contentItems)
-      .where(and(eq(contentItems.siteId, siteId), eq(contentItems.status, "active"))),
+      .where(and(eq(contentItems.siteId, siteId), eq(contentItems.status, "active"), inArray(contentItems.availability, SERVABLE))),
     db
       .select()
       .from(contentVariants)
@@ -145,11 +153,4 @@ export async function writeCatalogueSnapshot(db: Database, configKv: KVNamespace
   if (!catalogue) return false;
   await configKv.put(catalogueSnapshotKey(siteId), JSON.stringify(catalogue));
   return true;
-}
-
-export async function refreshAllSnapshots(db: Database, configKv: KVNamespace): Promise<number> {
-  const all = await db.select({ id: sites.id }).from(sites);
-  let written = 0;
-  for (const { id } of all) if (await writeCatalogueSnapshot(db, configKv, id)) written++;
-  return written;
 }

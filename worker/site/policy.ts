@@ -14,15 +14,15 @@ const contentMatch = {
 };
 
 export const explorationSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("none") }),
+  z.strictObject({ kind: z.literal("none") }),
   /** The model's best item with probability 1 − ε, else one drawn uniformly (ε spread over all). */
-  z.object({ kind: z.literal("epsilon-greedy"), epsilon: z.number().min(0).max(1) }),
+  z.strictObject({ kind: z.literal("epsilon-greedy"), epsilon: z.number().min(0).max(1) }),
   /** Softmax over scores at `temperature`, every candidate kept at least at `floor` (< 1/n). */
-  z.object({ kind: z.literal("softmax"), temperature: z.number().positive(), floor: z.number().min(0).max(0.5).default(0) }),
+  z.strictObject({ kind: z.literal("softmax"), temperature: z.number().positive(), floor: z.number().min(0).max(0.5).default(0) }),
 ]);
 export type Exploration = z.infer<typeof explorationSchema>;
 
-export const experimentArmSchema = z.object({
+export const experimentArmSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
   weight: z.number().positive(),
   /** Serve this registered model version to the arm (its bytes must be pushed). */
@@ -31,7 +31,7 @@ export const experimentArmSchema = z.object({
   policy: z.enum(["model", "editor-default"]).default("model"),
 });
 
-export const experimentSchema = z.object({
+export const experimentSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   status: z.enum(["running", "stopped"]).default("running"),
   /** Changing the salt reshuffles visitors; keep it for the experiment's life. */
@@ -40,16 +40,16 @@ export const experimentSchema = z.object({
 });
 export type Experiment = z.infer<typeof experimentSchema>;
 
-export const sitePolicySchema = z.object({
+export const sitePolicySchema = z.strictObject({
   /** Share of visitors who always get editor defaults, to measure personalization against. */
-  holdout: z.object({ share: z.number().min(0).max(0.5) }).default({ share: 0.05 }),
+  holdout: z.strictObject({ share: z.number().min(0).max(0.5) }).default({ share: 0.05 }),
   exploration: explorationSchema.default({ kind: "none" }),
   /** At most `perDay` decisions showing matching content per visitor and day. */
-  caps: z.array(z.object({ ...contentMatch, perDay: z.number().int().positive() })).default([]),
+  caps: z.array(z.strictObject({ ...contentMatch, perDay: z.number().int().positive() })).default([]),
   /** Content that takes the first position of a slot in a share of decisions. */
-  pinned: z.array(z.object({ slot: z.string(), contentId: z.string(), share: z.number().min(0).max(1) })).default([]),
+  pinned: z.array(z.strictObject({ slot: z.string(), contentId: z.string(), share: z.number().min(0).max(1) })).default([]),
   /** Content that may not be chosen from a profile (`profile`), or at all (`all`). */
-  exclusions: z.array(z.object({ ...contentMatch, scope: z.enum(["profile", "all"]) })).default([]),
+  exclusions: z.array(z.strictObject({ ...contentMatch, scope: z.enum(["profile", "all"]) })).default([]),
   experiments: z.array(experimentSchema).max(10).default([]),
   /** Terms that reject a content variant at import (worker/variants/schema.ts). */
   blocklist: z.array(z.string().min(1).max(100)).max(1000).default([]),
@@ -61,6 +61,17 @@ export const sitePolicySchema = z.object({
       disparityRatio: z.number().min(1).default(1.25),
     })
     .default({ segments: ["country", "device"], disparityRatio: 1.25 }),
+  /**
+   * What the events of one decision can count (worker/events/admit.ts). Impressions, clicks and
+   * dismissals count once per shown item; conversions up to `maxConversionsPerDecision` (more are
+   * accepted and not counted), each worth at most `maxConversionValue` (more is a 400).
+   */
+  events: z
+    .object({
+      maxConversionsPerDecision: z.number().int().min(0).max(100).default(5),
+      maxConversionValue: z.number().positive().max(1e9).default(10_000),
+    })
+    .default({ maxConversionsPerDecision: 5, maxConversionValue: 10_000 }),
   /** Content variants (worker/variants/): language fallback, the synthetic label, cold start. */
   variants: z
     .object({
@@ -70,19 +81,23 @@ export const sitePolicySchema = z.object({
        * Synthetic variants always carry `data-synthetic="true"`; with `visible`, also a label
        * with this text, as transparency rules for generated media expect.
        */
-      syntheticLabel: z.object({ visible: z.boolean().default(true), text: z.string().min(1).max(60).default("AI-generated") }).default({
-        visible: true,
-        text: "AI-generated",
-      }),
+      syntheticLabel: z
+        .strictObject({ visible: z.boolean().default(true), text: z.string().min(1).max(60).default("AI-generated") })
+        .default({
+          visible: true,
+          text: "AI-generated",
+        }),
       /**
        * A variant with fewer than `minImpressions` impressions is new: with probability `share`
        * an item shows one of its new variants (uniformly) instead of the model's best, so that
        * new variants get enough traffic to be judged. Logged as `cold-start` with its propensity.
        */
-      coldStart: z.object({ share: z.number().min(0).max(1).default(0.2), minImpressions: z.number().int().min(0).default(200) }).default({
-        share: 0.2,
-        minImpressions: 200,
-      }),
+      coldStart: z
+        .strictObject({ share: z.number().min(0).max(1).default(0.2), minImpressions: z.number().int().min(0).default(200) })
+        .default({
+          share: 0.2,
+          minImpressions: 200,
+        }),
     })
     .default({
       defaultLanguage: "en",

@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { availabilities } from "../wire/catalogue";
+import { consentModels } from "../wire/consent";
 
 /**
  * The D1 schema: the source of row types. Migrations in `migrations/` are generated from it by
@@ -11,8 +13,8 @@ import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm
 const timestampDefaultNow = (column: string) =>
   integer(column, { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
-export const consentModels = ["opt-in", "opt-out"] as const;
-export type ConsentModel = (typeof consentModels)[number];
+export const resourceStatuses = ["active", "archived"] as const;
+export type ResourceStatus = (typeof resourceStatuses)[number];
 
 /** A tenant: one website (or app) whose slots the engine fills. */
 export const sites = sqliteTable("sites", {
@@ -30,6 +32,10 @@ export const sites = sqliteTable("sites", {
   originUrl: text("origin_url"),
   /** Holdout, exploration, business rules, experiments, fairness (worker/site/policy.ts). */
   policy: text("policy", { mode: "json" }).$type<unknown>().notNull().default(sql`'{}'`),
+  /** An archived site answers as unknown everywhere; its rows stay for the reports and the audit. */
+  status: text("status", { enum: resourceStatuses }).notNull().default("active"),
+  /** A product feed (Google Merchant Center XML or CSV) that the scheduled job imports, if any. */
+  feedUrl: text("feed_url"),
   createdAt: timestampDefaultNow("created_at"),
 });
 
@@ -44,6 +50,8 @@ export const slots = sqliteTable(
     name: text("name").notNull(),
     defaultCount: integer("default_count").notNull().default(1),
     maxCount: integer("max_count").notNull().default(10),
+    /** An archived slot is no longer decided; requests naming it get the unknown-slot 400. */
+    status: text("status", { enum: resourceStatuses }).notNull().default("active"),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.id] })],
 );
@@ -74,6 +82,8 @@ export const contentItems = sqliteTable(
     categories: text("categories", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     /** Attributes the model reads as item features (see the model manifest's feature spec). */
     attributes: text("attributes", { mode: "json" }).$type<Record<string, string | number>>().notNull().default(sql`'{}'`),
+    /** Only `in_stock` and `preorder` items are served (worker/site/catalogue.ts). */
+    availability: text("availability", { enum: availabilities }).notNull().default("in_stock"),
     /** Schedule window (null: open-ended). */
     startsAt: integer("starts_at", { mode: "timestamp_ms" }),
     endsAt: integer("ends_at", { mode: "timestamp_ms" }),
@@ -115,10 +125,11 @@ export const contentVariants = sqliteTable(
 
 export const modelStatuses = ["shadow", "canary", "live", "retired"] as const;
 export type ModelStatus = (typeof modelStatuses)[number];
-export const modelStorages = ["bundled", "kv"] as const;
+/** Where a version's bytes are: the bundle, R2 (pushes), or KV (pushed before R2; `npm run model -- move-to-r2` moves them). */
+export const modelStorages = ["bundled", "r2", "kv"] as const;
 export type ModelStorage = (typeof modelStorages)[number];
 
-/** The model registry. The bytes live in KV (`model:<version>`) or in the bundle. */
+/** The model registry. The bytes live in R2 (`models/<version>/`) or in the bundle. */
 export const modelVersions = sqliteTable("model_versions", {
   version: text("version").primaryKey(),
   sha256: text("sha256").notNull(),
@@ -297,3 +308,27 @@ export const logSweeps = sqliteTable("log_sweeps", {
   /** The last file key rewritten or checked; the next run goes on after it. */
   cursor: text("cursor").notNull().default(""),
 });
+
+// ---- Catalogue imports ---------------------------------------------------------------------------
+
+/** One catalogue import (feed upload, feed URL, CLI): what it changed and which rows it refused. */
+export const catalogueImports = sqliteTable(
+  "catalogue_imports",
+  {
+    id: text("id").primaryKey(),
+    siteId: text("site_id").notNull(),
+    /** `upload:csv`, `upload:merchant`, `url:<feed url>`. */
+    source: text("source").notNull(),
+    mode: text("mode", { enum: ["full", "partial"] }).notNull(),
+    status: text("status", { enum: ["applied", "failed"] }).notNull(),
+    added: integer("added").notNull(),
+    changed: integer("changed").notNull(),
+    archived: integer("archived").notNull(),
+    refused: integer("refused").notNull(),
+    /** The first refused rows with their lines and reasons (the answer lists them all). */
+    refusedSample: text("refused_sample", { mode: "json" }).$type<{ line: number; id?: string; reason: string }[]>().notNull(),
+    error: text("error"),
+    createdAt: timestampDefaultNow("created_at"),
+  },
+  (t) => [index("catalogue_imports_site").on(t.siteId, t.createdAt)],
+);

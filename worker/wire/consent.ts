@@ -1,5 +1,9 @@
 import { z } from "zod";
 
+/** How a site asks for consent: nothing profile-based before a grant (`opt-in`), or until an objection (`opt-out`). */
+export const consentModels = ["opt-in", "opt-out"] as const;
+export type ConsentModel = (typeof consentModels)[number];
+
 /** A visitor id: a random UUIDv4 (122 random bits). */
 export const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

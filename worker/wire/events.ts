@@ -13,6 +13,9 @@ export type InteractionType = (typeof interactionTypes)[number];
 export const MAX_EVENTS_PER_REQUEST = 100;
 export const MAX_EVENTS_BODY_BYTES = 256 * 1024;
 
+/** A time in ms since the epoch that a `Date` can hold (±8.64e15); anything else is not a time. */
+export const epochMs = z.number().int().min(0).max(8.64e15);
+
 /** What the script tag (or any client) reports, with the decision's `eventToken`. */
 export const clientEventSchema = z.object({
   eventId: z
@@ -24,7 +27,8 @@ export const clientEventSchema = z.object({
   decisionId: z.string().uuid(),
   slot: z.string().min(1).max(64),
   contentId: z.string().min(1).max(128),
-  ts: z.number().int().positive(),
+  /** When it happened, by the client's clock: within the decision's token lifetime (worker/events/admit.ts). */
+  ts: epochMs,
   value: z.number().finite().min(0).max(1e9).optional(),
   currency: z
     .string()
@@ -89,7 +93,7 @@ export const shadowFillSchema = z.object({
 export const decisionEventSchema = z.object({
   type: z.literal("decision"),
   decisionId: z.string(),
-  ts: z.number().int(),
+  ts: epochMs,
   ...provenance,
   mode: z.enum(modes),
   modeReason: z.string().optional(),
@@ -108,11 +112,12 @@ export const decisionEventSchema = z.object({
 });
 export type DecisionEvent = z.infer<typeof decisionEventSchema>;
 
-/** An impression, click, conversion or dismissal, verified and enriched at the edge. */
+/** An impression, click, conversion or dismissal, verified and enriched at the edge (worker/events/admit.ts). */
 export const interactionEventSchema = z.object({
   type: z.literal("interaction"),
   ...provenance,
   preview: z.boolean().optional(),
+  /** Derived at the edge from the decision, slot, content and kind (not the client's id), so that replays collapse. */
   eventId: z.string(),
   kind: z.enum(interactionTypes),
   decisionId: z.string(),
@@ -120,7 +125,15 @@ export const interactionEventSchema = z.object({
   contentId: z.string(),
   policy: z.string(),
   modelVersion: z.string(),
-  ts: z.number().int(),
+  ts: epochMs,
+  /**
+   * When the decision was made (from its token): roll-ups are dated by it, not by the client's
+   * clock. Set by every /v1/events; absent only from messages queued by an earlier version (and
+   * from the training pipeline's replayed history), which fall back to `ts`.
+   */
+  decidedAt: epochMs.optional(),
+  /** The site's bound on conversions counted per decision (policy `events.maxConversionsPerDecision`; absent: its default). */
+  maxConversions: z.number().int().min(0).optional(),
   value: z.number().optional(),
   currency: z.string().optional(),
   variantId: z.string().optional(),
@@ -132,8 +145,40 @@ export const interactionEventSchema = z.object({
 });
 export type InteractionEvent = z.infer<typeof interactionEventSchema>;
 
+/**
+ * Why an accepted event is kept out of learning and the reports: a user agent that says it is
+ * automated (a crawler, a headless browser), QA preview traffic, or a decision made without
+ * measurement consent. A revoked visitor's events are dropped too, but that is known only to the
+ * consumer, after the answer.
+ */
+export const notLearnedReasons = ["automated_user_agent", "qa_preview", "no_measurement_consent"] as const;
+export type NotLearnedReason = (typeof notLearnedReasons)[number];
+
+/** The answer to POST /v1/events: how many were queued, and how many of those will count. */
+export const eventsAnswerSchema = z.object({
+  accepted: z.number().int().min(0),
+  forLearning: z.number().int().min(0),
+  /** Only the reasons that apply, each with its count. */
+  notForLearning: z.partialRecord(z.enum(notLearnedReasons), z.number().int().min(1)),
+});
+export type EventsAnswer = z.infer<typeof eventsAnswerSchema>;
+
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
 
-export const queueMessageSchema = z.discriminatedUnion("type", [decisionEventSchema, interactionEventSchema, erasureMessageSchema]);
+/**
+ * Scheduled work, fanned out through the queue so that no invocation passes its subrequest limit
+ * at any number of sites (worker/site/maintenance.ts): a page of sites after `after` to queue a
+ * snapshot refresh for, and one site's refresh.
+ */
+export const siteSweepMessageSchema = z.object({ type: z.literal("site-sweep"), after: z.string().nullable() });
+export const snapshotMessageSchema = z.object({ type: z.literal("snapshot"), siteId: z.string() });
+
+export const queueMessageSchema = z.discriminatedUnion("type", [
+  decisionEventSchema,
+  interactionEventSchema,
+  erasureMessageSchema,
+  siteSweepMessageSchema,
+  snapshotMessageSchema,
+]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;

@@ -16,6 +16,7 @@ import { modelsPage } from "./pages/models";
 import { performancePage } from "./pages/performance";
 import { privacyPage } from "./pages/privacy";
 import { signInPage } from "./pages/sign-in";
+import { sitesPage } from "./pages/sites";
 
 /**
  * The console at /admin: server-rendered pages (Hono JSX, one module per page in ./pages) over
@@ -51,6 +52,10 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 
 /** Forms are small; the blocklist is the largest (1,000 terms of at most 100 characters). */
 const MAX_FORM_BYTES = 128 * 1024;
+/** A catalogue feed upload: a preview waits in KV, whose values hold at most 25 MiB. */
+const MAX_FEED_UPLOAD_BYTES = 24 * 1024 * 1024;
+const formLimit = limitBody(MAX_FORM_BYTES);
+const feedLimit = limitBody(MAX_FEED_UPLOAD_BYTES);
 
 export const consoleRoutes = new Hono<AppEnv>()
   .use(
@@ -62,7 +67,7 @@ export const consoleRoutes = new Hono<AppEnv>()
       crossOriginOpenerPolicy: true,
     }),
   )
-  .post("*", limitBody(MAX_FORM_BYTES))
+  .post("*", (c, next) => (new URL(c.req.url).pathname.endsWith("/sites/import") ? feedLimit(c, next) : formLimit(c, next)))
   .get("/assets/:name", (c) => {
     const asset = ASSETS[c.req.param("name")];
     if (!asset) throw new ApiError(404, "not_found", `no console asset "${c.req.param("name")}"`);
@@ -82,4 +87,5 @@ export const consoleRoutes = new Hono<AppEnv>()
   .route("/", contentPage)
   .route("/", modelsPage)
   .route("/", experimentsPage)
+  .route("/", sitesPage)
   .route("/", privacyPage);

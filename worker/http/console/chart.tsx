@@ -1,41 +1,52 @@
 import { raw } from "hono/html";
+import { BarChart } from "./bars";
+import { type ChartSpec, formatValue, PALETTE } from "./chart-spec";
 import { DataTable } from "./table";
 
-/**
- * A chart as data: the page carries it in a `<script type="application/json">` block (never
- * executed, so the CSP needs no exception), and `console.client.js` draws it with uPlot. The same
- * spec renders as a table under the chart, for screen readers and for anyone without JavaScript.
- * Every number in a spec comes from a report function; the browser only draws.
- */
-export type Series = { label: string; values: (number | null)[]; low?: (number | null)[]; high?: (number | null)[] };
-export type ChartSpec = {
-  /** `time`: x in seconds since the epoch (days); `bars`: one bar group per label. */
-  kind: "time" | "bars";
-  /** `ratio` values are shown as percentages. */
-  unit: "ratio" | "count";
-  x: number[];
-  labels?: string[];
-  series: Series[];
-};
+export type { ChartSpec };
 
 /** JSON inside a script element: `<` escaped, so that no value can close the element. */
 const jsonBlock = (value: unknown) => raw(JSON.stringify(value).replace(/</g, "\\u003c"));
 
-const format = (unit: ChartSpec["unit"], v: number | null | undefined) =>
-  v === null || v === undefined ? "–" : unit === "ratio" ? `${(v * 100).toFixed(2)}%` : v.toLocaleString("en");
-
 const xLabel = (spec: ChartSpec, i: number) =>
   spec.kind === "bars" ? (spec.labels?.[i] ?? "") : new Date((spec.x[i] ?? 0) * 1000).toISOString().slice(0, 10);
 
+/**
+ * A daily series with a single day is not a line: drawn as a time series it is a dot at the
+ * edge of an empty axis, and its interval band has no width. It is drawn as bars instead.
+ */
+function asDrawn(spec: ChartSpec): ChartSpec {
+  if (spec.kind !== "time" || spec.x.length !== 1) return spec;
+  return { ...spec, kind: "bars", labels: spec.x.map((_, i) => xLabel(spec, i)) };
+}
+
+/**
+ * A chart from its spec: bars as server-side SVG (./bars.tsx), daily series drawn in the browser by
+ * `console.client.js` with uPlot from the `<script type="application/json">` block (never
+ * executed, so the CSP needs no exception). Series carry their colours. The same numbers render as
+ * a table under the chart, for screen readers and for anyone without JavaScript.
+ */
 export function Chart(props: { id: string; title: string; spec: ChartSpec; note?: string }) {
-  const { id, title, spec } = props;
+  const { id, title } = props;
+  const spec = asDrawn(props.spec);
+  const colors = spec.series.map((_, i) => PALETTE[i % PALETTE.length] ?? "#000000");
+  const empty = spec.series.length === 0 || spec.x.length === 0;
   return (
-    <figure class="chart" data-chart={id}>
+    <figure class="chart" data-chart={id} data-kind={spec.kind} data-drawn={!empty && spec.kind === "bars" ? "true" : undefined}>
       <figcaption id={`${id}-title`}>{title}</figcaption>
-      <div class="plot" role="img" aria-labelledby={`${id}-title`} />
-      <script type="application/json" id={`${id}-data`}>
-        {jsonBlock(spec)}
-      </script>
+      {empty ? (
+        <p class="plot note">No data in this period.</p>
+      ) : spec.kind === "bars" ? (
+        <BarChart spec={spec} colors={colors} title={title} />
+      ) : (
+        <>
+          <div class="plot" role="img" aria-labelledby={`${id}-title`} />
+          <script type="application/json" id={`${id}-data`}>
+            {jsonBlock({ ...spec, colors })}
+          </script>
+        </>
+      )}
+      {empty ? null : <Legend spec={spec} colors={colors} />}
       {props.note ? <p class="note">{props.note}</p> : null}
       <details>
         <summary>Data table: {title}</summary>
@@ -46,12 +57,35 @@ export function Chart(props: { id: string; title: string; spec: ChartSpec; note?
             ...spec.series.map((s) => ({
               header: s.label,
               cell: (i: number) =>
-                `${format(spec.unit, s.values[i])}${s.low && s.high ? ` [${format(spec.unit, s.low[i])}, ${format(spec.unit, s.high[i])}]` : ""}`,
+                `${formatValue(spec.unit, s.values[i])}${s.low && s.high ? ` [${formatValue(spec.unit, s.low[i])}, ${formatValue(spec.unit, s.high[i])}]` : ""}`,
             })),
           ]}
         />
       </details>
     </figure>
+  );
+}
+
+/**
+ * Bars get their series' names beside their colours (uPlot draws its own live legend for daily
+ * series); an interval's band or whisker is named once.
+ */
+function Legend(props: { spec: ChartSpec; colors: string[] }) {
+  const intervals = props.spec.series.some((s) => s.low && s.high);
+  const swatches = props.spec.kind === "bars" ? props.spec.series : [];
+  if (!swatches.length && !intervals) return null;
+  return (
+    <ul class="legend">
+      {swatches.map((s, i) => (
+        <li>
+          <svg viewBox="0 0 12 12" class="swatch" aria-hidden="true">
+            <rect width="12" height="12" fill={props.colors[i]} />
+          </svg>
+          {s.label}
+        </li>
+      ))}
+      {intervals ? <li class="note">{props.spec.kind === "bars" ? "whiskers" : "shaded bands"}: 95% intervals</li> : null}
+    </ul>
   );
 }
 

@@ -6,7 +6,7 @@ import { sites, type TokenRole } from "../../store/schema";
 import type { AppEnv } from "../app-env";
 import { parseWith } from "../routes/validate";
 import { FLASHES, type Flash, homeOf, type LayoutProps, screen } from "./layout";
-import type { ConsoleSession } from "./session";
+import type { ConsoleSession } from "./session-schema";
 
 /**
  * What every console page module uses: `page()` and `action()` wrap a handler with the role it

@@ -8,6 +8,7 @@ export const PAGES = [
   { path: "content", title: "Content & variants", role: "admin" },
   { path: "models", title: "Models", role: "admin" },
   { path: "experiments", title: "Experiments & fairness", role: "admin" },
+  { path: "sites", title: "Sites", role: "admin" },
   { path: "privacy", title: "Privacy", role: "privacy" },
 ] as const satisfies readonly { path: string; title: string; role: TokenRole }[];
 export type PagePath = (typeof PAGES)[number]["path"];
@@ -21,10 +22,18 @@ export const FLASHES = {
   blocklist: "Blocklist saved.",
   promoted: "Model version promoted to live.",
   "rolled-back": "Rolled back to the version that was live before.",
+  retired: "Model version retired: it no longer serves, shadows or takes canary traffic.",
   "kill-on": "Kill switch on: everyone gets editor defaults.",
   "kill-off": "Kill switch off: the model serves again.",
   revoked: "Revocation recorded; the erasure is running.",
   "signed-out": "Signed out.",
+  "site-created": "Site created: add its slots, then import its catalogue.",
+  "site-saved": "Site settings saved.",
+  "site-archived": "Site archived: it answers as unknown from now on.",
+  "slot-added": "Slot added.",
+  "slot-archived": "Slot archived.",
+  "import-applied":
+    "Import applied: the catalogue changed in one transaction (see Recent imports); decisions serve it within CONFIG_TTL_MS.",
 } as const;
 export type Flash = keyof typeof FLASHES;
 

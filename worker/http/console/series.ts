@@ -1,6 +1,6 @@
 import { type DecisionsDay, type PerformanceRow, performanceByDay, wilsonInterval } from "../../events/report";
 import type { Database } from "../../store/db";
-import type { ChartSpec, Series } from "./chart";
+import type { ChartSpec, Series } from "./chart-spec";
 
 /**
  * Time series for the performance page, built from the report functions that the admin API

@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { z } from "zod";
 import { configOf } from "../../lib/config";
 import { audit } from "../../store/audit";
-import { type TokenRole, tokenRoles } from "../../store/schema";
+import type { TokenRole } from "../../store/schema";
 import type { AppEnv } from "../app-env";
 import { sameSecret } from "../middleware/auth";
 import { mountPrefix } from "../mount";
+import { type ConsoleSession, sessionSchema } from "./session-schema";
 
 /**
  * Console sessions: a token is exchanged once for a random session id kept in KV (CONFIG) under
@@ -17,9 +17,6 @@ import { mountPrefix } from "../mount";
 export const SESSION_TTL_S = 30 * 60;
 export const SESSION_COOKIE = "ep_console";
 const KEY_PREFIX = "console-session:";
-
-const sessionSchema = z.object({ role: z.enum(tokenRoles), csrf: z.string().min(32), createdAt: z.number() });
-export type ConsoleSession = z.infer<typeof sessionSchema>;
 
 type Ctx = Context<AppEnv>;
 

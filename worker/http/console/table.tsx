@@ -13,7 +13,8 @@ export type Column<T> = {
 
 /**
  * Every table in the console: column headers with `scope="col"`, one row per item, inside a
- * `.scroll` wrapper so that a wide table scrolls on its own instead of widening a phone's page.
+ * `.scroll` wrapper. On a phone each row becomes a block of "header: value" lines (the stylesheet
+ * shows every cell's `data-label`), so that no table is wider than the screen.
  * Cells are JSX children, so content is always rendered as text, never as HTML.
  */
 export function DataTable<T>(props: {
@@ -46,11 +47,13 @@ export function DataTable<T>(props: {
             <tr {...(props.rowAttrs?.(row) ?? {})}>
               {columns.map((c) =>
                 c.rowHeader ? (
-                  <th scope="row" class={c.class?.(row)}>
+                  <th scope="row" class={c.class?.(row)} data-label={c.header}>
                     {c.cell(row)}
                   </th>
                 ) : (
-                  <td class={c.class?.(row)}>{c.cell(row)}</td>
+                  <td class={c.class?.(row)} data-label={c.header}>
+                    {c.cell(row)}
+                  </td>
                 ),
               )}
             </tr>

@@ -5,10 +5,10 @@ import { issuePreviewToken, previewRequestSchema } from "../../experiments/previ
 import { experimentsReport, explorationShare, fairnessReport, upliftReport } from "../../experiments/report";
 import { sampleSizePerArm } from "../../experiments/stats";
 import { ApiError } from "../../lib/errors";
-import { saveSitePolicy, sitePolicyOf } from "../../site/policy-store";
+import { patchSitePolicy, replaceSitePolicy, sitePolicyOf } from "../../site/policy-store";
 import { audit } from "../../store/audit";
 import type { AppEnv } from "../app-env";
-import { jsonBody, parseWith } from "./validate";
+import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, parseWith } from "./validate";
 
 /**
  * Experiments and measurement (bearer `ADMIN_TOKEN`, under /v1/admin): the site's policy
@@ -16,21 +16,37 @@ import { jsonBody, parseWith } from "./validate";
  */
 
 const siteParam = z.string().min(1).max(64);
+/**
+ * Bounded so that the normal quantiles stay finite and the answer is a number: an experiment
+ * outside these bounds cannot be run anyway (an effect below 1e-6, a test at α below 1e-6).
+ */
 const sampleSizeQuerySchema = z.object({
-  baseline: z.coerce.number().gt(0).lt(1),
-  mde: z.coerce.number().refine((x) => x !== 0, "mde: an absolute lift, not 0"),
-  alpha: z.coerce.number().gt(0).lt(1).default(0.05),
-  power: z.coerce.number().gt(0).lt(1).default(0.8),
+  baseline: z.coerce
+    .number()
+    .min(1e-6)
+    .max(1 - 1e-6),
+  mde: z.coerce
+    .number()
+    .min(-1)
+    .max(1)
+    .refine((x) => Math.abs(x) >= 1e-6, "an absolute lift of at least 1e-6"),
+  alpha: z.coerce.number().min(1e-6).max(0.5).default(0.05),
+  power: z.coerce
+    .number()
+    .min(0.5)
+    .max(1 - 1e-6)
+    .default(0.8),
 });
 
 export const adminExperimentRoutes = new Hono<AppEnv>()
   .get("/sites/:site/policy", async (c) => c.json(await sitePolicyOf(c.var.db, parseWith(siteParam, c.req.param("site")))))
-  .put("/sites/:site/policy", async (c) => {
-    const site = parseWith(siteParam, c.req.param("site"));
-    await sitePolicyOf(c.var.db, site);
-    const body = await jsonBody(c);
-    return c.json(await saveSitePolicy(c.var.db, site, body, "admin"));
-  })
+  // PUT replaces the whole policy (every section named); PATCH merges what it names (worker/experiments/site-policy.ts).
+  .put("/sites/:site/policy", limitBody(MAX_ADMIN_JSON_BYTES), async (c) =>
+    c.json(await replaceSitePolicy(c.var.db, parseWith(siteParam, c.req.param("site")), await jsonBody(c), "admin")),
+  )
+  .patch("/sites/:site/policy", limitBody(MAX_ADMIN_JSON_BYTES), async (c) =>
+    c.json(await patchSitePolicy(c.var.db, parseWith(siteParam, c.req.param("site")), await jsonBody(c), "admin")),
+  )
   .get("/reports/uplift", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
     const [uplift, exploration] = await Promise.all([upliftReport(c.var.db, query), explorationShare(c.var.db, query)]);
@@ -46,7 +62,7 @@ export const adminExperimentRoutes = new Hono<AppEnv>()
     const policy = await sitePolicyOf(c.var.db, query.site);
     return c.json({ site: query.site, segments: await fairnessReport(c.var.db, query, policy) });
   })
-  .post("/preview-tokens", async (c) => {
+  .post("/preview-tokens", limitBody(MAX_ADMIN_JSON_BYTES), async (c) => {
     const body = await jsonBody(c);
     const request = parseWith(previewRequestSchema, body);
     await sitePolicyOf(c.var.db, request.site);

@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { loadScorer } from "../../inference/model";
+import { oneRunScorer } from "../../inference/model";
 import { ApiError } from "../../lib/errors";
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from "../../models/config";
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RowChange } from "../../models/lifecycle";
@@ -10,7 +10,7 @@ import { audit } from "../../store/audit";
 import type { Database } from "../../store/db";
 import { modelVersions } from "../../store/schema";
 import type { AppEnv } from "../app-env";
-import { jsonBody, limitBody, parseWith } from "./validate";
+import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, parseWith } from "./validate";
 
 /**
  * The model lifecycle over HTTP (bearer `ADMIN_TOKEN`, mounted under /v1/admin): the same
@@ -18,8 +18,11 @@ import { jsonBody, limitBody, parseWith } from "./validate";
  * Every action is audited, and the serving config in KV is rewritten after it.
  */
 
-/** KV takes values up to 25 MiB; a model and its form fields stay below. */
-const MAX_PUSH_BYTES = 25 * 1024 * 1024;
+/**
+ * R2 takes far larger objects; the isolate's 128 MB must hold the upload and the session that
+ * validates it, so a push stays below this.
+ */
+const MAX_PUSH_BYTES = 48 * 1024 * 1024;
 
 export const versionParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "version: letters, digits, . _ - (max 64)");
 const pushFormSchema = z.object({
@@ -114,24 +117,24 @@ export const adminModelRoutes = new Hono<AppEnv>()
       throw new ApiError(400, "invalid_json", "manifest is not valid JSON", "manifest");
     }
     const bytes = await push.model.arrayBuffer();
-    const { manifest, sha256 } = await validateModel(rawManifest, bytes, loadScorer);
+    const { manifest, sha256 } = await validateModel(rawManifest, bytes, oneRunScorer);
     if (manifest.version !== version) {
       throw new ApiError(422, "model_refused", `the manifest's version is "${manifest.version}", the URL says "${version}"`, "version");
     }
     const { rows } = await readRegistry(c.var.db);
-    const row = planPush(rows, { version, sha256, storage: "kv", status: push.status, share: push.share });
-    await storeVersion(c.var.db, c.env.CONFIG, row, manifest, bytes);
+    const row = planPush(rows, { version, sha256, storage: "r2", status: push.status, share: push.share });
+    await storeVersion(c.var.db, c.env.MODELS, row, manifest, bytes);
     await audit(c.var.db, { role: "admin", action: `admin.model.push.${row.status}`, target: version });
     return c.json({ version: row, serving: await publishServingConfig(c.var.db, c.env.CONFIG) }, 201);
   })
   .post("/rollback", (c) => run(c, { kind: "rollback" }))
-  .post("/kill-switch", async (c) => {
+  .post("/kill-switch", limitBody(MAX_ADMIN_JSON_BYTES), async (c) => {
     const { on } = parseWith(killBodySchema, await jsonBody(c));
     const { serving } = await runModelAction(c.var.db, c.env.CONFIG, { kind: "kill-switch", on });
     return c.json({ serving });
   })
   .post("/:version/promote", (c) => run(c, { kind: "promote", version: parseWith(versionParam, c.req.param("version")) }))
-  .post("/:version/canary", async (c) => {
+  .post("/:version/canary", limitBody(MAX_ADMIN_JSON_BYTES), async (c) => {
     const version = parseWith(versionParam, c.req.param("version"));
     const { share } = parseWith(canaryBodySchema, await jsonBody(c));
     return run(c, { kind: "canary", version, share });

@@ -9,7 +9,7 @@ import { variantReport } from "../../variants/report";
 import { reviewVariant } from "../../variants/review";
 import { reviewRequestSchema, screenVariants, variantImportRequestSchema } from "../../variants/schema";
 import type { AppEnv } from "../app-env";
-import { jsonBody, parseWith } from "./validate";
+import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, MAX_VARIANT_IMPORT_BYTES, parseWith } from "./validate";
 
 /**
  * Content variants and their review gate (bearer `ADMIN_TOKEN`, under /v1/admin). Imports land
@@ -36,7 +36,7 @@ export const adminVariantRoutes = new Hono<AppEnv>()
       .where(and(eq(contentVariants.siteId, site), status ? eq(contentVariants.status, status) : undefined));
     return c.json({ site, variants: rows });
   })
-  .post("/sites/:site/variants", async (c) => {
+  .post("/sites/:site/variants", limitBody(MAX_VARIANT_IMPORT_BYTES), async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
     const policy = await sitePolicyOf(c.var.db, site);
     const body = await jsonBody(c);
@@ -69,7 +69,7 @@ export const adminVariantRoutes = new Hono<AppEnv>()
     await audit(c.var.db, { role: "admin", action: "admin.variants.import", target: `${site}:${accepted.length}` });
     return c.json({ imported: accepted.length, rejected }, rejected.length && !accepted.length ? 422 : 200);
   })
-  .post("/sites/:site/variants/:contentId/:id/review", async (c) => {
+  .post("/sites/:site/variants/:contentId/:id/review", limitBody(MAX_ADMIN_JSON_BYTES), async (c) => {
     const site = parseWith(siteParam, c.req.param("site"));
     const { contentId, id } = c.req.param();
     const body = await jsonBody(c);

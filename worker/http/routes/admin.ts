@@ -6,7 +6,9 @@ import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
 import { adminExperimentRoutes } from "./admin-experiments";
 import { adminModelRoutes } from "./admin-models";
+import { adminSiteRoutes } from "./admin-sites";
 import { adminVariantRoutes } from "./admin-variants";
+import { adminVisitorRoutes } from "./admin-visitors";
 import { parseWith } from "./validate";
 
 /** Admin endpoints: bearer `ADMIN_TOKEN` only; every action is audited. */
@@ -25,5 +27,7 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(report);
   })
   .route("/models", adminModelRoutes)
+  .route("/visitors", adminVisitorRoutes)
   .route("/", adminExperimentRoutes)
-  .route("/", adminVariantRoutes);
+  .route("/", adminVariantRoutes)
+  .route("/", adminSiteRoutes);

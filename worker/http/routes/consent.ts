@@ -27,18 +27,25 @@ export const consentRoutes = new Hono<AppEnv>()
   /** The visitor's current consent state and pseudonymous id (to quote to the privacy team). */
   .get("/", async (c) => {
     const site = await siteOf(c, c.req.query("site"));
-    const visitor = await resolveVisitor(c, site);
+    const { visitor } = await resolveVisitor(c, site);
     c.header("Cache-Control", "private, no-store");
     return c.json({ site: site.id, visitorId: visitor.id, ...visitor.consent } satisfies ConsentStateResponse);
   })
   /**
    * The site banner's choice: stored in a signed first-party cookie and in the consent ledger.
    * The visitor gets an id only once storage is allowed; a withdrawal removes the id cookie.
+   * A revoked id is never used again, for a row or for the cookie: the browser that still holds
+   * it is a new visitor, who gets a fresh id only if this choice allows storage (consent given
+   * again); otherwise its id cookie is removed and nothing is written.
    */
   .post("/", limitBody(4096), async (c) => {
     const request = parseWith(consentRequestSchema, await jsonBody(c));
     const site = await siteOf(c, request.site);
-    const existingId = await readVisitorId(c);
+    const cookieId = await readVisitorId(c);
+    const revocation = cookieId ? await revocationStatus(c.var.db, cookieId) : "clear";
+    // Without an answer from D1 nobody can tell whether writing under this id is allowed.
+    if (revocation === "unknown") throw new ApiError(503, "consent_unavailable", "consent cannot be recorded right now; try again");
+    const existingId = revocation === "revoked" ? null : cookieId;
     const tcString = getCookie(c, TCF_COOKIE);
     const tcf = tcString ? decodeTcf(tcString, site.tcfVendorId) : null;
     const gpc = c.req.header("sec-gpc") === "1";
@@ -48,7 +55,7 @@ export const consentRoutes = new Hono<AppEnv>()
       banner: request.purposes,
       tcf,
       gpc,
-      revocation: existingId ? await revocationStatus(c.var.db, existingId) : "clear",
+      revocation: "clear",
     });
     await setBannerChoice(c, { site: site.id, ...request.purposes, policyVersion: request.policyVersion ?? null, at: Date.now() });
 

@@ -27,15 +27,11 @@ export const edgeRoutes = new Hono<AppEnv>().all("/:site/*", async (c) => {
   }));
   if (!catalogue?.site.originUrl) throw new ApiError(404, "unknown_site", `no site "${siteId}" with an origin to rewrite`, "site");
   const url = new URL(c.req.url);
-  const pagePath = url.pathname.slice(`/edge/${siteId}`.length) || "/";
-  const path = `${pagePath}${url.search}`;
+  // The path after `/edge/<site>` as the request spelled it (the site's segment may be percent-encoded).
+  const rest = url.pathname.slice("/edge/".length);
+  const pagePath = rest.includes("/") ? rest.slice(rest.indexOf("/")) : "/";
 
-  let origin: Response;
-  try {
-    origin = await fetchFromOrigin(catalogue.site.originUrl, path, c.req.raw, (req) => demoOrigin.fetch(req));
-  } catch {
-    throw new ApiError(502, "origin_unavailable", "the site's origin could not be reached");
-  }
+  const origin = await fetchFromOrigin(catalogue.site.originUrl, pagePath, url.search, c.req.raw, (req) => demoOrigin.fetch(req));
   if (!origin.ok || !isHtml(origin) || c.req.method !== "GET") return origin;
 
   // Decided only once the origin answers with HTML, so that no decision is logged for assets.

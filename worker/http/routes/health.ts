@@ -14,9 +14,9 @@ export const healthRoutes = new Hono<AppEnv>()
     const config = await servingConfig(c.env.CONFIG, c.var.config.configTtlMs);
     let loaded = false;
     if (config.live && !config.killSwitch) {
-      const source = await sourceOf(c.env.CONFIG, config.live).catch(() => null);
+      const source = await sourceOf(c.env.MODELS, config.live).catch(() => null);
       loaded = source !== null && isLoaded(source);
-      if (source && !loaded) c.executionCtx.waitUntil(scorerFor(source).catch(() => undefined));
+      if (source && !loaded) c.executionCtx.waitUntil(scorerFor(source, c.var.config.modelSessionsMax).catch(() => undefined));
     }
     return c.json({
       status: "ok",

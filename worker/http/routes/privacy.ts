@@ -6,6 +6,7 @@ import { exportSubject } from "../../privacy/export";
 import { auditListSchema, consentListSchema, listAudit, listConsent, listRequests, requestListSchema } from "../../privacy/lists";
 import { audit } from "../../store/audit";
 import { privacyRequests } from "../../store/schema";
+import { visitorStore } from "../../visitors/client";
 import { revocationRequestSchema } from "../../wire/consent";
 import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
@@ -16,7 +17,11 @@ export const privacyRoutes = new Hono<AppEnv>()
   .use(requireRole("privacy"))
   .post("/revocations", limitBody(4096), async (c) => {
     const { subjectId, reason } = parseWith(revocationRequestSchema, await jsonBody(c));
-    const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, { subjectId, reason, role: "privacy" });
+    const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, visitorStore(c.env, c.var.config), {
+      subjectId,
+      reason,
+      role: "privacy",
+    });
     return c.json({ requestId }, 202);
   })
   // Lists, newest first, with the console's filters (worker/privacy/lists.ts); each read is audited.
@@ -49,10 +54,13 @@ export const privacyRoutes = new Hono<AppEnv>()
     });
   })
   .get("/subjects/:id/export", async (c) => {
-    const exported = await exportSubject(c.var.db, c.env.PROFILES, { bucket: c.env.LOG, sink: c.var.config.logSink }, c.req.param("id"), {
-      role: "privacy",
-      field: "id",
-    });
+    const exported = await exportSubject(
+      c.var.db,
+      visitorStore(c.env, c.var.config),
+      { bucket: c.env.LOG, sink: c.var.config.logSink },
+      c.req.param("id"),
+      { role: "privacy", field: "id" },
+    );
     c.header("Cache-Control", "no-store");
     return c.json(exported);
   });

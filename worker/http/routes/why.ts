@@ -8,7 +8,6 @@ import { ApiError } from "../../lib/errors";
 import { findDecision } from "../../log/reader";
 import { sourceOf } from "../../models/serving";
 import { loadCatalogue } from "../../site/catalogue";
-import { readProfile } from "../../store/profiles";
 import { modelVersions } from "../../store/schema";
 import { servedVariantFeatures } from "../../variants/choose";
 import type { VariantReason } from "../../wire/decide";
@@ -80,7 +79,9 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   if (!row?.slots || !row.mode) throw notFound;
 
   const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.site_id, c.var.config.configTtlMs);
-  const visitor = catalogue ? await resolveVisitor(c, catalogue.site) : null;
+  // Consent now, and the profile (read in the same call) only if it still allows reading it.
+  const resolved = catalogue ? await resolveVisitor(c, catalogue.site, { profile: true }) : null;
+  const visitor = resolved?.visitor ?? null;
   const slots = row.slots;
   const itemById = new Map((catalogue?.items ?? []).map((item) => [item.id, item]));
   const titleOf = (i: (typeof slots)[number]["items"][number]) => {
@@ -103,8 +104,8 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const shown = slots.filter((s) => s.policy === "model").flatMap((s) => s.items);
   if (version && shown.length) {
     try {
-      const scorer = await scorerFor(await sourceOf(c.env.CONFIG, version));
-      const profile = visitor?.consent.personalization ? await readProfile(c.env.PROFILES, row.site_id, visitorId) : null;
+      const scorer = await scorerFor(await sourceOf(c.env.MODELS, version), c.var.config.modelSessionsMax);
+      const profile = resolved?.reading.profile ?? null;
       // Each item as the variant it was shown as, scored with the same features as then.
       const items = shown.map((i) => ({
         contentId: i.contentId,

@@ -1,51 +1,57 @@
-// The console's only script: draws each chart from the JSON data block next to it with uPlot.
-// It computes nothing: values, intervals and labels all come from the server's report functions.
+// The console's only script: draws each daily series from the JSON data block next to it with
+// uPlot (bar charts are SVG drawn by the server). It computes nothing: values, intervals, labels
+// and colours all come from the server's report functions.
 (() => {
-  const COLORS = ["#1d4ed8", "#b91c1c", "#047857", "#b45309", "#6d28d9", "#0e7490", "#be185d", "#374151"];
   const show = (unit, v) => (v == null ? "–" : unit === "ratio" ? `${(v * 100).toFixed(2)}%` : v.toLocaleString("en"));
+  // Tick labels need only as many decimals as the step between ticks (0.5% steps: one decimal).
+  const tick = (unit, v, step) => {
+    const scale = unit === "ratio" ? 100 : 1;
+    const decimals = Math.max(0, Math.min(4, -Math.floor(Math.log10(step * scale) + 1e-9)));
+    const text = (v * scale).toFixed(Number.isInteger(step * scale) ? 0 : decimals);
+    return unit === "ratio" ? `${text}%` : Number(text).toLocaleString("en");
+  };
   const charts = [];
 
   function draw(figure) {
     const spec = JSON.parse(figure.querySelector('script[type="application/json"]').textContent);
     const target = figure.querySelector(".plot");
-    if (!spec.series.length || !spec.x.length) {
-      target.textContent = "No data in this period.";
-      return;
-    }
-    const bars = spec.kind === "bars";
-    const n = spec.series.length;
     const data = [spec.x];
-    const series = [{ label: bars ? "value" : "day", value: bars ? (_, i) => spec.labels[i] ?? "" : undefined }];
+    const series = [{ label: "day" }];
     const bands = [];
     spec.series.forEach((s, i) => {
-      const color = COLORS[i % COLORS.length];
-      series.push({
-        label: s.label,
-        stroke: color,
-        width: 2,
-        fill: bars ? `${color}cc` : undefined,
-        value: (_, v) => show(spec.unit, v),
-        paths: bars ? uPlot.paths.bars({ size: [n === 1 ? 0.6 : 0.4], align: n === 1 ? 0 : i % 2 ? 1 : -1 }) : undefined,
-        points: { show: !bars },
-      });
+      const color = spec.colors[i];
+      series.push({ label: s.label, stroke: color, width: 2, value: (_, v) => show(spec.unit, v), points: { show: true, size: 5 } });
       data.push(s.values);
       if (s.low && s.high) {
-        // The 95% interval as a shaded band between two unstroked series.
+        // The 95% interval as a shaded band between two dashed edges.
         const high = data.push(s.high) - 1;
         const low = data.push(s.low) - 1;
         for (const edge of ["high", "low"]) {
-          series.push({ label: `${s.label} 95% ${edge}`, band: true, stroke: `${color}55`, width: 0, points: { show: false } });
+          series.push({
+            label: `${s.label} 95% ${edge}`,
+            band: true,
+            stroke: `${color}99`,
+            dash: [4, 4],
+            width: 1,
+            points: { show: false },
+          });
         }
-        bands.push({ series: [high, low], fill: `${color}22` });
+        bands.push({ series: [high, low], fill: `${color}33` });
       }
     });
-    const yValues = (_, splits) => splits.map((v) => show(spec.unit, v));
-    const axes = [
-      bars ? { splits: () => spec.x, values: (_, splits) => splits.map((i) => spec.labels[i] ?? "") } : {},
-      { values: yValues, size: 60 },
-    ];
-    const scales = bars ? { x: { time: false, range: [-0.5, spec.x.length - 0.5] } } : {};
-    const opts = { width: target.clientWidth || 600, height: 260, series, bands, axes, scales, legend: { live: true } };
+    const yAxis = {
+      values: (_, splits, _i, _space, step) => splits.map((v) => tick(spec.unit, v, step)),
+      // As wide as the widest label in the axis font, so that "100%" is never cut to "00%".
+      size: (u, values, axisIdx) => {
+        if (!values) return 50;
+        u.ctx.font = u.axes[axisIdx].font[0];
+        const widest = Math.max(...values.map((v) => u.ctx.measureText(v).width));
+        return Math.ceil(widest / devicePixelRatio) + 20;
+      },
+    };
+    // Counts and rates start at zero: an axis from 7% makes small differences look large.
+    const scales = { y: { range: (_, _min, max) => [0, max > 0 ? max * 1.1 : 1] } };
+    const opts = { width: target.clientWidth || 600, height: 260, series, bands, axes: [{}, yAxis], scales, legend: { live: true } };
     const plot = new uPlot(opts, data, target);
     // Band edges are series for uPlot, not for the reader: their legend rows go (the table below has them).
     const rows = plot.root.querySelectorAll(".u-legend .u-series");
@@ -53,10 +59,12 @@
       if (s.band) rows[i]?.classList.add("band-edge");
     });
     charts.push({ plot, target });
+    figure.uplot = plot;
     figure.dataset.drawn = "true";
   }
 
-  for (const figure of document.querySelectorAll("figure[data-chart]")) {
+  for (const figure of document.querySelectorAll('figure[data-chart][data-kind="time"]')) {
+    if (!figure.querySelector('script[type="application/json"]')) continue;
     try {
       draw(figure);
     } catch (err) {

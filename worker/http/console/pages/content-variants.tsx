@@ -79,7 +79,9 @@ export function VariantCard(props: {
   syntheticLabel: string | undefined;
 }) {
   const v = props.variant;
-  const render = { ...(props.item?.render ?? { title: v.contentId }), ...v.components };
+  // The console loads nothing from the sites (its host serves only the console, its CSP only
+  // itself): the preview names the image instead of loading it.
+  const { imageUrl, ...render } = { ...(props.item?.render ?? { title: v.contentId }), ...v.components };
   // renderItem escapes every field and keeps only http(s) or site-relative URLs: the preview is
   // the markup the edge would serve, never the content's own HTML.
   const components = Object.fromEntries(Object.entries(v.components).filter((e): e is [string, string] => typeof e[1] === "string"));
@@ -99,6 +101,14 @@ export function VariantCard(props: {
         {raw(preview)}
       </section>
       <dl class="provenance">
+        {imageUrl ? (
+          <>
+            <dt>Image</dt>
+            <dd>
+              <code>{imageUrl}</code>
+            </dd>
+          </>
+        ) : null}
         <dt>Origin</dt>
         <dd>{v.provenance.origin}</dd>
         {v.provenance.tool ? (

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { previousLive } from "../../../models/lifecycle";
+import { allowedActions, previousLive, type RegistryRow, stageOf, type VersionAction } from "../../../models/lifecycle";
 import { readRegistry } from "../../../models/registry-store";
 import { modelReport } from "../../../models/report";
 import type { AppEnv } from "../../app-env";
@@ -12,10 +12,31 @@ import { DataTable } from "../table";
 
 /** Models: serving state, the lifecycle's buttons (promote, rollback, kill switch), versions, drift. */
 
-const promoteFormSchema = z.object({ version: versionParam });
+const versionFormSchema = z.object({ version: versionParam });
 const killFormSchema = z.object({ on: z.enum(["true", "false"]) });
 
 type ModelReport = Awaited<ReturnType<typeof modelReport>>;
+
+const ACTION_LABELS: Record<VersionAction, { text: string; aria: (version: string) => string; class?: string }> = {
+  promote: { text: "Promote", aria: (v) => `Promote ${v} to live` },
+  retire: { text: "Retire", aria: (v) => `Retire ${v}`, class: "secondary" },
+};
+
+/** One button per action the lifecycle allows for this version (./models/lifecycle.ts); none for live or retired. */
+function VersionActions(props: { version: string; actions: VersionAction[]; csrf: string }) {
+  return (
+    <>
+      {props.actions.map((action) => (
+        <ActionForm action={`models/${action}`} csrf={props.csrf}>
+          <input type="hidden" name="version" value={props.version} />
+          <button type="submit" class={ACTION_LABELS[action].class} aria-label={ACTION_LABELS[action].aria(props.version)}>
+            {ACTION_LABELS[action].text}
+          </button>
+        </ActionForm>
+      ))}
+    </>
+  );
+}
 
 function ModelsPage(props: {
   csrf: string;
@@ -24,8 +45,11 @@ function ModelsPage(props: {
   scores: ChartSpec;
   ctr: ChartSpec;
   canRollback: boolean;
+  /** Each version's registry row (stage and the actions the lifecycle allows). */
+  rows: RegistryRow[];
 }) {
   const { report } = props;
+  const rowOf = (version: string) => props.rows.find((r) => r.version === version);
   return (
     <>
       <section aria-labelledby="serving-h" class="card">
@@ -65,7 +89,11 @@ function ModelsPage(props: {
             {
               header: "status",
               class: () => "status",
-              cell: (v) => `${v.status}${v.status === "canary" ? ` (${pct(v.trafficShare, 0)})` : ""}`,
+              cell: (v) => {
+                const row = rowOf(v.version);
+                const stage = row ? stageOf(row, props.rows) : v.status;
+                return `${stage}${v.status === "canary" ? ` (${pct(v.trafficShare, 0)})` : ""}`;
+              },
             },
             {
               header: "decisions per arm",
@@ -88,15 +116,10 @@ function ModelsPage(props: {
             },
             {
               header: "action",
-              cell: (v) =>
-                v.status !== "live" ? (
-                  <ActionForm action="models/promote" csrf={props.csrf}>
-                    <input type="hidden" name="version" value={v.version} />
-                    <button type="submit" aria-label={`Promote ${v.version} to live`}>
-                      Promote
-                    </button>
-                  </ActionForm>
-                ) : null,
+              cell: (v) => {
+                const row = rowOf(v.version);
+                return row ? <VersionActions version={v.version} actions={allowedActions(row)} csrf={props.csrf} /> : null;
+              },
             },
           ]}
         />
@@ -157,15 +180,23 @@ export const modelsPage = new Hono<AppEnv>()
         killSwitch: registry.killSwitch,
         ...modelCharts(report),
         canRollback: previousLive(registry.rows) !== null,
+        rows: registry.rows,
       });
       return render(c, session, { title: "Models", active: "models", site, sites: all }, body);
     }),
   )
   .post(
     "/models/promote",
-    action("admin", promoteFormSchema, async (c, _s, form) => {
+    action("admin", versionFormSchema, async (c, _s, form) => {
       await runModelAction(c.var.db, c.env.CONFIG, { kind: "promote", version: form.version });
       return redirectTo(c, `../models?flash=promoted&ref=${encodeURIComponent(form.version)}`);
+    }),
+  )
+  .post(
+    "/models/retire",
+    action("admin", versionFormSchema, async (c, _s, form) => {
+      await runModelAction(c.var.db, c.env.CONFIG, { kind: "retire", version: form.version });
+      return redirectTo(c, `../models?flash=retired&ref=${encodeURIComponent(form.version)}`);
     }),
   )
   .post(

@@ -12,6 +12,7 @@ import {
   requestListSchema,
 } from "../../../privacy/lists";
 import { audit } from "../../../store/audit";
+import { visitorStore } from "../../../visitors/client";
 import { revocationRequestSchema } from "../../../wire/consent";
 import type { AppEnv } from "../../app-env";
 import { parseWith } from "../../routes/validate";
@@ -206,7 +207,11 @@ export const privacyPage = new Hono<AppEnv>()
         subjectId: form.subjectId.trim(),
         reason: form.reason || undefined,
       });
-      const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, { subjectId, reason, role: session.role });
+      const { requestId } = await revokeSubject(c.var.db, c.env.EVENTS, visitorStore(c.env, c.var.config), {
+        subjectId,
+        reason,
+        role: session.role,
+      });
       return redirectTo(c, `../privacy?flash=revoked&ref=${requestId}`);
     }),
   )
@@ -215,7 +220,7 @@ export const privacyPage = new Hono<AppEnv>()
     page("privacy", async (c, session) => {
       const exported = await exportSubject(
         c.var.db,
-        c.env.PROFILES,
+        visitorStore(c.env, c.var.config),
         { bucket: c.env.LOG, sink: c.var.config.logSink },
         (c.req.query("subjectId") ?? "").trim(),
         {

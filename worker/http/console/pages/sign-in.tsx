@@ -11,11 +11,16 @@ import { endSession, startSession } from "../session";
 
 const signInSchema = z.object({ token: z.string().min(1, "token: paste a token").max(500), next: z.string().optional() });
 
-/** Only the console's own pages are a sign-in's destination (no open redirect). */
+/**
+ * Only the console's own pages of the role, with a plain query, are a sign-in's destination: no
+ * open redirect (no scheme, host, `//` or backslash), and nothing a Location header cannot carry
+ * (no CR/LF). Anything else goes home.
+ */
+const NEXT_PAGE = /^([a-z-]{1,40})(\?[A-Za-z0-9._~%=&+-]{0,300})?$/;
 const nextPage = (next: string | undefined, role: TokenRole): string => {
-  const path = next?.split("?")[0];
+  const [, path, query = ""] = NEXT_PAGE.exec(next ?? "") ?? [];
   const page = PAGES.find((p) => p.path === path);
-  return next && page?.role === role ? next : homeOf(role);
+  return page?.role === role ? `${page.path}${query}` : homeOf(role);
 };
 
 function SignIn(props: { error?: string | undefined; next?: string | undefined }) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { candidatesFor, fillSlots } from "../worker/decisions/rank";
-import type { CatalogueItem } from "../worker/site/catalogue";
+import { candidatesFor, fillSlots } from "../../worker/decisions/rank";
+import type { CatalogueItem } from "../../worker/site/catalogue";
 
 const item = (id: string, slotIds: string[], defaultRank: number, window: { startsAt?: number; endsAt?: number } = {}): CatalogueItem => ({
   id,

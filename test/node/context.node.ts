@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildContext, deviceClass, localTime, pageCategory, referrerClass } from "../worker/decisions/context";
-import { withoutPathPrefix } from "../worker/http/path-prefix";
+import { buildContext, deviceClass, localTime, pageCategory, referrerClass } from "../../worker/decisions/context";
+import { withoutPathPrefix } from "../../worker/http/path-prefix";
 
 describe("request context", () => {
   it("classifies devices from the user agent, bots included", () => {

@@ -1,0 +1,64 @@
+/**
+ * The CLIs' way to the worker: its admin API, local (`npm start` on http://127.0.0.1:8787) or
+ * remote, with the admin token. One HTTP request per command answers in well under a second,
+ * where a wrangler call starts a runtime each time. Errors are the API's own `{ error }` shape.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import type { ErrorBody } from "../worker/lib/errors";
+
+export type AdminTarget = { url: string; token: string };
+
+/** `.dev.vars` (what `npm start` serves with), for a local worker's token when none is given. */
+function localToken(): string | undefined {
+  for (const file of [".dev.vars", ".dev.vars.example"]) {
+    if (!existsSync(file)) continue;
+    const match = readFileSync(file, "utf8").match(/^ADMIN_TOKEN="?([^"\n]+)"?/m);
+    if (match?.[1]) return match[1];
+  }
+  return undefined;
+}
+
+/** `--url`/`EP_URL` (default the local worker) and `--token`/`EP_ADMIN_TOKEN` (default `.dev.vars` for a local URL). */
+export function adminTarget(flags: { url?: string | undefined; token?: string | undefined }): AdminTarget {
+  const url = flags.url ?? process.env.EP_URL ?? "http://127.0.0.1:8787";
+  const local = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(url.replace(/\/$/, ""));
+  const token = flags.token ?? process.env.EP_ADMIN_TOKEN ?? (local ? localToken() : undefined);
+  if (!token) throw new CliError(`no admin token for ${url}: pass --token or set EP_ADMIN_TOKEN`);
+  return { url: url.replace(/\/$/, ""), token };
+}
+
+/** A failure to show the person at the terminal, without a stack trace. */
+export class CliError extends Error {}
+
+export async function adminRequest<T>(
+  target: AdminTarget,
+  method: string,
+  path: string,
+  body?: { json: unknown } | { text: string; type: string },
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${target.url}/v1/admin${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${target.token}`,
+        ...(body ? { "content-type": "json" in body ? "application/json" : body.type } : {}),
+      },
+      ...(body ? { body: "json" in body ? JSON.stringify(body.json) : body.text } : {}),
+    });
+  } catch (err) {
+    throw new CliError(
+      `${target.url} cannot be reached (${err instanceof Error ? err.message : "no answer"}): is the worker running (npm start)?`,
+    );
+  }
+  const answer = (await res.json().catch(() => null)) as unknown;
+  if (!res.ok) {
+    const error = (answer as ErrorBody | null)?.error;
+    throw new CliError(`${res.status} ${error?.code ?? "error"}: ${error?.message ?? res.statusText}`);
+  }
+  return answer as T;
+}
+
+/** When a change reaches every location: this isolate at once, the others at their next config read. */
+export const TAKES_EFFECT =
+  "takes effect at once on the isolate that served the request, and everywhere else within CONFIG_TTL_MS (30 s by default)";

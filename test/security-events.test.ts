@@ -1,0 +1,147 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
+import { issueEventToken } from "../worker/events/token";
+import worker from "../worker/index";
+import type { DecideResponse } from "../worker/wire/decide";
+import type { InteractionEvent } from "../worker/wire/events";
+import { createSite, decideAs, newVisitorId, visitorCookie } from "./support/fixtures";
+import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
+
+/**
+ * What one event token can count: per decision and shown item one impression and one click,
+ * whatever event ids the client picks; conversions bounded per decision and in value by the site's
+ * policy; event times within the token's lifetime; roll-ups dated by the decision.
+ */
+const handler: ExportedHandler<Env> = worker;
+const HOUR = 60 * 60 * 1000;
+
+async function rollupOf(site: string, shown: Shown) {
+  return env.DB.prepare(
+    "SELECT sum(impressions) AS impressions, sum(clicks) AS clicks, sum(conversions) AS conversions, sum(value) AS value FROM rollups WHERE site_id = ? AND slot = ? AND content_id = ?",
+  )
+    .bind(site, shown.slot, shown.contentId)
+    .first<{ impressions: number; clicks: number; conversions: number; value: number }>();
+}
+
+/** Another site's event, sent after the ones under test: once it is written, they were consumed. */
+let markerSite: Promise<string> | undefined;
+async function afterMarker() {
+  markerSite ??= createSite("events-marker");
+  const marker = await decideAs(await markerSite, { cookie: await visitorCookie(newVisitorId()) });
+  expect((await postEvents([event(marker, shownIn(marker)[0] as Shown, "impression")])).status).toBe(202);
+  await waitFor(async () => (await countFor(marker.decisionId)) === 1);
+}
+
+/** The decision time the token carries (its payload is base64url JSON before the signature). */
+const decidedAt = (d: DecideResponse) =>
+  (JSON.parse(atob((d.eventToken.split(".")[0] ?? "").replace(/-/g, "+").replace(/_/g, "/"))) as { t: number }).t;
+
+describe("one event token counts once", () => {
+  let site: string;
+  beforeAll(async () => {
+    site = await createSite("events-bounded", {
+      consentModel: "opt-out",
+      policy: { holdout: { share: 0 }, events: { maxConversionsPerDecision: 2, maxConversionValue: 500 } },
+    });
+  });
+
+  it("counts one impression and one click per decision and shown item, whatever the event ids", async () => {
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const [target, other] = shownIn(d) as [Shown, Shown];
+    const replayed = [
+      ...Array.from({ length: 90 }, (_, i) => event(d, target, "click", `click-${i}`)),
+      ...Array.from({ length: 9 }, (_, i) => event(d, target, "impression", `imp-${i}`)),
+      event(d, other, "impression", "imp-other"),
+    ];
+    expect((await postEvents(replayed)).status).toBe(202);
+    expect((await postEvents(replayed.slice(0, 50))).status).toBe(202);
+    await afterMarker();
+    expect(await countFor(d.decisionId)).toBe(3);
+    expect(await rollupOf(site, target)).toMatchObject({ impressions: 1, clicks: 1 });
+    expect(await rollupOf(site, other)).toMatchObject({ impressions: 1, clicks: 0 });
+  });
+
+  it("bounds conversions per decision and refuses a value above the site's maximum", async () => {
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const target = shownIn(d)[0] as Shown;
+    const tooBig = await postEvents([{ ...event(d, target, "conversion"), value: 501, currency: "EUR" }]);
+    expect(tooBig.status).toBe(400);
+    expect(await tooBig.json()).toMatchObject({ error: { field: "events.0.value" } });
+    const conversions = Array.from({ length: 10 }, (_, i) => ({
+      ...event(d, target, "conversion", `buy-${i}`),
+      value: 100,
+      currency: "EUR",
+    }));
+    expect((await postEvents(conversions)).status).toBe(202);
+    await afterMarker();
+    expect(await rollupOf(site, target)).toMatchObject({ conversions: 2, value: 200 });
+  });
+
+  it("refuses event times outside the decision's token lifetime, and absurd ones, before anything is queued", async () => {
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const target = shownIn(d)[0] as Shown;
+    const at = decidedAt(d);
+    expect(at).toBeGreaterThan(0);
+    for (const ts of [1, 8640000000000001, at - HOUR, at + 25 * HOUR, -5, 1.5]) {
+      const res = await postEvents([event(d, target, "impression"), { ...event(d, target, "click"), ts }]);
+      expect(res.status, String(ts)).toBe(400);
+      expect(await res.json(), String(ts)).toMatchObject({ error: { field: "events.1.ts" } });
+    }
+    await afterMarker();
+    expect(await countFor(d.decisionId)).toBe(0);
+    // Within the lifetime: accepted.
+    expect((await postEvents([{ ...event(d, target, "click"), ts: at + 23 * HOUR }])).status).toBe(202);
+  });
+
+  it("answers a correctly signed token with a malformed grant with a 4xx", async () => {
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const target = shownIn(d)[0] as Shown;
+    const grant = { d: d.decisionId, s: site, v: null, m: true, p: false, mv: "", b: false, t: Date.now(), e: Date.now() + HOUR };
+    for (const bad of [grant, { ...grant, i: "everything" }, { ...grant, i: [[1, 2]] }, null, [], "grant"]) {
+      const token = await issueEventToken(bad as never, env.ID_SIGNING_KEY);
+      const res = await postEvents([{ ...event(d, target, "click"), eventToken: token }]);
+      expect(res.status, JSON.stringify(bad)).toBe(403);
+      expect(await res.json()).toMatchObject({ error: { code: "invalid_token", field: "events.0.eventToken" } });
+    }
+  });
+});
+
+describe("the consumer dates by the decision and never throws on a message's time", () => {
+  const interaction = (site: string, decisionId: string, overrides: Partial<InteractionEvent>): InteractionEvent => ({
+    type: "interaction",
+    siteId: site,
+    visitorId: null,
+    measurement: true,
+    personalization: false,
+    bot: false,
+    eventId: crypto.randomUUID(),
+    kind: "click",
+    decisionId,
+    slot: "hero",
+    contentId: "men-1",
+    policy: "model",
+    modelVersion: "v",
+    ts: Date.UTC(2026, 0, 11, 1, 0),
+    decidedAt: Date.UTC(2026, 0, 10, 23, 0),
+    maxConversions: 5,
+    ...overrides,
+  });
+
+  it("writes the roll-up on the decision's day and drops a message with an impossible time without a retry", async () => {
+    const site = await createSite("events-dated");
+    const decisionId = crypto.randomUUID();
+    const batch = createMessageBatch<unknown>("edge-personalizer-events", [
+      { id: "late", timestamp: new Date(), attempts: 1, body: interaction(site, decisionId, {}) },
+      { id: "absurd", timestamp: new Date(), attempts: 1, body: interaction(site, decisionId, { ts: 8640000000000001 }) },
+      { id: "absurd-decision", timestamp: new Date(), attempts: 1, body: interaction(site, decisionId, { decidedAt: -1 }) },
+    ]);
+    const ctx = createExecutionContext();
+    await handler.queue?.(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect(new Set(result.explicitAcks)).toEqual(new Set(["late", "absurd", "absurd-decision"]));
+    const rows = await env.DB.prepare("SELECT day, clicks FROM rollups WHERE site_id = ?").bind(site).all();
+    expect(rows.results).toEqual([{ day: "2026-01-10", clicks: 1 }]);
+  });
+});

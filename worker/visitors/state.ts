@@ -1,0 +1,191 @@
+import { DurableObject } from "cloudflare:workers";
+import type { InteractionEvent } from "../wire/events";
+import {
+  applyInteractions,
+  changesProfile,
+  featuresOf,
+  mergeProfiles,
+  type ProfileFeatures,
+  type StoredProfile,
+  storedProfileSchema,
+} from "./features";
+
+/**
+ * Everything per visitor that must be consistent, in one SQLite-backed Durable Object per
+ * visitor (named from the subject hash of their signed id, ./client.ts): the revocation
+ * tombstone, the profile per site with the ids of the events applied to it, and today's
+ * frequency-cap counts per site. Stored with the synchronous key-value API (rows of the object's
+ * SQLite database), one row per key, so that a decision reads at most three rows and a queue
+ * batch writes one row per site (rows written are what SQLite storage bills).
+ *
+ * Every method but `revoke` runs without awaiting anything, so it cannot interleave with another
+ * call: 200 concurrent clicks count 200. Every method checks the tombstone first, and a revoked
+ * visitor's profile is never read or written again.
+ */
+const TOMBSTONE = "tombstone";
+const profileKey = (site: string) => `profile:${site}`;
+const capsKey = (site: string) => `caps:${site}`;
+const PROFILE_PREFIX = "profile:";
+const CAPS_PREFIX = "caps:";
+
+/** Event ids kept per site for idempotence: queue redeliveries come within minutes, far fewer than this. */
+const APPLIED_KEPT = 256;
+/** Capped content ids counted per site and day: a bound on what one visitor's traffic can store. */
+const CAPPED_KEPT = 200;
+/** A profile untouched this long is deleted: the visitor id's cookie (13 months) has expired by then. */
+export const RETENTION_MS = 400 * 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+type Tombstone = { at: number };
+type Caps = { day: string; shown: Record<string, number> };
+/** A site's row: the profile and the ids of the events applied to it, written together. */
+type SiteRow = { profile: StoredProfile; applied: string[] };
+
+/** What a decision asks for: the profile only with personalization consent, caps only where storage is allowed. */
+export type DecisionAsk = { site: string; profile: boolean; capsDay: string | null };
+export type DecisionState = { revoked: boolean; profile: ProfileFeatures | null; shownToday: Record<string, number> };
+
+/** How an imported profile meets one the object already holds. */
+export type ImportMode = "replace" | "merge";
+
+export type VisitorExport = {
+  revokedAt: number | null;
+  profiles: Record<string, StoredProfile>;
+  caps: Record<string, Caps>;
+  appliedEvents: number;
+};
+
+export class VisitorState extends DurableObject<Env> {
+  /** Profile reads since this instance started: observable proof that a revoked visitor's decision read none. */
+  profileReads = 0;
+
+  private get kv(): SyncKvStorage {
+    return this.ctx.storage.kv;
+  }
+
+  private revoked(): boolean {
+    return this.kv.get<Tombstone>(TOMBSTONE) !== undefined;
+  }
+
+  private readSite(site: string): SiteRow | undefined {
+    this.profileReads++;
+    return this.kv.get<SiteRow>(profileKey(site));
+  }
+
+  /** The decision's one call: the tombstone first; the profile and caps only as asked and only when not revoked. */
+  forDecision(ask: DecisionAsk): DecisionState {
+    if (this.revoked()) return { revoked: true, profile: null, shownToday: {} };
+    const row = ask.profile ? this.readSite(ask.site) : undefined;
+    const caps = ask.capsDay ? this.kv.get<Caps>(capsKey(ask.site)) : undefined;
+    return {
+      revoked: false,
+      profile: row ? featuresOf(row.profile) : null,
+      shownToday: caps && caps.day === ask.capsDay ? caps.shown : {},
+    };
+  }
+
+  /**
+   * Applies a queue batch's interactions of this visitor (any site) once each: events already
+   * applied are skipped, so a redelivered message changes nothing. Only events with
+   * personalization consent that change a profile (clicks, conversions) are applied. The answer
+   * says whether the visitor is revoked, so that the consumer drops their events.
+   */
+  apply(events: readonly InteractionEvent[], now: number): { revoked: boolean; applied: number } {
+    if (this.revoked()) return { revoked: true, applied: 0 };
+    const bySite = new Map<string, InteractionEvent[]>();
+    for (const e of events) {
+      if (e.personalization && changesProfile(e.kind)) bySite.set(e.siteId, [...(bySite.get(e.siteId) ?? []), e]);
+    }
+    let applied = 0;
+    for (const [site, list] of bySite) {
+      const row = this.readSite(site);
+      const seen = new Set(row?.applied);
+      const fresh: InteractionEvent[] = [];
+      for (const e of list) {
+        if (seen.has(e.eventId)) continue;
+        seen.add(e.eventId);
+        fresh.push(e);
+      }
+      if (fresh.length === 0) continue;
+      this.kv.put(profileKey(site), {
+        profile: applyInteractions(
+          row?.profile ?? null,
+          fresh.toSorted((a, b) => a.ts - b.ts),
+          now,
+        ),
+        applied: [...seen].slice(-APPLIED_KEPT),
+      } satisfies SiteRow);
+      applied += fresh.length;
+    }
+    if (applied > 0) this.extendRetention(now);
+    return { revoked: false, applied };
+  }
+
+  /** Counts capped content a decision showed (after its answer), for today's caps. */
+  countShown(site: string, day: string, contentIds: readonly string[], now: number): void {
+    if (this.revoked() || contentIds.length === 0) return;
+    const current = this.kv.get<Caps>(capsKey(site));
+    const shown = current?.day === day ? { ...current.shown } : {};
+    for (const id of contentIds) {
+      if (id in shown || Object.keys(shown).length < CAPPED_KEPT) shown[id] = (shown[id] ?? 0) + 1;
+    }
+    this.kv.put(capsKey(site), { day, shown } satisfies Caps);
+    this.extendRetention(now);
+  }
+
+  /**
+   * Writes a profile (seeding, trained profiles: `replace`; the migration from KV: `merge`, which
+   * keeps what the object learnt since, see features.ts `mergeProfiles`); refused for a revoked visitor.
+   */
+  importProfile(site: string, profile: unknown, now: number, mode: ImportMode = "replace"): { revoked: boolean } {
+    if (this.revoked()) return { revoked: true };
+    const row = this.kv.get<SiteRow>(profileKey(site));
+    const incoming = storedProfileSchema.parse(profile);
+    const stored = mode === "merge" && row ? mergeProfiles(row.profile, incoming, now) : incoming;
+    this.kv.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
+    this.extendRetention(now);
+    return { revoked: false };
+  }
+
+  /** Revocation and erasure: deletes everything the object holds, then keeps only the tombstone. */
+  async revoke(at: number): Promise<void> {
+    const since = this.kv.get<Tombstone>(TOMBSTONE)?.at ?? at;
+    await this.ctx.storage.deleteAll();
+    this.kv.put(TOMBSTONE, { at: since } satisfies Tombstone);
+  }
+
+  /** Everything the object holds, for the privacy team's export. */
+  export(): VisitorExport {
+    const profiles: Record<string, StoredProfile> = {};
+    let appliedEvents = 0;
+    for (const [key, row] of this.kv.list<SiteRow>({ prefix: PROFILE_PREFIX })) {
+      profiles[key.slice(PROFILE_PREFIX.length)] = row.profile;
+      appliedEvents += row.applied.length;
+    }
+    const caps: Record<string, Caps> = {};
+    for (const [key, value] of this.kv.list<Caps>({ prefix: CAPS_PREFIX })) caps[key.slice(CAPS_PREFIX.length)] = value;
+    return {
+      revokedAt: this.kv.get<Tombstone>(TOMBSTONE)?.at ?? null,
+      profiles,
+      caps,
+      appliedEvents,
+    };
+  }
+
+  /** A visitor not seen for RETENTION_MS: their profile goes (a tombstone, holding nothing about them, stays). */
+  override async alarm(): Promise<void> {
+    const tombstone = this.kv.get<Tombstone>(TOMBSTONE);
+    await this.ctx.storage.deleteAll();
+    if (tombstone) this.kv.put(TOMBSTONE, tombstone);
+  }
+
+  /** Moves the deletion alarm forward, at most once a day (setting an alarm is a billed row write). */
+  private extendRetention(now: number): void {
+    const due = now + RETENTION_MS;
+    // Not awaited, so that the calls above stay free of interleaving; a failure only delays the clean-up.
+    void this.ctx.storage
+      .getAlarm()
+      .then((current) => (current === null || current < due - DAY_MS ? this.ctx.storage.setAlarm(due) : undefined))
+      .catch(() => undefined);
+  }
+}
