@@ -9,7 +9,7 @@ import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client
 import { changesProfile } from "../visitors/features";
 import { type DecisionEvent, type InteractionEvent, type QueueMessage, queueMessageSchema } from "../wire/events";
 import { notLearnedReason } from "./admit";
-import { countEvents, type LogTarget, logEvents } from "./ingest";
+import { countEvents, isRefused, type LogTarget, logEvents } from "./ingest";
 
 type Loggable = DecisionEvent | InteractionEvent;
 type Pending = { message: Message<unknown>; event: Loggable };
@@ -97,15 +97,17 @@ async function throughVisitors(visitors: VisitorStore, pending: readonly Pending
  * The batch counted into the aggregates in one transaction; if that fails, message by message, so
  * that one failing write is retried alone and the others are not held back. Then what was counted
  * goes to the log at once (a failure there retries those messages: the aggregates will not count
- * them again). So a row in the log has been counted, and a redelivered one is counted once.
+ * them again), all but the conversions past their decision's bound, which are acknowledged unlogged.
+ * So a row in the log has been counted, and a redelivered one is counted once.
  */
 async function writeIsolatingFailures(target: LogTarget, pending: Pending[]): Promise<Pending[]> {
-  const counted = await countIsolatingFailures(target, pending);
+  const { counted, refused } = await countIsolatingFailures(target, pending);
+  const logged = counted.filter((p) => !isRefused(refused)(p.event));
   try {
     await logEvents(
       target.sink,
-      counted.map((p) => p.event),
-      await batchIdOf(counted.map((p) => p.message.id)),
+      logged.map((p) => p.event),
+      await batchIdOf(logged.map((p) => p.message.id)),
     );
     return counted;
   } catch {
@@ -114,23 +116,24 @@ async function writeIsolatingFailures(target: LogTarget, pending: Pending[]): Pr
   }
 }
 
-async function countIsolatingFailures(target: LogTarget, pending: Pending[]): Promise<Pending[]> {
+async function countIsolatingFailures(target: LogTarget, pending: Pending[]): Promise<{ counted: Pending[]; refused: Set<string> }> {
   try {
-    await countEvents(
+    const refused = await countEvents(
       target.db,
       pending.map((p) => p.event),
     );
-    return pending;
+    return { counted: pending, refused };
   } catch {
     const counted: Pending[] = [];
+    const refused = new Set<string>();
     for (const p of pending) {
       try {
-        await countEvents(target.db, [p.event]);
+        for (const id of await countEvents(target.db, [p.event])) refused.add(id);
         counted.push(p);
       } catch {
         p.message.retry(backoff(p.message.attempts));
       }
     }
-    return counted;
+    return { counted, refused };
   }
 }

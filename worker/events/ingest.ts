@@ -1,6 +1,7 @@
 import { writeAggregates } from "../log/ledger";
 import { distinctRows, toLogRow } from "../log/rows";
 import type { LogSink } from "../log/sinks";
+import { readPolicy } from "../site/policy";
 import type { Database } from "../store/db";
 import type { DecisionEvent, InteractionEvent } from "../wire/events";
 import type { LogRow } from "../wire/log";
@@ -10,7 +11,8 @@ import type { LogRow } from "../wire/log";
  * aggregates in D1, each row once however often the queue or a client delivers it
  * (worker/log/ledger.ts), then written to the log as rows of its one schema (R2 batch files or the
  * Pipelines stream). A message is acknowledged only when both are done; one written twice is read
- * once (readers keep the first row of each kind and id), and counted once.
+ * once (readers keep the first row of each kind and id), and counted once. A conversion past its
+ * decision's bound (the site's `events.maxConversionsPerDecision`) is neither counted nor logged.
  */
 export type LogTarget = { db: Database; sink: LogSink };
 type Loggable = DecisionEvent | InteractionEvent;
@@ -23,12 +25,33 @@ export async function logEvents(sink: LogSink, list: readonly Loggable[], batchI
   if (rows.length) await sink.write(rows, batchId);
 }
 
-/** Into the daily aggregates, each row once (one D1 transaction). */
-export async function countEvents(db: Database, list: readonly Loggable[], now = Date.now()): Promise<void> {
-  await writeAggregates(db, rowsOf(list), now);
+const DEFAULT_MAX_CONVERSIONS = readPolicy({}).events.maxConversionsPerDecision;
+
+/** Each conversion's bound, by its event id. */
+function conversionBounds(list: readonly Loggable[]): Map<string, number> {
+  return new Map(
+    list.flatMap((e) =>
+      e.type === "interaction" && e.kind === "conversion" ? [[e.eventId, e.maxConversions ?? DEFAULT_MAX_CONVERSIONS] as const] : [],
+    ),
+  );
 }
 
+/** Into the daily aggregates, each row once (one D1 transaction); returns the ids of the conversions refused. */
+export async function countEvents(db: Database, list: readonly Loggable[], now = Date.now()): Promise<Set<string>> {
+  const bounds = conversionBounds(list);
+  const { refused } = await writeAggregates(db, rowsOf(list), now, (row) => bounds.get(row.id));
+  return new Set(refused.map((row) => row.id));
+}
+
+/** Whether an event is one that its batch's count refused. */
+export const isRefused = (refused: ReadonlySet<string>) => (e: Loggable) =>
+  e.type === "interaction" && e.kind === "conversion" && refused.has(e.eventId);
+
 export async function writeEvents(target: LogTarget, list: readonly Loggable[], batchId: string, now = Date.now()): Promise<void> {
-  await countEvents(target.db, list, now);
-  await logEvents(target.sink, list, batchId);
+  const refused = await countEvents(target.db, list, now);
+  await logEvents(
+    target.sink,
+    list.filter((e) => !isRefused(refused)(e)),
+    batchId,
+  );
 }

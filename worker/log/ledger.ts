@@ -6,6 +6,7 @@ import { counterNames } from "./metrics";
 import {
   type AggregateRow,
   type BatchPlan,
+  type ConversionBound,
   firstKeyOf,
   type KeyedRow,
   keyRows,
@@ -48,7 +49,9 @@ function remember(writes: readonly LedgerWrite[]) {
   }
 }
 
-const keysOf = (keyed: readonly KeyedRow[]) => [...new Set(keyed.flatMap((k) => [k.eventKey, ...k.tallies.map((t) => t.tallyKey)]))];
+const keysOf = (keyed: readonly KeyedRow[]) => [
+  ...new Set(keyed.flatMap((k) => [k.eventKey, ...k.tallies.map((t) => t.tallyKey), ...(k.bound ? [k.bound.key] : [])])),
+];
 
 function fromMemory(keys: readonly string[]): Map<string, LedgerEntry> {
   return new Map(keys.flatMap((key) => (remembered.has(key) ? [[key, remembered.get(key) as LedgerEntry] as const] : [])));
@@ -120,10 +123,18 @@ export function countable(rows: readonly LogRow[], now: number): LogRow[] {
   return rows.filter((row) => row.day >= oldest && row.day <= newest);
 }
 
-/** Counts a batch's rows into the daily aggregates exactly once; returns the rows it counted. */
-export async function writeAggregates(db: Database, rows: readonly LogRow[], now: number): Promise<LogRow[]> {
-  const keyed = await keyRows(countable(rows, now));
-  if (keyed.length === 0) return [];
+/**
+ * Counts a batch's rows into the daily aggregates exactly once; returns the rows it counted and the
+ * conversions it refused (past their decision's bound: `maxOf`).
+ */
+export async function writeAggregates(
+  db: Database,
+  rows: readonly LogRow[],
+  now: number,
+  maxOf?: ConversionBound,
+): Promise<Pick<BatchPlan, "counted" | "refused">> {
+  const keyed = await keyRows(countable(rows, now), maxOf);
+  if (keyed.length === 0) return { counted: [], refused: [] };
   const keys = keysOf(keyed);
   let known = fromMemory(keys);
   for (let attempt = 1; ; attempt++) {
@@ -131,7 +142,7 @@ export async function writeAggregates(db: Database, rows: readonly LogRow[], now
     try {
       await commit(db, plan);
       remember(plan.ledger);
-      return plan.counted;
+      return { counted: plan.counted, refused: plan.refused };
     } catch (err) {
       if (!isLedgerConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
       known = await readLedger(db, keys);

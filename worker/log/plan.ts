@@ -11,7 +11,9 @@ import { addCounters, type Counters, encodeKey, type Metric, zeroCounters } from
  * and id), and a tally per identified visitor and group (holdout or experiment arm): the visitor's
  * decisions, conversions and conversion value that day. A tally's version grows by one with each
  * change, and a write only succeeds on the version it was planned from (worker/log/write.ts), so
- * concurrent batches cannot both count the same visitor or event.
+ * concurrent batches cannot both count the same visitor or event. A decision's conversions have a
+ * tally of their own, so that no more than the site's bound per decision are counted (an event token
+ * cannot count unlimited conversions); the ones past it are refused, and neither counted nor logged.
  */
 export type LedgerEntry = { version: number; decisions: number; conversions: number; value: number };
 /** [key, version, decisions, conversions, value] */
@@ -24,6 +26,8 @@ export type KeyedRow = {
   eventKey: string;
   /** The ledger keys of the visitor's tallies in the row's groups (none without a visitor id). */
   tallies: { metric: "holdout" | "experiment"; key: string[]; tallyKey: string }[];
+  /** For a conversion: its decision's conversion tally, and how many conversions the decision may count. */
+  bound: { key: string; max: number } | null;
 };
 
 const EPOCH_MS = Date.UTC(2020, 0, 1);
@@ -47,11 +51,21 @@ export const firstKeyOf = (day: string) => (dayNumber(day) << HASH_BITS).toStrin
 
 export const eventText = (row: Pick<LogRow, "site_id" | "kind" | "id">) => `e\u0000${row.site_id}\u0000${row.kind}\u0000${row.id}`;
 
-export async function keyRows(rows: readonly LogRow[]): Promise<KeyedRow[]> {
+/** The conversion bound of a row (a conversion's decision's `maxConversions`), or undefined when none applies. */
+export type ConversionBound = (row: LogRow) => number | undefined;
+
+async function boundOf(row: LogRow, maxOf: ConversionBound): Promise<KeyedRow["bound"]> {
+  const max = row.kind === "interaction" && row.event === "conversion" ? maxOf(row) : undefined;
+  if (max === undefined) return null;
+  return { key: await ledgerKey(row.day, `c\u0000${row.site_id}\u0000${row.decision_id}`), max };
+}
+
+export async function keyRows(rows: readonly LogRow[], maxOf: ConversionBound = () => undefined): Promise<KeyedRow[]> {
   return Promise.all(
     rows.map(async (row) => ({
       row,
       eventKey: await ledgerKey(row.day, eventText(row)),
+      bound: await boundOf(row, maxOf),
       tallies: row.visitor_id
         ? await Promise.all(
             groupsOf(row).map(async (g) => ({
@@ -80,7 +94,8 @@ function visitorCounters({ before, after }: Tally): Partial<Counters> {
 
 /**
  * Plans a batch against what the ledger is believed to hold (`known`; absent keys are believed
- * new). Rows already counted are left out; every other row is counted once.
+ * new). Rows already counted are left out; conversions past their decision's bound are refused;
+ * every other row is counted once.
  */
 export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string, LedgerEntry>) {
   const aggregates = new Map<string, AggregateRow>();
@@ -93,9 +108,21 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
   const ledger = new Map<string, LedgerWrite>();
   const tallies = new Map<string, Tally>();
   const counted: LogRow[] = [];
+  const refused: LogRow[] = [];
+  const conversionsOf = new Map<string, { before: LedgerEntry; count: number }>();
 
-  for (const { row, eventKey, tallies: groups } of keyed) {
+  for (const { row, eventKey, tallies: groups, bound } of keyed) {
     if (known.has(eventKey) || ledger.has(eventKey)) continue;
+    if (bound) {
+      const before = known.get(bound.key) ?? EMPTY;
+      const tally = conversionsOf.get(bound.key) ?? { before, count: before.conversions };
+      conversionsOf.set(bound.key, tally);
+      if (tally.count >= bound.max) {
+        refused.push(row);
+        continue;
+      }
+      tally.count++;
+    }
     ledger.set(eventKey, [eventKey, 1, 0, 0, 0]);
     counted.push(row);
     for (const c of contributionsOf(row)) add(row.site_id, row.day, c.metric, encodeKey(c.key), c.counters);
@@ -126,6 +153,8 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
     const { decisions, conversions, value } = tally.after;
     ledger.set(tallyKey, [tallyKey, tally.before.version + 1, decisions, conversions, value]);
   }
-  return { counted, ledger: [...ledger.values()], aggregates: [...aggregates.values()] };
+  for (const [key, { before, count }] of conversionsOf)
+    if (count !== before.conversions) ledger.set(key, [key, before.version + 1, 0, count, 0]);
+  return { counted, refused, ledger: [...ledger.values()], aggregates: [...aggregates.values()] };
 }
 export type BatchPlan = ReturnType<typeof planBatch>;
