@@ -1,9 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
-import { continueErasures } from "../worker/privacy/erasure";
 import { subjectHash } from "../worker/store/subject";
-import { createSite, db, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
+import { requestStatus, waitForCompletion } from "./support/erasure";
+import { createSite, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { logFileRows } from "./support/log";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
@@ -26,28 +26,6 @@ function revoke(subjectId: string, headers: Record<string, string> = PRIVACY) {
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ subjectId, reason: "data subject request" }),
   });
-}
-
-async function requestStatus(requestId: string): Promise<{ status: string; completedAt: string | null }> {
-  const res = await SELF.fetch(`https://edge.example/v1/privacy/requests/${requestId}`, { headers: PRIVACY });
-  return res.json();
-}
-
-/**
- * Runs what the scheduled handler runs (the log's erasure pass, then the pending erasures back on
- * the queue for the consumer) as it would two minutes from now, past the pass's grace period, until
- * the request completes.
- */
-async function waitForCompletion(requestId: string): Promise<{ status: string; completedAt: string | null }> {
-  return waitFor(
-    async () => {
-      await continueErasures(db, env.EVENTS, { bucket: env.LOG, sink: "r2" }, Date.now() + 120_000);
-      const body = await requestStatus(requestId);
-      return body.status === "completed" && body;
-    },
-    30_000,
-    500,
-  );
 }
 
 /**
