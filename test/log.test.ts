@@ -15,7 +15,7 @@ import { modelReport } from "../worker/models/report";
 import { continueErasures } from "../worker/privacy/erasure";
 import { readPolicy } from "../worker/site/policy";
 import { logErasures, privacyRequests } from "../worker/store/schema";
-import type { DecisionEvent, InteractionEvent } from "../worker/wire/events";
+import type { DecisionEvent, InteractionEvent, QueueMessage } from "../worker/wire/events";
 import { type LogRow, logRowSchema } from "../worker/wire/log";
 import {
   armGroups,
@@ -38,7 +38,7 @@ const handler: ExportedHandler<Env> = worker;
 type Loggable = DecisionEvent | InteractionEvent;
 
 /** Delivers `bodies` to the real queue handler as one batch with these message ids; returns the acknowledged ids. */
-async function deliver(bodies: readonly Loggable[], ids: readonly string[], on: Env = env): Promise<string[]> {
+async function deliver(bodies: readonly (Loggable | QueueMessage)[], ids: readonly string[], on: Env = env): Promise<string[]> {
   const batch = createMessageBatch<unknown>(
     "edge-personalizer-events",
     bodies.map((body, i) => ({ id: ids[i] as string, timestamp: new Date(), attempts: 1, body })),
@@ -309,13 +309,9 @@ describe("retention", () => {
     // Aggregates count only the last days (the ledger's window): the older partitions are log only.
     expect((await sumAggregates(db, { site }, "decisions", true)).map((r) => r.day)).toEqual([dayOf(3), dayOf(0)]);
 
-    // The scheduled handler, as the cron runs it, with 90 days of log and 2 of aggregates.
-    const controller = { scheduledTime: now, cron: "*/5 * * * *", noRetry() {} } as ScheduledController;
-    await handler.scheduled?.(
-      controller,
-      { ...env, RETENTION_DAYS: "90", AGGREGATE_RETENTION_DAYS: "2" } as unknown as Env,
-      createExecutionContext(),
-    );
+    // The log's maintenance as the cron queues it (at its scheduled time), with 90 days of log and 2 of aggregates.
+    const settings = { ...env, RETENTION_DAYS: "90", AGGREGATE_RETENTION_DAYS: "2" } as unknown as Env;
+    expect(await deliver([{ type: "log-maintenance", at: now }], [`maintenance-${now}`], settings)).toEqual([`maintenance-${now}`]);
     // 90 days: the partitions of 120 and 91 days ago go, the one of exactly 90 days ago stays.
     expect(await days()).toEqual([dayOf(90), dayOf(89), dayOf(3), dayOf(0)].sort());
     // Aggregates kept 2 days: the day 3 days ago goes.

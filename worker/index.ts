@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { z } from "zod";
 import { consumeEvents } from "./events/consumer";
 import type { AppEnv } from "./http/app-env";
 import { consoleRoutes } from "./http/console/app";
@@ -16,11 +17,10 @@ import { healthRoutes } from "./http/routes/health";
 import { privacyRoutes } from "./http/routes/privacy";
 import { tagRoutes } from "./http/routes/tag";
 import { whyRoutes } from "./http/routes/why";
-import { configOf } from "./lib/config";
-import { applyRetention } from "./log/retention";
-import { continueErasures } from "./privacy/erasure";
 import { startSiteSweep } from "./site/maintenance";
-import { createDb } from "./store/db";
+import type { logMaintenanceMessageSchema } from "./wire/events";
+
+type LogMaintenance = z.infer<typeof logMaintenanceMessageSchema>;
 
 const app = new Hono<AppEnv>()
   .use(consoleHostOnly)
@@ -43,20 +43,13 @@ export default {
   fetch: (request, env, ctx) => app.fetch(mountedRequest(request, env), env, ctx),
   queue: (batch, env) => consumeEvents(batch, env),
   /**
-   * Keeps the KV catalogue snapshots fresh through the queue (worker/site/maintenance.ts); applies
-   * the log's retention, then goes on with the erasures (the log's deletion list first, then the
-   * pending requests back on the queue), one after the other so that a file is never rewritten
-   * while retention deletes it. Both go by the run's scheduled time.
+   * Keeps the KV catalogue snapshots fresh, and runs the raw log's retention and erasure pass (which
+   * then sends pending erasures back on the queue), both through the queue: a handful of
+   * subrequests however many sites and files there are (worker/site/maintenance.ts, the consumer).
    */
   scheduled: async (controller, env) => {
-    const db = createDb(env.DB);
-    const config = configOf(env);
-    const now = controller.scheduledTime;
-    const maintainLog = async () => {
-      await applyRetention(db, env.LOG, now, config).catch((err: unknown) => console.error("log retention failed", String(err)));
-      await continueErasures(db, env.EVENTS, { bucket: env.LOG, sink: config.logSink }, now);
-    };
-    await Promise.allSettled([startSiteSweep(env.EVENTS), maintainLog()]);
+    const logMaintenance: LogMaintenance = { type: "log-maintenance", at: controller.scheduledTime };
+    await Promise.allSettled([startSiteSweep(env.EVENTS), env.EVENTS.send(logMaintenance, { contentType: "json" })]);
   },
 } satisfies ExportedHandler<Env>;
 

@@ -1,7 +1,8 @@
 import { configOf } from "../lib/config";
 import { batchIdOf } from "../log/files";
+import { applyRetention } from "../log/retention";
 import { logSinkOf } from "../log/sinks";
-import { runErasure } from "../privacy/erasure";
+import { continueErasures, runErasure } from "../privacy/erasure";
 import { writeCatalogueSnapshot } from "../site/catalogue";
 import { sweepSites } from "../site/maintenance";
 import { createDb } from "../store/db";
@@ -52,9 +53,20 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   for (const { message } of written) message.ack();
 }
 
+/**
+ * The log's retention, then its erasure pass and the pending erasures back on the queue, one after
+ * the other so that a file is never rewritten while retention deletes it; both as of the cron run.
+ */
+async function maintainLog(db: ReturnType<typeof createDb>, env: Env, at: number) {
+  const config = configOf(env);
+  await applyRetention(db, env.LOG, at, config).catch((err: unknown) => console.error("log retention failed", String(err)));
+  await continueErasures(db, env.EVENTS, { bucket: env.LOG, sink: config.logSink }, at);
+}
+
 async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typeof createDb>, env: Env, visitors: VisitorStore) {
   try {
     if (task.type === "erasure") await runErasure(db, visitors, task.requestId);
+    else if (task.type === "log-maintenance") await maintainLog(db, env, task.at);
     else if (task.type === "site-sweep") await sweepSites(db, env.EVENTS, task.after);
     else await writeCatalogueSnapshot(db, env.CONFIG, task.siteId);
     message.ack();

@@ -15,8 +15,11 @@ import { decodeRows, encodeRows, LOG_ROOT } from "./files";
  * two passes' time (README "Erasure").
  */
 export const GRACE_MS = 60_000;
-/** Files read per run: each costs a read and, when rewritten, a write (the scheduled handler has 1,000 subrequests). */
-export const FILES_PER_RUN = 400;
+/**
+ * Files read per run: each costs a read and, when rewritten, a write. A run is one queue message,
+ * whose invocation has 1,000 subrequests shared with up to 99 other messages of its batch.
+ */
+export const FILES_PER_RUN = 300;
 const SWEEP_ID = "erasure";
 
 type Pending = { requestId: string; subjectId: string; queuedAt: Date };
