@@ -11,6 +11,9 @@
  */
 import worker from "../../worker/index";
 
+/** The Durable Object classes that wrangler.toml binds, exported as the real entry exports them. */
+export * from "../../worker/index";
+
 type D1Counts = { statements: number; rowsWritten: number; byTable: Record<string, number> };
 type Counts = {
   d1: Record<"fetch" | "queue" | "scheduled", D1Counts>;
