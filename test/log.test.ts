@@ -31,6 +31,7 @@ import {
 import { BROWSER, createSite, db, decideOk, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
 import { logFileKeys, logFileRows, loggedRows } from "./support/log";
 import { postEvents } from "./support/pipeline";
+import { resetRegistry } from "./support/registry";
 import { simulatedTraffic } from "./support/traffic";
 
 const handler: ExportedHandler<Env> = worker;
@@ -205,6 +206,7 @@ describe("redelivery", () => {
 
 describe("reports from the aggregates", () => {
   it("equal a brute force over the log on simulated traffic through the edge", async () => {
+    await resetRegistry();
     const site = await createSite("log-brute", {
       policy: {
         holdout: { share: 0.3 },
