@@ -1,7 +1,7 @@
 import { and, eq, gte, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { PerformanceQuery } from "../events/report";
 import { wilsonInterval } from "../events/report";
-import { DRIFT_FLAG_PSI, populationStabilityIndex } from "../inference/drift";
+import { DRIFT_FLAG_PSI, driftOf } from "../inference/drift";
 import { manifestSchema } from "../inference/manifest";
 import type { Database } from "../store/db";
 import { decisions, featureDrift, modelVersions, rollups } from "../store/schema";
@@ -145,9 +145,7 @@ export async function modelReport(db: Database, query: PerformanceQuery) {
         const counts = ref.bins.map((bin) =>
           Number(drift.find((d) => d.version === v.version && d.feature === ref.feature && d.bin === bin)?.count ?? 0),
         );
-        const observed = counts.reduce((a, b) => a + b, 0);
-        const psi = observed ? populationStabilityIndex(ref.expected, counts) : null;
-        return { feature: ref.feature, observed, psi, flagged: psi !== null && psi > DRIFT_FLAG_PSI };
+        return driftOf(ref, counts);
       });
       return {
         version: v.version,
