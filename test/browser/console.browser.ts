@@ -47,7 +47,9 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     });
     await page.goto(new URL("/admin", stack.consoleUrl).href);
     expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
-    // The token field has focus on load; Enter submits.
+    // The token field has focus on load (autofocus, which the browser applies once the page has
+    // rendered: typing before that goes nowhere); Enter submits.
+    await page.waitForFunction("document.activeElement?.id === 'token'");
     await page.keyboard.type(token);
     await Promise.all([page.waitForURL((url) => url.pathname !== "/admin/sign-in"), page.keyboard.press("Enter")]);
     return { context, page, problems };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { niceScale, PALETTE, tickLabel } from "../../worker/http/console/chart-spec";
+import { missingHoldout } from "../../worker/http/console/pages/performance";
 
 /** sRGB hex → CIELAB (D65), optionally seen through a colour-vision deficiency (Machado et al., 2009, severity 1). */
 const SIMULATIONS = {
@@ -61,5 +62,17 @@ describe("console charts", () => {
     expect(tickLabel("ratio", 1, 0.2)).toBe("100%");
     expect(tickLabel("ratio", 0.025, 0.005)).toBe("2.5%");
     expect(tickLabel("count", 2500, 500)).toBe("2,500");
+  });
+});
+
+describe("the performance page's holdout message", () => {
+  it("says what is missing: a holdout share in the policy, or holdout visitors not yet seen", () => {
+    expect(missingHoldout(0, 120)).toContain("holds out nobody");
+    const waiting = missingHoldout(0.05, 190);
+    expect(waiting).toContain("holds out 5% of visitors");
+    expect(waiting).toContain("190 treated visitors");
+    // 190 treated at a 5% share: about 10 holdout visitors were to be expected.
+    expect(waiting).toContain("about 10 holdout visitors");
+    expect(waiting).not.toContain("set a holdout share");
   });
 });

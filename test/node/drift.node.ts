@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { binOf, binsOf, populationStabilityIndex } from "../../worker/inference/drift";
+import { binOf, binsOf, DRIFT_MIN_OBSERVED, driftOf, driftSampleNeeded, populationStabilityIndex } from "../../worker/inference/drift";
 import type { FeatureSpec } from "../../worker/inference/manifest";
 
 describe("drift bins", () => {
@@ -18,5 +18,19 @@ describe("drift bins", () => {
   it("gives a PSI of 0 for the same distribution and flags a large shift", () => {
     expect(populationStabilityIndex([0.5, 0.5], [50, 50])).toBeCloseTo(0, 10);
     expect(populationStabilityIndex([0.9, 0.1], [10, 90])).toBeGreaterThan(0.2);
+  });
+
+  it("gives a PSI and a flag only from the minimum sample on", () => {
+    const reference = { feature: "f", expected: [0.9, 0.1] };
+    const needed = driftSampleNeeded(reference.expected.length);
+    expect(needed).toBe(DRIFT_MIN_OBSERVED);
+    // The same strong shift: unflagged below the minimum, flagged from it on.
+    const below = driftOf(reference, [Math.floor((needed - 1) * 0.1), Math.ceil((needed - 1) * 0.9)]);
+    expect(below).toMatchObject({ observed: needed - 1, needed, psi: null, flagged: false });
+    const enough = driftOf(reference, [needed * 0.1, needed * 0.9]);
+    expect(enough.psi).toBeGreaterThan(0.2);
+    expect(enough.flagged).toBe(true);
+    // Many bins need more than the floor: ten per bin.
+    expect(driftSampleNeeded(24)).toBe(240);
   });
 });

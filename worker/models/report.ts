@@ -1,6 +1,6 @@
 import type { PerformanceQuery } from "../events/report";
 import { wilsonInterval } from "../events/report";
-import { DRIFT_FLAG_PSI, populationStabilityIndex } from "../inference/drift";
+import { DRIFT_FLAG_PSI, driftOf } from "../inference/drift";
 import { manifestSchema } from "../inference/manifest";
 import { sumAggregates } from "../log/aggregates";
 import { SCORE_BINS } from "../log/metrics";
@@ -82,9 +82,7 @@ export async function modelReport(db: Database, query: PerformanceQuery) {
         const counts = ref.bins.map(
           (bin) => drift.find((d) => d.key[0] === v.version && d.key[1] === ref.feature && d.key[2] === bin)?.counters.count ?? 0,
         );
-        const observed = counts.reduce((a, b) => a + b, 0);
-        const psi = observed ? populationStabilityIndex(ref.expected, counts) : null;
-        return { feature: ref.feature, observed, psi, flagged: psi !== null && psi > DRIFT_FLAG_PSI };
+        return driftOf(ref, counts);
       });
       return {
         version: v.version,

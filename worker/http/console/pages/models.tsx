@@ -141,7 +141,13 @@ function ModelsPage(props: {
             { header: "version", cell: (f) => f.version },
             { header: "feature", cell: (f) => f.feature },
             { header: "observed", cell: (f) => num(f.observed) },
-            { header: "PSI", cell: (f) => (f.psi === null ? "–" : f.psi.toFixed(3)) },
+            {
+              header: "PSI",
+              cell: (f) =>
+                f.psi === null
+                  ? `not enough data yet: ${num(f.observed)} of the ${num(f.needed)} observations PSI needs`
+                  : f.psi.toFixed(3),
+            },
             { header: "flag", cell: (f) => (f.flagged ? "drifted (PSI > 0.2)" : "") },
           ]}
         />

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { decisionsByDay, type PerformanceRow, performanceReport } from "../../../events/report";
 import { explorationShare, upliftReport } from "../../../experiments/report";
+import { sitePolicyOf } from "../../../site/policy-store";
 import type { AppEnv } from "../../app-env";
 import { parseWith } from "../../routes/validate";
 import { Chart, type ChartSpec, IntervalBar, interval, num, pct } from "../chart";
@@ -12,6 +13,14 @@ import { DataTable } from "../table";
 /** Performance: totals, uplift against the holdout, and daily series per slot and policy. */
 
 type Uplift = Awaited<ReturnType<typeof upliftReport>>;
+
+/** Why there is no holdout group to compare with: no share in the policy, or too few visitors yet. */
+export function missingHoldout(share: number, treated: number): string {
+  if (share <= 0) return "No holdout: the site policy holds out nobody. Set a holdout share (5% is usual) to measure uplift.";
+  const held = `${(share * 100).toFixed(share < 0.01 ? 1 : 0)}%`;
+  const expected = Math.round((treated * share) / (1 - share));
+  return `The policy holds out ${held} of visitors, but none of them has been seen in this period yet (${treated} treated visitors; about ${expected} holdout visitors expected so far). Uplift needs visitors in both groups: wait for more traffic or widen the period.`;
+}
 type Exploration = Awaited<ReturnType<typeof explorationShare>>;
 
 function PerformancePage(props: {
@@ -24,6 +33,8 @@ function PerformancePage(props: {
   conversions: ChartSpec;
   uplift: Uplift;
   exploration: Exploration;
+  /** The site policy's holdout share now: what a missing holdout group means depends on it. */
+  holdoutShare: number;
 }) {
   const sum = (k: "impressions" | "clicks" | "conversions") => props.totals.reduce((n, r) => n + r[k], 0);
   const hasDecisions = props.decisions.series.length > 0;
@@ -72,7 +83,7 @@ function PerformancePage(props: {
           <section aria-labelledby="uplift-h" class="card">
             <h2 id="uplift-h">Personalization against the holdout</h2>
             {props.uplift.holdout.visitors === 0 ? (
-              <Empty>No holdout visitors in this period: set a holdout share in the site policy to measure uplift.</Empty>
+              <Empty>{missingHoldout(props.holdoutShare, props.uplift.treated.visitors)}</Empty>
             ) : null}
             <DataTable
               caption="Treated and holdout visitors"
@@ -112,12 +123,13 @@ export const performancePage = new Hono<AppEnv>().get(
     const days = parseWith(daysQuery, c.req.query("days"));
     const range = dayRange(days);
     const query = { site, from: range[0] ?? isoDay(Date.now()), to: range[range.length - 1] ?? isoDay(Date.now()) };
-    const [daily, totals, decisions, uplift, exploration] = await Promise.all([
+    const [daily, totals, decisions, uplift, exploration, policy] = await Promise.all([
       dailyPerformance(c.var.db, site, range),
       performanceReport(c.var.db, query),
       decisionsByDay(c.var.db, query),
       upliftReport(c.var.db, query),
       explorationShare(c.var.db, query),
+      sitePolicyOf(c.var.db, site),
     ]);
     const body = PerformancePage({
       site,
@@ -129,6 +141,7 @@ export const performancePage = new Hono<AppEnv>().get(
       conversions: countSeries(daily, "conversions"),
       uplift,
       exploration,
+      holdoutShare: policy.holdout.share,
     });
     return render(c, session, { title: "Performance", active: "performance", site, sites: all }, body);
   }),
