@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { z } from "zod";
 import { IMPORT_MAX, type VisitorImport } from "../worker/visitors/import";
 
 export type AdminPost = (path: string, body: unknown) => Promise<Response>;
@@ -107,4 +108,38 @@ export async function withLocalWorker<T>(
   } finally {
     await stop(child);
   }
+}
+
+/** The options that say which worker an import goes through, as `parseArgs` reads them. */
+export const WORKER_TARGET_OPTIONS = {
+  local: { type: "boolean" },
+  remote: { type: "boolean" },
+  url: { type: "string" },
+  "persist-to": { type: "string" },
+  env: { type: "string" },
+} as const;
+
+/** Their validation, spread into a script's argument schema; `checkWorkerTarget` goes with it. */
+export const WORKER_TARGET_SHAPE = {
+  local: z.boolean().default(false),
+  remote: z.boolean().default(false),
+  url: z.url().optional(),
+  "persist-to": z.string().optional(),
+  env: z.enum(["staging", "production"]).optional(),
+};
+
+/** Exactly one of `--local` and `--remote`, and a URL for the remote worker. */
+export function checkWorkerTarget(a: { local: boolean; remote: boolean; url?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (a.local === a.remote) ctx.addIssue({ code: "custom", message: "say --local or --remote" });
+  if (a.remote && !a.url) ctx.addIssue({ code: "custom", message: "--remote needs --url" });
+}
+
+export type WorkerTarget = { remote: boolean; url?: string | undefined; "persist-to"?: string | undefined; env?: string | undefined };
+
+/** The import through the deployed worker (ADMIN_TOKEN from the environment) or a temporary local one. */
+export async function importThrough(target: WorkerTarget, input: Parameters<typeof importVisitors>[1]): Promise<ImportTotals> {
+  if (!target.remote) return withLocalWorker({ persistTo: target["persist-to"], env: target.env }, (post) => importVisitors(post, input));
+  const token = process.env.ADMIN_TOKEN;
+  if (!token) throw new Error("--remote needs ADMIN_TOKEN in the environment");
+  return importVisitors(adminPoster(new URL(target.url ?? ""), token), input);
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { adminPoster, importVisitors, withLocalWorker } from "./admin-import";
+import { checkWorkerTarget, importThrough, WORKER_TARGET_OPTIONS, WORKER_TARGET_SHAPE } from "./admin-import";
 import { profileLines } from "./train/profile-lines";
 
 const USAGE = `usage: npm run load-profiles -- --site SITE --file profiles.ndjson (--local [--persist-to DIR] | --remote --url URL) [--env staging|production]
@@ -22,25 +22,16 @@ const argsSchema = z
   .object({
     site: z.string({ error: "--site SITE is required" }).min(1),
     file: z.string({ error: "--file FILE is required" }),
-    local: z.boolean().default(false),
-    remote: z.boolean().default(false),
-    url: z.url().optional(),
-    "persist-to": z.string().optional(),
-    env: z.enum(["staging", "production"]).optional(),
+    ...WORKER_TARGET_SHAPE,
   })
-  .refine((a) => a.local !== a.remote, "say --local or --remote")
-  .refine((a) => !a.remote || a.url, "--remote needs --url");
+  .superRefine(checkWorkerTarget);
 
 async function main() {
   const { values } = parseArgs({
     options: {
       site: { type: "string" },
       file: { type: "string" },
-      local: { type: "boolean" },
-      remote: { type: "boolean" },
-      url: { type: "string" },
-      "persist-to": { type: "string" },
-      env: { type: "string" },
+      ...WORKER_TARGET_OPTIONS,
     },
     strict: true,
   });
@@ -48,14 +39,7 @@ async function main() {
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
   const args = parsed.data;
   const profiles = profileLines(args.site, readFileSync(args.file, "utf8"), args.file);
-  let totals: Awaited<ReturnType<typeof importVisitors>>;
-  if (args.remote) {
-    const token = process.env.ADMIN_TOKEN;
-    if (!token) throw new Error("--remote needs ADMIN_TOKEN in the environment");
-    totals = await importVisitors(adminPoster(new URL(args.url ?? ""), token), { profiles });
-  } else {
-    totals = await withLocalWorker({ persistTo: args["persist-to"], env: args.env }, (post) => importVisitors(post, { profiles }));
-  }
+  const totals = await importThrough(args, { profiles });
   console.log(`loaded ${totals.imported} profiles for site "${args.site}"; ${totals.refused.length} refused (revoked visitors)`);
 }
 

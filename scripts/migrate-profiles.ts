@@ -20,7 +20,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { AFFINITIES_KEPT, type StoredProfile, storedProfileSchema } from "../worker/visitors/features";
-import { adminPoster, importVisitors, withLocalWorker } from "./admin-import";
+import { checkWorkerTarget, importThrough, WORKER_TARGET_OPTIONS, WORKER_TARGET_SHAPE } from "./admin-import";
 import { d1Query, type Target, withTempFile, wrangler } from "./wrangler";
 
 const USAGE = `usage: npm run migrate-profiles -- --namespace-id ID (--local [--persist-to DIR] | --remote --url URL) [--env staging|production]
@@ -37,14 +37,9 @@ const BULK_GET_MAX = 100;
 const argsSchema = z
   .object({
     "namespace-id": z.string({ error: "--namespace-id ID is required" }).regex(/^[0-9a-f]{32}$/, "a KV namespace id (32 hex digits)"),
-    local: z.boolean().default(false),
-    remote: z.boolean().default(false),
-    url: z.url().optional(),
-    "persist-to": z.string().optional(),
-    env: z.enum(["staging", "production"]).optional(),
+    ...WORKER_TARGET_SHAPE,
   })
-  .refine((a) => a.local !== a.remote, "say --local or --remote")
-  .refine((a) => !a.remote || a.url, "--remote needs --url");
+  .superRefine(checkWorkerTarget);
 
 type Migrated = { site: string; visitorId: string; profile: StoredProfile };
 
@@ -108,11 +103,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       "namespace-id": { type: "string" },
-      local: { type: "boolean" },
-      remote: { type: "boolean" },
-      url: { type: "string" },
-      "persist-to": { type: "string" },
-      env: { type: "string" },
+      ...WORKER_TARGET_OPTIONS,
     },
     strict: true,
   });
@@ -125,14 +116,7 @@ async function main() {
   const tombstones = revoked.map((r) => r.hash);
   const { profiles, unreadable } = readKvProfiles(args["namespace-id"], target);
   const input = { tombstones, profiles, mode: "merge" as const };
-  let totals: Awaited<ReturnType<typeof importVisitors>>;
-  if (args.remote) {
-    const token = process.env.ADMIN_TOKEN;
-    if (!token) throw new Error("--remote needs ADMIN_TOKEN in the environment");
-    totals = await importVisitors(adminPoster(new URL(args.url ?? ""), token), input);
-  } else {
-    totals = await withLocalWorker({ persistTo: args["persist-to"], env: args.env }, (post) => importVisitors(post, input));
-  }
+  const totals = await importThrough(args, input);
   console.log(
     `migrated ${totals.imported} profiles into visitors' objects; ${totals.tombstones} tombstones written; ` +
       `${totals.refused.length} profiles refused (revoked visitors); ${unreadable} keys unreadable (skipped)`,
