@@ -9,16 +9,7 @@ import type { VisitorState } from "../worker/visitors/state";
 import { type DecideResponse, decideResponseSchema } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { waitForCompletion } from "./support/erasure";
-import {
-  BROWSER,
-  createSite,
-  decideBody,
-  newVisitorId,
-  putProfile,
-  visitorCookie,
-  visitorState,
-  visitors,
-} from "./support/fixtures";
+import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie, visitorState, visitors } from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 /**
