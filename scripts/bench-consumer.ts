@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
 import { dataPlaneCostPerMillionDecisions } from "./bench/cost";
+import type { Counts } from "./bench/counting-entry";
 import { type RollupTotals, rollupTotals, waitForCounted } from "./bench/d1-watch";
 import { enqueueAll, type Plan, resent } from "./bench/interactions";
 import { countLog, type LogCounts } from "./bench/log-check";
@@ -57,16 +58,6 @@ const say = (line: string) => console.log(line);
 const label = (name: string) => name.padEnd(18);
 
 type Setup = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; signingKey: string; consumer: QueueConsumer };
-
-/** What scripts/bench/counting-entry.ts counted (its `Counts`). */
-type D1Counts = { statements: number; rowsWritten: number; byTable: Record<string, number> };
-type Counts = {
-  d1: Record<"fetch" | "queue" | "scheduled", D1Counts>;
-  d1SizeAtReset: number | null;
-  d1Size: number | null;
-  r2: { classA: number; classB: number; deletes: number; bytesPut: number };
-  queue: { messagesSent: number; batches: number; messagesConsumed: number; redelivered: number };
-};
 
 async function bench(setup: Setup, path: string, method = "GET"): Promise<Counts> {
   const res = await fetch(new URL(path, setup.url), { method });

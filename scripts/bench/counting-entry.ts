@@ -10,12 +10,13 @@
  * messages), as Cloudflare does when an invocation dies after writing.
  */
 import worker from "../../worker/index";
+import { countingEnv } from "./counting";
 
 /** The Durable Object classes that wrangler.toml binds, exported as the real entry exports them. */
 export * from "../../worker/index";
 
-type D1Counts = { statements: number; rowsWritten: number; byTable: Record<string, number> };
-type Counts = {
+export type D1Counts = { statements: number; rowsWritten: number; byTable: Record<string, number> };
+export type Counts = {
   d1: Record<"fetch" | "queue" | "scheduled", D1Counts>;
   /** D1's reported database size: at the last reset and the latest seen. */
   d1SizeAtReset: number | null;
@@ -36,107 +37,22 @@ const fresh = (size: number | null): Counts => ({
 let counts = fresh(null);
 let failNextBatches = 0;
 
-/** The table a statement is about: the first name after FROM, INTO, UPDATE or JOIN. */
-function tableOf(sql: string): string {
-  const match = sql.match(/\b(?:into|from|update|join)\s+["`]?([A-Za-z_][A-Za-z0-9_]*)/i);
-  return match?.[1] ?? "other";
-}
-
-function record(c: D1Counts, sql: string, meta: Partial<D1Meta> | undefined) {
-  c.statements++;
-  c.rowsWritten += meta?.rows_written ?? 0;
-  const table = tableOf(sql);
-  c.byTable[table] = (c.byTable[table] ?? 0) + 1;
-  if (typeof meta?.size_after === "number") counts.d1Size = meta.size_after;
-}
-
-const TERMINAL = new Set(["run", "all", "first", "raw"]);
-
-function countingD1(db: D1Database, c: D1Counts): D1Database {
-  const sqlOf = new WeakMap<object, string>();
-  const originalOf = new WeakMap<object, D1PreparedStatement>();
-  const wrap = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    const proxy = new Proxy(statement, {
-      get(target, prop) {
-        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values), sql);
-        const value = Reflect.get(target, prop, target);
-        if (typeof prop === "string" && TERMINAL.has(prop) && typeof value === "function")
-          return async (...args: unknown[]) => {
-            const result = await value.apply(target, args);
-            record(c, sql, (result as { meta?: D1Meta } | null)?.meta);
-            return result;
-          };
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    sqlOf.set(proxy, sql);
-    originalOf.set(proxy, statement);
-    return proxy;
-  };
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") return (sql: string) => wrap(target.prepare(sql), sql);
-      if (prop === "batch")
-        return async (statements: D1PreparedStatement[]) => {
-          const results = await target.batch(statements.map((s) => originalOf.get(s) ?? s));
-          results.forEach((result, i) => {
-            record(c, sqlOf.get(statements[i] as object) ?? "", result.meta);
-          });
-          return results;
-        };
-      if (prop === "exec")
-        return async (sql: string) => {
-          const result = await target.exec(sql);
-          for (const line of sql.split("\n").filter((l) => l.trim())) record(c, line, undefined);
-          return result;
-        };
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-function countingBucket(bucket: R2Bucket): R2Bucket {
-  return new Proxy(bucket, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (prop === "put") {
-          counts.r2.classA++;
-          const body = args[1];
-          if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) counts.r2.bytesPut += body.byteLength;
-          else if (typeof body === "string") counts.r2.bytesPut += body.length;
-        } else if (prop === "list" || prop === "createMultipartUpload") counts.r2.classA++;
-        else if (prop === "get" || prop === "head") counts.r2.classB++;
-        else if (prop === "delete") counts.r2.deletes++;
-        return value.apply(target, args);
-      };
-    },
-  });
-}
-
-function countingQueue(queue: Queue): Queue {
-  return new Proxy(queue, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (prop === "send") counts.queue.messagesSent++;
-        if (prop === "sendBatch") counts.queue.messagesSent += (args[0] as unknown[]).length;
-        return value.apply(target, args);
-      };
-    },
-  });
-}
-
-/** The env with its stores counted for one handler; every R2 bucket binding is counted. */
+/** The env with its stores counted (./counting.ts) into this entry's counts for one handler. */
 function counted(env: Env, handler: keyof Counts["d1"]): Env {
-  const wrapped: Record<string, unknown> = { ...env, DB: countingD1(env.DB, counts.d1[handler]), EVENTS: countingQueue(env.EVENTS) };
-  for (const [name, binding] of Object.entries(env)) {
-    if (binding && typeof binding === "object" && "createMultipartUpload" in binding) wrapped[name] = countingBucket(binding as R2Bucket);
-  }
-  return wrapped as unknown as Env;
+  const d1 = counts.d1[handler];
+  return countingEnv(env, (op) => {
+    if (op.binding === "d1") {
+      d1.statements += op.queries;
+      d1.rowsWritten += op.rowsWritten;
+      d1.byTable[op.table] = (d1.byTable[op.table] ?? 0) + op.queries;
+      if (op.sizeAfter !== null) counts.d1Size = op.sizeAfter;
+    } else if (op.binding === "r2") {
+      if (op.kind === "classA") counts.r2.classA++;
+      else if (op.kind === "classB") counts.r2.classB++;
+      else counts.r2.deletes++;
+      counts.r2.bytesPut += op.bytes;
+    } else if (op.binding === "queue") counts.queue.messagesSent += op.messages;
+  });
 }
 
 /** A batch whose acknowledgements never reach the queue: the invocation is then failed on purpose. */

@@ -8,12 +8,12 @@
  */
 
 export type Operation =
-  | { binding: "d1"; queries: number; rowsRead: number; rowsWritten: number }
+  | { binding: "d1"; queries: number; rowsRead: number; rowsWritten: number; table: string; sizeAfter: number | null }
   | { binding: "kv"; kind: "read" | "write" | "delete" | "list"; keys: number }
   | { binding: "queue"; messages: number; bytes: number; calls: 1 }
   | { binding: "do"; requests: 1; ms: number }
   | { binding: "do-storage"; rowsRead: number; rowsWritten: number }
-  | { binding: "r2"; kind: "classA" | "classB" | "free" };
+  | { binding: "r2"; kind: "classA" | "classB" | "free"; bytes: number };
 
 export type Recorder = (op: Operation) => void;
 
@@ -96,21 +96,28 @@ function passThrough<T extends object>(target: T, prop: string | symbol): unknow
   return typeof value === "function" ? value.bind(target) : value;
 }
 
-function metaOf(result: unknown): { rowsRead: number; rowsWritten: number } {
-  const meta = (result as { meta?: { rows_read?: number; rows_written?: number } } | null)?.meta;
-  return { rowsRead: meta?.rows_read ?? 0, rowsWritten: meta?.rows_written ?? 0 };
+function metaOf(result: unknown): { rowsRead: number; rowsWritten: number; sizeAfter: number | null } {
+  const meta = (result as { meta?: Partial<D1Meta> } | null)?.meta;
+  return { rowsRead: meta?.rows_read ?? 0, rowsWritten: meta?.rows_written ?? 0, sizeAfter: meta?.size_after ?? null };
+}
+
+/** The table a statement is about: the first name after FROM, INTO, UPDATE or JOIN. */
+function tableOf(sql: string): string {
+  const match = sql.match(/\b(?:into|from|update|join)\s+["`]?([A-Za-z_][A-Za-z0-9_]*)/i);
+  return match?.[1] ?? "other";
 }
 
 function countingD1(db: D1Database, record: Recorder): D1Database {
   const real = new WeakMap<object, D1PreparedStatement>();
-  const statement = (stmt: D1PreparedStatement): D1PreparedStatement => {
+  const tables = new WeakMap<object, string>();
+  const statement = (stmt: D1PreparedStatement, table: string): D1PreparedStatement => {
     const proxy = new Proxy(stmt, {
       get(target, prop) {
-        if (prop === "bind") return (...values: unknown[]) => statement(target.bind(...values));
+        if (prop === "bind") return (...values: unknown[]) => statement(target.bind(...values), table);
         if (prop === "run" || prop === "all") {
           return async (...args: unknown[]) => {
             const result = await (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
-            record({ binding: "d1", queries: 1, ...metaOf(result) });
+            record({ binding: "d1", queries: 1, table, ...metaOf(result) });
             return result;
           };
         }
@@ -119,7 +126,7 @@ function countingD1(db: D1Database, record: Recorder): D1Database {
           return async (...args: unknown[]) => {
             const result = await (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
             const rows = Array.isArray(result) ? result.length : result === null ? 0 : 1;
-            record({ binding: "d1", queries: 1, rowsRead: rows, rowsWritten: 0 });
+            record({ binding: "d1", queries: 1, rowsRead: rows, rowsWritten: 0, table, sizeAfter: null });
             return result;
           };
         }
@@ -127,22 +134,25 @@ function countingD1(db: D1Database, record: Recorder): D1Database {
       },
     });
     real.set(proxy, stmt);
+    tables.set(proxy, table);
     return proxy;
   };
   return new Proxy(db, {
     get(target, prop) {
-      if (prop === "prepare") return (query: string) => statement(target.prepare(query));
+      if (prop === "prepare") return (query: string) => statement(target.prepare(query), tableOf(query));
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           const results = await target.batch(statements.map((s) => real.get(s) ?? s));
-          for (const result of results) record({ binding: "d1", queries: 1, ...metaOf(result) });
+          results.forEach((result, i) => {
+            record({ binding: "d1", queries: 1, table: tables.get(statements[i] as object) ?? "other", ...metaOf(result) });
+          });
           return results;
         };
       }
       if (prop === "exec") {
         return async (query: string) => {
           const result = await target.exec(query);
-          record({ binding: "d1", queries: result.count, rowsRead: 0, rowsWritten: 0 });
+          record({ binding: "d1", queries: result.count, rowsRead: 0, rowsWritten: 0, table: tableOf(query), sizeAfter: null });
           return result;
         };
       }
@@ -237,6 +247,12 @@ const R2_KIND: Partial<Record<string | symbol, "classA" | "classB" | "free">> = 
   delete: "free",
 };
 
+/** The bytes of a put's body, where they are known before it is sent (a stream's are not). */
+function bodyBytes(body: unknown): number {
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
+  return typeof body === "string" ? new TextEncoder().encode(body).byteLength : 0;
+}
+
 function countingR2(bucket: R2Bucket, record: Recorder): R2Bucket {
   return new Proxy(bucket, {
     get(target, prop) {
@@ -244,7 +260,7 @@ function countingR2(bucket: R2Bucket, record: Recorder): R2Bucket {
       const fn = passThrough(target, prop);
       if (!kind || typeof fn !== "function") return fn;
       return (...args: unknown[]) => {
-        record({ binding: "r2", kind });
+        record({ binding: "r2", kind, bytes: prop === "put" ? bodyBytes(args[1]) : 0 });
         return fn(...args);
       };
     },
