@@ -288,6 +288,59 @@ describe("the consumer", () => {
   });
 });
 
+describe("a request's events as one queue message", () => {
+  it("is retried whole when one of its events fails, and counts each event once after redelivery", async () => {
+    const site = await createSite("events-message", { consentModel: "opt-out" });
+    const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
+    const shown = shownIn(d)[0] as Shown;
+    const interaction = (eventId: string): InteractionEvent => ({
+      type: "interaction",
+      siteId: site,
+      visitorId: null,
+      measurement: true,
+      personalization: false,
+      bot: false,
+      eventId,
+      kind: "impression",
+      decisionId: d.decisionId,
+      slot: shown.slot,
+      contentId: shown.contentId,
+      policy: "model",
+      modelVersion: "obd-mlp-1",
+      ts: Date.now(),
+    });
+    const several = { type: "interactions", events: Array.from({ length: 10 }, (_, i) => interaction(`several-${i}`)) };
+    const key = await ledgerKey(dayOf(Date.now()), eventText({ site_id: site, kind: "interaction", id: "several-4" }));
+    await env.DB.exec(
+      `CREATE TRIGGER fail_several_4 BEFORE INSERT ON log_ledger WHEN NEW.key = ${key} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
+    );
+    const run = async (messages: { id: string; attempts: number; body: unknown }[]) => {
+      const batch = createMessageBatch<unknown>(
+        "edge-personalizer-events",
+        messages.map((m) => ({ ...m, timestamp: new Date() })),
+      );
+      const ctx = createExecutionContext();
+      await handler.queue?.(batch, env, ctx);
+      return getQueueResult(batch, ctx);
+    };
+    const first = await run([
+      { id: "several", attempts: 1, body: several },
+      { id: "single", attempts: 1, body: interaction("single") },
+    ]);
+    expect(first.retryMessages.map((m) => m.msgId)).toEqual(["several"]);
+    expect(first.explicitAcks).toEqual(["single"]);
+    expect(await countFor(d.decisionId, site)).toBe(10);
+
+    await env.DB.exec("DROP TRIGGER fail_several_4");
+    const again = await run([{ id: "several", attempts: 2, body: several }]);
+    expect(again.explicitAcks).toEqual(["several"]);
+    expect(await countFor(d.decisionId, site)).toBe(11);
+    expect((await rollupsFor(site))[0]?.impressions).toBe(11);
+    const logged = (await loggedRows(site)).filter((r) => r.kind === "interaction");
+    expect(new Set(logged.map((r) => r.id)).size).toBe(11);
+  });
+});
+
 describe("abuse controls", () => {
   it("keeps traffic that identifies itself as a bot out of the logs", async () => {
     const site = await createSite("events-bots", { consentModel: "opt-out" });

@@ -8,13 +8,14 @@ import { sweepSites } from "../site/maintenance";
 import { createDb } from "../store/db";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
 import { changesProfile } from "../visitors/features";
-import { type DecisionEvent, type InteractionEvent, type QueueMessage, queueMessageSchema } from "../wire/events";
+import { type DecisionEvent, type InteractionEvent, type InteractionsMessage, type QueueMessage, queueMessageSchema } from "../wire/events";
 import { notLearnedReason } from "./admit";
 import { countEvents, isRefused, type LogTarget, logEvents } from "./ingest";
+import { perEventHandles } from "./messages";
 
 type Loggable = DecisionEvent | InteractionEvent;
 type Pending = { message: Message<unknown>; event: Loggable };
-type Task = Exclude<QueueMessage, Loggable>;
+type Task = Exclude<QueueMessage, Loggable | InteractionsMessage>;
 
 const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Math.max(0, attempts - 1)) });
 
@@ -42,15 +43,23 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       message.ack();
       continue;
     }
-    const event = parsed.data;
-    if (event.type !== "decision" && event.type !== "interaction") tasks.push(runTask(event, message, db, env, visitors));
-    else if (notLearnedReason(event)) message.ack();
-    else loggable.push({ message, event });
+    const body = parsed.data;
+    if (body.type === "interactions") {
+      const handles = perEventHandles(message, body.events.length);
+      for (const [i, event] of body.events.entries()) admitToLog(loggable, handles[i] as Message<unknown>, event);
+    } else if (body.type === "decision" || body.type === "interaction") admitToLog(loggable, message, body);
+    else tasks.push(runTask(body, message, db, env, visitors));
   }
   const [, kept] = await Promise.all([Promise.all(tasks), throughVisitors(visitors, loggable, Date.now())]);
   const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept);
   // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the visitor's update is idempotent.
   for (const { message } of written) message.ack();
+}
+
+/** What the consumer learns from and logs; the rest (no measurement consent, bots, QA previews) is acknowledged. */
+function admitToLog(loggable: Pending[], message: Message<unknown>, event: Loggable) {
+  if (notLearnedReason(event)) message.ack();
+  else loggable.push({ message, event });
 }
 
 /**

@@ -163,6 +163,19 @@ export const eventsAnswerSchema = z.object({
 });
 export type EventsAnswer = z.infer<typeof eventsAnswerSchema>;
 
+/**
+ * The events of one /v1/events request, queued as one message: a queue operation is billed per
+ * message (and per 64 KB), so a request of 100 events costs one message, not 100.
+ * INTERACTIONS_MESSAGE_MAX_BYTES keeps a message under the queue's 128 KB limit (a request whose
+ * events serialize larger travels as several such messages).
+ */
+export const interactionsMessageSchema = z.object({
+  type: z.literal("interactions"),
+  events: z.array(interactionEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST),
+});
+export type InteractionsMessage = z.infer<typeof interactionsMessageSchema>;
+export const INTERACTIONS_MESSAGE_MAX_BYTES = 120_000;
+
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
 
@@ -179,6 +192,7 @@ export const logMaintenanceMessageSchema = z.object({ type: z.literal("log-maint
 export const queueMessageSchema = z.discriminatedUnion("type", [
   decisionEventSchema,
   interactionEventSchema,
+  interactionsMessageSchema,
   erasureMessageSchema,
   siteSweepMessageSchema,
   snapshotMessageSchema,

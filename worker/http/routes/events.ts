@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { deviceClass } from "../../decisions/context";
 import { admitEvent, eventsAnswer } from "../../events/admit";
+import { interactionsMessages } from "../../events/messages";
 import { checkEventToken } from "../../events/token";
 import { ApiError } from "../../lib/errors";
 import { memoize } from "../../lib/memoize";
@@ -48,7 +49,7 @@ export const eventRoutes = new Hono<AppEnv>()
       messages.push(await admitEvent(event, result.grant, (site?.policy ?? DEFAULT_POLICY).events, index, bot));
     }
     try {
-      await c.env.EVENTS.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+      await c.env.EVENTS.sendBatch(interactionsMessages(messages).map((body) => ({ body, contentType: "json" as const })));
     } catch {
       throw new ApiError(503, "queue_unavailable", "events could not be queued; send them again");
     }
