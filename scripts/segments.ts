@@ -6,27 +6,20 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { z } from "zod";
 import { segmentsArgsSchema, segmentVisitors } from "./segments/run";
+import { parseStringFlags } from "./string-flags";
 
 const USAGE = `usage: npm run segments -- --model DIR (--interactions CSV | --events NDJSON) [--items CSV] [--users CSV]
   [--k N (default 12)] [--seed N (default 0)] [--top N (default 10)] [--out FILE (default DIR/segments.json)] [--timezone TZ]`;
 
 async function main() {
-  const names = ["model", "interactions", "events", "items", "users", "k", "seed", "top", "out", "timezone"];
-  const { values } = parseArgs({
-    options: { ...Object.fromEntries(names.map((name) => [name, { type: "string" as const }])), help: { type: "boolean", short: "h" } },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const parsed = segmentsArgsSchema.safeParse(values);
-  if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
-  const file = await segmentVisitors(parsed.data);
-  const out = parsed.data.out ?? join(parsed.data.model, "segments.json");
+  const args = parseStringFlags(
+    ["model", "interactions", "events", "items", "users", "k", "seed", "top", "out", "timezone"],
+    segmentsArgsSchema,
+    USAGE,
+  );
+  const file = await segmentVisitors(args);
+  const out = args.out ?? join(args.model, "segments.json");
   await writeFile(out, `${JSON.stringify(file, null, 1)}\n`);
   for (const s of file.segments) {
     const items = s.topItems.slice(0, 3).map((i) => `${i.contentId} ×${i.lift.toFixed(1)}`);

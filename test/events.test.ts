@@ -10,7 +10,7 @@ import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { createSite, db, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { loggedRows } from "./support/log";
-import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
+import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
 
@@ -239,22 +239,10 @@ describe("the consumer", () => {
     const site = await createSite("events-retry", { consentModel: "opt-out" });
     const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const shown = shownIn(d)[0] as Shown;
-    const interactions: InteractionEvent[] = Array.from({ length: 20 }, (_, i) => ({
-      type: "interaction",
-      siteId: site,
-      visitorId: null,
-      measurement: true,
-      personalization: false,
-      bot: false,
-      eventId: `retry-${i}`,
-      kind: "impression",
-      decisionId: d.decisionId,
-      slot: shown.slot,
-      contentId: shown.contentId,
-      policy: "model",
-      modelVersion: "obd-mlp-1",
-      ts: Date.now(),
-    }));
+    const interactions = Array.from({ length: 20 }, (_, i) =>
+      queuedInteraction(site, d.decisionId, { eventId: `retry-${i}`, slot: shown.slot, contentId: shown.contentId }),
+    );
+
     // A real D1 failure for one message: a trigger that aborts the ledger insert of its row.
     const key = await ledgerKey(dayOf(interactions[7]?.ts ?? 0), eventText({ site_id: site, kind: "interaction", id: "retry-7" }));
     await env.DB.exec(
@@ -293,22 +281,8 @@ describe("a request's events as one queue message", () => {
     const site = await createSite("events-message", { consentModel: "opt-out" });
     const d = await decideAs(site, { cookie: await visitorCookie(newVisitorId()) });
     const shown = shownIn(d)[0] as Shown;
-    const interaction = (eventId: string): InteractionEvent => ({
-      type: "interaction",
-      siteId: site,
-      visitorId: null,
-      measurement: true,
-      personalization: false,
-      bot: false,
-      eventId,
-      kind: "impression",
-      decisionId: d.decisionId,
-      slot: shown.slot,
-      contentId: shown.contentId,
-      policy: "model",
-      modelVersion: "obd-mlp-1",
-      ts: Date.now(),
-    });
+    const interaction = (eventId: string) =>
+      queuedInteraction(site, d.decisionId, { eventId, slot: shown.slot, contentId: shown.contentId });
     const several = { type: "interactions", events: Array.from({ length: 10 }, (_, i) => interaction(`several-${i}`)) };
     const key = await ledgerKey(dayOf(Date.now()), eventText({ site_id: site, kind: "interaction", id: "several-4" }));
     await env.DB.exec(

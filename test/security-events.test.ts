@@ -7,7 +7,7 @@ import { sumAggregates } from "../worker/log/aggregates";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { createSite, db, decideAs, newVisitorId, visitorCookie } from "./support/fixtures";
-import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
+import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
 
 /**
  * What one event token can count: per decision and shown item one impression and one click,
@@ -124,25 +124,15 @@ describe("the consumer dates by the decision and never throws on a message's tim
   // A decision an hour before today's UTC midnight and its click an hour after (the aggregates count the last days only).
   const MIDNIGHT = Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR;
   const yesterday = new Date(MIDNIGHT - HOUR).toISOString().slice(0, 10);
-  const interaction = (site: string, decisionId: string, overrides: Partial<InteractionEvent>): InteractionEvent => ({
-    type: "interaction",
-    siteId: site,
-    visitorId: null,
-    measurement: true,
-    personalization: false,
-    bot: false,
-    eventId: crypto.randomUUID(),
-    kind: "click",
-    decisionId,
-    slot: "hero",
-    contentId: "men-1",
-    policy: "model",
-    modelVersion: "v",
-    ts: MIDNIGHT + HOUR,
-    decidedAt: MIDNIGHT - HOUR,
-    maxConversions: 5,
-    ...overrides,
-  });
+  const interaction = (site: string, decisionId: string, overrides: Partial<InteractionEvent>): InteractionEvent =>
+    queuedInteraction(site, decisionId, {
+      kind: "click",
+      modelVersion: "v",
+      ts: MIDNIGHT + HOUR,
+      decidedAt: MIDNIGHT - HOUR,
+      maxConversions: 5,
+      ...overrides,
+    });
 
   it("writes the roll-up on the decision's day and drops a message with an impossible time without a retry", async () => {
     const site = await createSite("events-dated");

@@ -6,9 +6,9 @@
  */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { RECENT_ITEMS_MAX } from "../../worker/inference/manifest";
+import { parseStringFlags } from "../string-flags";
 import type { DatasetSource } from "./dataset";
 import { trainModel } from "./pipeline";
 import { trainSequenceModel } from "./sequence/pipeline";
@@ -102,18 +102,7 @@ function source(a: z.infer<typeof argsSchema>): DatasetSource {
 }
 
 async function main() {
-  const names = Object.keys(argsSchema.shape);
-  const { values } = parseArgs({
-    options: { ...Object.fromEntries(names.map((name) => [name, { type: "string" as const }])), help: { type: "boolean", short: "h" } },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const parsed = argsSchema.safeParse(values);
-  if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
-  const a = parsed.data;
+  const a = parseStringFlags(Object.keys(argsSchema.shape), argsSchema, USAGE);
   const version = a.version ?? "obd-mlp-2";
   const build = a.build ?? join(tmpdir(), "edge-personalizer-train", version);
   const log = (line: string) => console.log(line);

@@ -1,3 +1,4 @@
+import type { GroupTotals } from "../../worker/experiments/report";
 import { meanDifference, proportionDifference } from "../../worker/experiments/stats";
 import type { LogRow } from "../../worker/wire/log";
 
@@ -6,16 +7,7 @@ import type { LogRow } from "../../worker/wire/log";
  * reports did when D1 kept raw rows: each decision joined with its events, visitors counted
  * distinct per day. The tests compare the reports, which read daily aggregates, with these.
  */
-type Totals = {
-  visitors: number;
-  impressions: number;
-  clicks: number;
-  converters: number;
-  conversions: number;
-  conversionsSq: number;
-  value: number;
-  valueSq: number;
-};
+type Totals = GroupTotals;
 
 const outcomesByDecision = (rows: readonly LogRow[]) => {
   const byDecision = new Map<string, LogRow[]>();

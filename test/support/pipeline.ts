@@ -33,3 +33,27 @@ export function postEvents(events: unknown[], headers: Record<string, string> = 
 export async function countFor(decisionId: string, site?: string): Promise<number> {
   return (await loggedRows(site)).filter((row) => row.kind === "interaction" && row.decision_id === decisionId).length;
 }
+
+/**
+ * An anonymous, measured interaction as the edge queues it (for tests that hand the consumer a
+ * batch themselves); `overrides` set what the test is about.
+ */
+export function queuedInteraction(site: string, decisionId: string, overrides: Partial<InteractionEvent> = {}): InteractionEvent {
+  return {
+    type: "interaction",
+    siteId: site,
+    visitorId: null,
+    measurement: true,
+    personalization: false,
+    bot: false,
+    eventId: crypto.randomUUID(),
+    kind: "impression",
+    decisionId,
+    slot: "hero",
+    contentId: "men-1",
+    policy: "model",
+    modelVersion: "obd-mlp-1",
+    ts: Date.now(),
+    ...overrides,
+  };
+}

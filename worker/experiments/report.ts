@@ -13,7 +13,8 @@ import { meanDifference, proportionDifference, sampleRatioMismatch } from "./sta
  * from the log (offline, DuckDB or Spark).
  */
 
-type GroupTotals = {
+/** A group's totals over a range: distinct visitors per day summed, outcomes and their per-visitor moments. */
+export type GroupTotals = {
   visitors: number;
   impressions: number;
   clicks: number;

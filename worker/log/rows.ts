@@ -25,12 +25,12 @@ const NO_INTERACTION_FIELDS = {
   variant_reason: null,
 } as const;
 
-function decisionRow(e: DecisionEvent): LogRow {
+/** What a decision's row and its events' rows have in common: who, when, which model and which groups. */
+function sharedFields(
+  e: DecisionEvent | InteractionEvent,
+): Pick<LogRow, "v" | "site_id" | "ts" | "decision_id" | "visitor_id" | "model_version" | "holdout" | "assignments" | "segments"> {
   return {
     v: LOG_SCHEMA_VERSION,
-    kind: "decision",
-    id: e.decisionId,
-    day: dayOf(e.ts),
     site_id: e.siteId,
     ts: e.ts,
     decision_id: e.decisionId,
@@ -39,6 +39,15 @@ function decisionRow(e: DecisionEvent): LogRow {
     holdout: e.holdout ?? false,
     assignments: e.assignments?.length ? e.assignments : null,
     segments: e.segments ?? null,
+  };
+}
+
+function decisionRow(e: DecisionEvent): LogRow {
+  return {
+    kind: "decision",
+    id: e.decisionId,
+    day: dayOf(e.ts),
+    ...sharedFields(e),
     ...NO_INTERACTION_FIELDS,
     mode: e.mode,
     mode_reason: e.modeReason ?? null,
@@ -52,19 +61,11 @@ function decisionRow(e: DecisionEvent): LogRow {
 
 function interactionRow(e: InteractionEvent): LogRow {
   return {
-    v: LOG_SCHEMA_VERSION,
     kind: "interaction",
     id: e.eventId,
     // Dated by its decision, never by the client's clock (worker/events/admit.ts).
     day: dayOf(e.decidedAt ?? e.ts),
-    site_id: e.siteId,
-    ts: e.ts,
-    decision_id: e.decisionId,
-    visitor_id: e.visitorId,
-    model_version: e.modelVersion,
-    holdout: e.holdout ?? false,
-    assignments: e.assignments?.length ? e.assignments : null,
-    segments: e.segments ?? null,
+    ...sharedFields(e),
     ...NO_DECISION_FIELDS,
     event: e.kind,
     slot: e.slot,
