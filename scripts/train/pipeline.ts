@@ -17,7 +17,6 @@ import { popularityCtr } from "../evaluate/baselines";
 import { bootstrapInterval, clustersOf, resampledAuc } from "../evaluate/bootstrap";
 import { candidate } from "../evaluate/candidates";
 import { auc, logLoss } from "../evaluate/metrics";
-import { loadModelDir } from "../evaluate/scorer";
 import { renderModelCard } from "./card";
 import { type Dataset, type DatasetSource, type Example, loadDataset, timeSplit } from "./dataset";
 import {
@@ -34,6 +33,7 @@ import {
   trainingEncoder,
   writeCsr,
 } from "./featurize";
+import { checkWorkerParity, PARITY_TOLERANCE, pythonRunFields } from "./python-report";
 import { demoCandidates, demoCatalogue, demoGroups, mostPositive, type ParityCase, parityCases, pickDemoVisitors } from "./showcase";
 
 export const PYTHON = "/usr/bin/python3";
@@ -47,7 +47,6 @@ const DROPOUT = { anonymous: 0.1, unknownItem: 0.1 };
 const RANKING_DECISIONS = 200;
 const RANKING_ITEMS = 100;
 /** The worker must reproduce the fixture's scores to this. */
-export const PARITY_TOLERANCE = 1e-4;
 
 export type TrainOptions = {
   source: DatasetSource;
@@ -66,12 +65,7 @@ export type TrainOptions = {
 };
 
 const pythonReportSchema = z.object({
-  hyperparameters: z.record(z.string(), z.number()),
-  threads: z.number(),
-  architecture: z.string(),
-  parameters: z.number(),
-  epochs: z.number(),
-  epochsRun: z.number(),
+  ...pythonRunFields,
   curve: z.array(
     z.object({
       epoch: z.number(),
@@ -81,9 +75,6 @@ const pythonReportSchema = z.object({
       valZvsBest: z.number(),
     }),
   ),
-  trainWallSeconds: z.number(),
-  opset: z.number(),
-  sizes: z.object({ fp32Bytes: z.number(), int8Bytes: z.number(), ratio: z.number() }),
   parity: z.object({
     rows: z.number(),
     maxAbsScoreErrorInt8VsFp32: z.number(),
@@ -426,17 +417,7 @@ export async function trainModel(options: TrainOptions): Promise<{ manifest: Mlp
   writeJson(join(options.out, "manifest.json"), manifest);
 
   // The written files, read back as the worker reads them: its encoder + onnxruntime-web.
-  const scorer = await loadModelDir(options.out);
-  let workerMaxAbsError = 0;
-  for (const c of fixtureCases) {
-    const scores = await scorer.score(c.profile, c.context, c.items);
-    c.expected.forEach((want, i) => {
-      workerMaxAbsError = Math.max(workerMaxAbsError, Math.abs((scores[i] ?? Number.NaN) - want));
-    });
-  }
-  if (!(workerMaxAbsError <= PARITY_TOLERANCE)) {
-    throw new Error(`the worker's encoder + onnxruntime-web differ from train.py by ${workerMaxAbsError} (> ${PARITY_TOLERANCE})`);
-  }
+  const { maxAbsError: workerMaxAbsError } = await checkWorkerParity(options.out, fixtureCases);
   report.parity.worker = { cases: fixtureCases.length, maxAbsError: workerMaxAbsError };
   report.wallSeconds.total = seconds(started);
   const final = parseMlpManifest({ ...manifest, training: report });

@@ -31,10 +31,10 @@ import {
   type RankingFigures,
   summarizeHits,
 } from "../../evaluate/leave-one-out";
-import { loadModelDir } from "../../evaluate/scorer";
 import { type Dataset, type DatasetSource, loadDataset } from "../dataset";
 import { buildFeatureSpecs, DEFAULT_FEATURE_OPTIONS, driftReference } from "../featurize";
-import { iso, PARITY_TOLERANCE, runPython, SEQUENCE_TRAIN_PY, seconds, writeJson } from "../pipeline";
+import { iso, runPython, SEQUENCE_TRAIN_PY, seconds, writeJson } from "../pipeline";
+import { checkWorkerParity, PARITY_TOLERANCE, pythonRunFields } from "../python-report";
 import { renderSequenceCard } from "./card";
 import { sequenceCatalogue, splitCounts, trainingPositives, visitorSequences } from "./split";
 import { type ScoredGroup, writeScoredSet, writeSequences } from "./tensors";
@@ -66,12 +66,7 @@ export type SequenceTrainOptions = {
 };
 
 const pythonReportSchema = z.object({
-  hyperparameters: z.record(z.string(), z.number()),
-  threads: z.number(),
-  architecture: z.string(),
-  parameters: z.number(),
-  epochs: z.number(),
-  epochsRun: z.number(),
+  ...pythonRunFields,
   maxEpochs: z.number(),
   stoppedBy: z.string(),
   refitLosses: z.array(z.number()),
@@ -85,12 +80,9 @@ const pythonReportSchema = z.object({
       cpuSeconds: z.number(),
     }),
   ),
-  trainWallSeconds: z.number(),
   trainCpuSeconds: z.number(),
   /** The whole Python process, data loading and export included. */
   processCpuSeconds: z.number(),
-  opset: z.number(),
-  sizes: z.object({ fp32Bytes: z.number(), int8Bytes: z.number(), ratio: z.number() }),
 });
 export type SequencePythonReport = z.infer<typeof pythonReportSchema>;
 
@@ -350,17 +342,7 @@ export async function trainSequenceModel(
 
   // The written files, read back as the worker reads them: its encoder + onnxruntime-web.
   const evaluationStarted = Date.now();
-  const int8 = await loadModelDir(options.out);
-  let parityError = 0;
-  for (const c of cases) {
-    const scores = await int8.score(c.profile, c.context, c.items);
-    c.expected.forEach((want, i) => {
-      parityError = Math.max(parityError, Math.abs((scores[i] ?? Number.NaN) - want));
-    });
-  }
-  if (!(parityError <= PARITY_TOLERANCE)) {
-    throw new Error(`the worker's encoder + onnxruntime-web differ from train.py by ${parityError} (> ${PARITY_TOLERANCE})`);
-  }
+  const { scorer: int8, maxAbsError: parityError } = await checkWorkerParity(options.out, cases);
   log(`leave-one-out on ${held.decisions.length} held-out items with the shipped model ...`);
   const scored = await agreementOn(int8, readScores(options.build, "test", "fp32"), held.decisions, dataset.items);
   const bootstrap = { resamples: options.bootstrap, seed: options.seed };
