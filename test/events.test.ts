@@ -99,15 +99,18 @@ describe("the event pipeline through the real local queue", () => {
     }
     const sent = new Set(all.map((e) => `${e.decisionId}/${e.slot}/${e.contentId}/${e.type}`));
     expect(sent.size).toBe(distinct.length);
-    // A marker on another site after the last replay: once it is in, every replay has been consumed.
+    const decidedIds = new Set(decided);
+    const loggedOfSite = async () =>
+      (await loggedRows(site)).filter((row) => row.kind === "interaction" && decidedIds.has(row.decision_id));
+    // First what must arrive (a batch retried after a slow visitor object may come late), then a
+    // marker on another site: once it is in, the replays sent before it have been consumed too.
+    await waitFor(async () => (await loggedOfSite()).length >= distinct.length, 120_000);
     const markerSite = await createSite("events-bulk-marker", { consentModel: "opt-out" });
     const marker = await decideAs(markerSite, { cookie: await visitorCookie(newVisitorId()) });
     expect((await postEvents([event(marker, shownIn(marker)[0] as Shown, "impression")])).status).toBe(202);
     // The log is written after the aggregates: once the marker is logged, the site's events are counted.
     await waitFor(async () => (await countFor(marker.decisionId, markerSite)) === 1, 120_000);
-    const decidedIds = new Set(decided);
-    const logged = (await loggedRows(site)).filter((row) => row.kind === "interaction" && decidedIds.has(row.decision_id));
-    expect(logged.length).toBe(distinct.length);
+    expect((await loggedOfSite()).length).toBe(distinct.length);
     expect(await rollupsFor(site)).toEqual(expectedCounts(distinct));
   });
 
