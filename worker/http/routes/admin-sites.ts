@@ -29,13 +29,13 @@ import { jsonBody, limitBody, parseWith } from "./validate";
 export const MAX_FEED_BYTES = 32 * 1024 * 1024;
 const MAX_JSON_BYTES = 64 * 1024;
 
-const importQuerySchema = z.object({
+export const importQuerySchema = z.object({
   format: z.enum(["csv", "merchant"]).optional(),
   mode: z.enum(["full", "partial"]).default("partial"),
   dryRun: z.enum(["true", "false"]).default("false"),
   slots: z.string().max(2000).optional(),
 });
-const itemListQuerySchema = pageQuerySchema.extend({ status: z.enum(contentStatuses).optional() });
+export const itemListQuerySchema = pageQuerySchema.extend({ status: z.enum(contentStatuses).optional() });
 
 const site = (c: { req: { param: (name: "site") => string } }) => parseWith(resourceId, c.req.param("site"));
 
