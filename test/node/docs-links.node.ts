@@ -8,7 +8,12 @@ import { describe, expect, it } from "vitest";
  * External links are not fetched (nothing here needs the internet).
  */
 
-const PAGES = ["README.md", ...readdirSync("docs").filter((name) => name.endsWith(".md")).map((name) => join("docs", name))];
+const PAGES = [
+  "README.md",
+  ...readdirSync("docs")
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => join("docs", name)),
+];
 
 /** The text outside fenced code blocks, where a `](` is not a link. */
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```/gm, "");

@@ -4,6 +4,8 @@ import { applyRetention } from "../log/retention";
 import { logSinkOf } from "../log/sinks";
 import { continueErasures, runErasure } from "../privacy/erasure";
 import { writeCatalogueSnapshot } from "../site/catalogue";
+import { refreshFeed } from "../site/feeds/refresh";
+import { dohResolver, testOriginsOf } from "../site/feeds/remote";
 import { sweepSites } from "../site/maintenance";
 import { createDb } from "../store/db";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
@@ -33,6 +35,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const config = configOf(env);
   const visitors = visitorStore(env, config);
   const tasks: Promise<void>[] = [];
+  const feeds: Array<() => Promise<void>> = [];
   const loggable: Pending[] = [];
   for (const message of batch.messages) {
     const parsed = queueMessageSchema.safeParse(message.body);
@@ -43,11 +46,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       continue;
     }
     const event = parsed.data;
-    if (event.type !== "decision" && event.type !== "interaction") tasks.push(runTask(event, message, db, env, visitors));
+    // Feeds are fetched and imported one after another: each can hold megabytes while it is read.
+    if (event.type === "feed") feeds.push(() => runTask(event, message, db, env, visitors));
+    else if (event.type !== "decision" && event.type !== "interaction") tasks.push(runTask(event, message, db, env, visitors));
     else if (notLearnedReason(event)) message.ack();
     else loggable.push({ message, event });
   }
-  const [, kept] = await Promise.all([Promise.all(tasks), throughVisitors(visitors, loggable, Date.now())]);
+  const oneByOne = feeds.reduce((done, next) => done.then(next), Promise.resolve());
+  const [, , kept] = await Promise.all([Promise.all(tasks), oneByOne, throughVisitors(visitors, loggable, Date.now())]);
   const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept);
   // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the visitor's update is idempotent.
   for (const { message } of written) message.ack();
@@ -68,6 +74,7 @@ async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typ
     if (task.type === "erasure") await runErasure(db, visitors, task.requestId);
     else if (task.type === "log-maintenance") await maintainLog(db, env, task.at);
     else if (task.type === "site-sweep") await sweepSites(db, env.EVENTS, task.after);
+    else if (task.type === "feed") await refreshFeed(db, task.siteId, Date.now(), dohResolver, testOriginsOf(env.FEED_FETCH_TEST_ORIGINS));
     else await writeCatalogueSnapshot(db, env.CONFIG, task.siteId);
     message.ack();
   } catch {
