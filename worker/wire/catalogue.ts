@@ -55,6 +55,11 @@ export const httpsUrl = z
   .max(2048)
   .refine((value) => URL.canParse(value) && new URL(value).protocol === "https:", "must be an https URL");
 
+/** A feed to fetch: https on the default port, with no credentials in it. */
+const feedUrl = httpsUrl
+  .refine((value) => !URL.canParse(value) || (!new URL(value).username && !new URL(value).password), "must not carry credentials")
+  .refine((value) => !URL.canParse(value) || new URL(value).port === "", "must use https's own port (443)");
+
 /** A link on the site: an https URL or a site-relative path. */
 export const siteLink = z
   .string()
@@ -87,8 +92,11 @@ export const siteInputSchema = z
     tcfVendorId: z.number().int().min(1).max(65535).nullable().default(null),
     timezone: timeZone.default("UTC"),
     originUrl: edgeOrigin.nullable().default(null),
-    /** A product feed (Google Merchant Center XML or CSV) that the scheduled job imports. */
-    feedUrl: httpsUrl.nullable().default(null),
+    /**
+     * A product feed (Google Merchant Center XML or CSV) that the scheduled job imports. Its form is
+     * checked here; its host's addresses when it is fetched (worker/site/feeds/remote.ts).
+     */
+    feedUrl: feedUrl.nullable().default(null),
   })
   .strict();
 export type SiteInput = z.infer<typeof siteInputSchema>;
