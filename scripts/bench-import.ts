@@ -61,19 +61,12 @@ async function timedImport(
   dryRun = false,
 ): Promise<Row> {
   const started = performance.now();
-  const answer = (await callApi(target, "POST /v1/admin/sites/{site}/items/import", {
+  const answer = await callApi(target, "POST /v1/admin/sites/{site}/items/import", {
     params: { site },
     query: { format, mode, dryRun: dryRun ? "true" : "false" },
     body: text,
     type: format === "csv" ? "text/csv" : "application/xml",
-  })) as {
-    added: string[];
-    changed: string[];
-    unchanged: number;
-    archived: string[];
-    refused: unknown[];
-    applied: { statements: number } | null;
-  };
+  });
   const ms = performance.now() - started;
   const items = answer.added.length + answer.changed.length + answer.unchanged;
   const diff = `+${answer.added.length} ~${answer.changed.length} =${answer.unchanged} -${answer.archived.length} !${answer.refused.length}`;

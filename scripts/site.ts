@@ -91,27 +91,12 @@ async function slots(target: AdminTarget, site: string, action: string | undefin
   console.log(`slot saved; it ${TAKES_EFFECT}`);
 }
 
-type ImportAnswer = {
-  dryRun: boolean;
-  added: string[];
-  changed: string[];
-  unchanged: number;
-  archived: string[];
-  refused: { line: number; id?: string; reason: string }[];
-  applied: { importId: string; statements: number } | null;
-};
-
 async function importItems(target: AdminTarget, site: string, file: string) {
   const text = readFileSync(file, "utf8");
   const type = /\.(xml|rss|atom)$/i.test(file) ? "application/xml" : "text/csv";
   const query = { mode: flags.full ? "full" : "partial", dryRun: flags["dry-run"] ? "true" : "false", slots: flags.slots } as const;
   const started = performance.now();
-  const answer = (await adminCall(target, "POST /v1/admin/sites/{site}/items/import", {
-    params: { site },
-    query,
-    body: text,
-    type,
-  })) as ImportAnswer;
+  const answer = await adminCall(target, "POST /v1/admin/sites/{site}/items/import", { params: { site }, query, body: text, type });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
     `${answer.dryRun ? "preview" : "imported"} in ${seconds} s: ${answer.added.length} added, ${answer.changed.length} changed, ${answer.unchanged} unchanged, ${answer.archived.length} archived, ${answer.refused.length} refused`,

@@ -2,6 +2,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../worker/http/app";
 import { openapiDocument } from "../worker/http/openapi/document";
+import { type OperationKey, operations } from "../worker/http/openapi/operations";
 
 /**
  * The contract cannot drift from the code: every route the Hono app registers is in /openapi.json
@@ -78,6 +79,38 @@ describe("the OpenAPI document", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { field?: string } }).error.field).toBe("allowedOrigins");
+  });
+
+  it("describes what the admin routes answer: real answers parse with the documented schemas", async () => {
+    const id = `openapi-${crypto.randomUUID().slice(0, 8)}`;
+    const call = async (key: OperationKey, path: string, init: { body?: unknown; text?: string } = {}) => {
+      const [method] = key.split(" ");
+      const res = await SELF.fetch(`https://edge.example${path}`, {
+        method,
+        headers: { authorization: "Bearer test-admin-token", "content-type": init.text ? "text/csv" : "application/json" },
+        ...(init.text ? { body: init.text } : init.body ? { body: JSON.stringify(init.body) } : {}),
+      });
+      expect(res.status, key).toBe(operations[key].ok.status);
+      const schema = "schema" in operations[key].ok ? operations[key].ok.schema : undefined;
+      const parsed = schema?.safeParse(await res.json());
+      expect(parsed?.error, key).toBeUndefined();
+    };
+    const site = `/v1/admin/sites/${id}`;
+    await call("POST /v1/admin/sites", "/v1/admin/sites", { body: { id, name: "Contract", allowedOrigins: ["https://contract.example"] } });
+    await call("POST /v1/admin/sites/{site}/slots", `${site}/slots`, { body: { id: "hero", name: "Hero" } });
+    await call("POST /v1/admin/sites/{site}/items/import", `${site}/items/import`, {
+      text: "id,title,slots\na-1,First,hero\na-2,Second,hero\n",
+    });
+    await call("PUT /v1/admin/sites/{site}/items/{item}", `${site}/items/a-3`, { body: { title: "Third", slots: ["hero"] } });
+    await call("GET /v1/admin/sites/{site}", site);
+    await call("GET /v1/admin/sites", "/v1/admin/sites?limit=2");
+    await call("GET /v1/admin/sites/{site}/slots", `${site}/slots`);
+    await call("GET /v1/admin/sites/{site}/items", `${site}/items`);
+    await call("GET /v1/admin/sites/{site}/items/{item}", `${site}/items/a-1`);
+    await call("POST /v1/admin/sites/{site}/items/{item}/archive", `${site}/items/a-2/archive`);
+    await call("PATCH /v1/admin/sites/{site}/slots/{slot}", `${site}/slots/hero`, { body: { name: "Top" } });
+    await call("PATCH /v1/admin/sites/{site}", site, { body: { name: "Contract, renamed" } });
+    await call("POST /v1/admin/sites/{site}/archive", `${site}/archive`);
   });
 
   it("has a readable reference page with every path, that needs nothing from the internet", async () => {

@@ -102,7 +102,7 @@ describe("Onboard your own site in ten minutes", () => {
     expect(applied).toMatch(/^imported in [\d.]+ s: 3 added/m);
     expect(applied).toMatch(/applied in \d+ D1 statements/);
     const items = await callApi(target, "GET /v1/admin/sites/{site}/items", { params: { site: "knit" } });
-    expect((items as { items: { id: string }[] }).items.map((item) => item.id).sort()).toEqual(["beanie-3", "cardigan-1", "scarf-2"]);
+    expect(items.items.map((item) => item.id).sort()).toEqual(["beanie-3", "cardigan-1", "scarf-2"]);
   });
 
   it("decides for the new site as the page's curl does: in-stock items of the feed only", async () => {
@@ -179,7 +179,7 @@ describe("a feed URL, fetched by the scheduled maintenance", () => {
     expect(bySite["knit-localhost"]?.error).toBe("the feed host localhost is not a public name");
     expect(feedRequests.sort()).toEqual(["/moved", "/products.xml"]);
     for (const id of ["knit-moved", "knit-private", "knit-loopback", "knit-localhost"]) {
-      const items = (await callApi(target, "GET /v1/admin/sites/{site}/items", { params: { site: id } })) as { items: unknown[] };
+      const items = await callApi(target, "GET /v1/admin/sites/{site}/items", { params: { site: id } });
       expect(items.items).toEqual([]);
     }
   });

@@ -160,3 +160,50 @@ export const pageQuerySchema = z.object({
   cursor: z.string().max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+// ---- What the admin API answers ------------------------------------------------------------------
+
+const viewStatus = z.enum(["active", "archived"]);
+
+/** A site as the admin API shows it: its settings as saved, its status and when it was created. */
+export const siteViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  allowedOrigins: z.array(z.string()),
+  consentModel: z.enum(consentModels),
+  honorGpc: z.boolean(),
+  tcfVendorId: z.number().int().nullable(),
+  timezone: z.string(),
+  originUrl: z.string().nullable(),
+  feedUrl: z.string().nullable(),
+  status: viewStatus,
+  createdAt: z.string(),
+});
+export const slotViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  defaultCount: z.number().int(),
+  maxCount: z.number().int(),
+  status: viewStatus,
+});
+/** An item in the shape it was given in, with its status and last change. */
+export const itemViewSchema = z.object(itemInputSchema.shape).extend({ status: z.string(), updatedAt: z.string() });
+/** A page of a list; `next` is the cursor of the following page (null on the last). */
+const pageOf = <K extends string, S extends z.ZodType>(key: K, schema: S) =>
+  z.object({ [key]: z.array(schema), next: z.string().nullable() } as { [P in K]: z.ZodArray<S> } & { next: z.ZodNullable<z.ZodString> });
+export const sitePageSchema = pageOf("sites", siteViewSchema);
+export const itemPageSchema = pageOf("items", itemViewSchema);
+export const siteDetailSchema = siteViewSchema.extend({
+  slots: z.array(slotViewSchema),
+  items: z.object({ total: z.number().int(), active: z.number().int() }),
+});
+/** A feed import's diff: ids added, changed and archived, every refused row with its line and reason, what was applied. */
+export const importResultSchema = z.object({
+  dryRun: z.boolean(),
+  added: z.array(z.string()),
+  changed: z.array(z.string()),
+  unchanged: z.number().int(),
+  archived: z.array(z.string()),
+  refused: z.array(z.object({ line: z.number().int(), id: z.string().optional(), reason: z.string() })),
+  applied: z.object({ importId: z.string(), statements: z.number().int() }).nullable(),
+});

@@ -7,14 +7,21 @@ import { sitePolicySchema } from "../../site/policy";
 import { reviewRequestSchema, variantImportRequestSchema } from "../../variants/schema";
 import { visitorImportSchema } from "../../visitors/import";
 import {
+  importResultSchema,
   itemId,
   itemInputSchema,
+  itemPageSchema,
+  itemViewSchema,
   pageQuerySchema,
   resourceId,
+  siteDetailSchema,
   siteInputSchema,
+  sitePageSchema,
   siteUpdateSchema,
+  siteViewSchema,
   slotInputSchema,
   slotUpdateSchema,
+  slotViewSchema,
 } from "../../wire/catalogue";
 import { consentRequestSchema, consentStateSchema, privacyRequestStatusSchema, revocationRequestSchema } from "../../wire/consent";
 import { decideQuerySchema, decideRequestSchema, decideResponseSchema, whyQuerySchema } from "../../wire/decide";
@@ -179,21 +186,21 @@ export const operations = {
     tag: "admin: sites",
     auth: "admin",
     query: pageQuerySchema,
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: sitePageSchema },
   },
   "POST /v1/admin/sites": {
     summary: "Create a site",
     tag: "admin: sites",
     auth: "admin",
     body: json(siteInputSchema),
-    ok: { status: 201, schema: object },
+    ok: { status: 201, schema: siteViewSchema },
   },
   "GET /v1/admin/sites/{site}": {
     summary: "Show a site",
     tag: "admin: sites",
     auth: "admin",
     params: site,
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: siteDetailSchema },
   },
   "PATCH /v1/admin/sites/{site}": {
     summary: "Update a site",
@@ -201,21 +208,21 @@ export const operations = {
     auth: "admin",
     params: site,
     body: json(siteUpdateSchema),
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: siteViewSchema },
   },
   "POST /v1/admin/sites/{site}/archive": {
     summary: "Archive a site",
     tag: "admin: sites",
     auth: "admin",
     params: site,
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: siteViewSchema },
   },
   "GET /v1/admin/sites/{site}/slots": {
     summary: "List a site's slots",
     tag: "admin: sites",
     auth: "admin",
     params: site,
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: z.object({ slots: z.array(slotViewSchema) }) },
   },
   "POST /v1/admin/sites/{site}/slots": {
     summary: "Create a slot",
@@ -223,7 +230,7 @@ export const operations = {
     auth: "admin",
     params: site,
     body: json(slotInputSchema),
-    ok: { status: 201, schema: object },
+    ok: { status: 201, schema: slotViewSchema },
   },
   "PATCH /v1/admin/sites/{site}/slots/{slot}": {
     summary: "Update a slot",
@@ -231,14 +238,14 @@ export const operations = {
     auth: "admin",
     params: { ...site, slot: resourceId },
     body: json(slotUpdateSchema),
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: slotViewSchema },
   },
   "POST /v1/admin/sites/{site}/slots/{slot}/archive": {
     summary: "Archive a slot",
     tag: "admin: sites",
     auth: "admin",
     params: { ...site, slot: resourceId },
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: slotViewSchema },
   },
   "GET /v1/admin/sites/{site}/items": {
     summary: "List a site's items",
@@ -246,14 +253,14 @@ export const operations = {
     auth: "admin",
     params: site,
     query: itemListQuerySchema,
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: itemPageSchema },
   },
   "GET /v1/admin/sites/{site}/items/{item}": {
     summary: "Show an item",
     tag: "admin: sites",
     auth: "admin",
     params: { ...site, item: itemId },
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: itemViewSchema },
   },
   "PUT /v1/admin/sites/{site}/items/{item}": {
     summary: "Create or replace an item",
@@ -261,14 +268,14 @@ export const operations = {
     auth: "admin",
     params: { ...site, item: itemId },
     body: json(z.object(itemInputSchema.shape).partial({ id: true })),
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: itemViewSchema },
   },
   "POST /v1/admin/sites/{site}/items/{item}/archive": {
     summary: "Archive an item",
     tag: "admin: sites",
     auth: "admin",
     params: { ...site, item: itemId },
-    ok: { status: 200, schema: object },
+    ok: { status: 200, schema: itemViewSchema },
   },
   "POST /v1/admin/sites/{site}/items/import": {
     summary: "Import a catalogue feed (CSV or Google Merchant Center XML) as a diff",
@@ -279,7 +286,7 @@ export const operations = {
     params: site,
     query: importQuerySchema,
     body: { raw: "the feed", type: "text/csv" },
-    ok: { status: 201, schema: object, description: "the diff (200 for a dry run)" },
+    ok: { status: 201, schema: importResultSchema, description: "the diff (200 for a dry run)" },
   },
   "GET /v1/admin/sites/{site}/policy": {
     summary: "A site's policy",
