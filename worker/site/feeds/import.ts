@@ -5,7 +5,7 @@ import type { importResultSchema } from "../../wire/catalogue";
 import { applyImport, currentItems, slotIdsOf } from "../items";
 import { rowsFromCsv } from "./csv";
 import { rowsFromMerchantFeed } from "./merchant";
-import { type ImportMode, type ImportPlan, planImport } from "./plan";
+import { type ImportMode, planImport } from "./plan";
 import { FeedError } from "./rows";
 
 export type FeedFormat = "csv" | "merchant";
