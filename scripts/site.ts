@@ -6,6 +6,7 @@
  *   npm run site -- show SITE
  *   npm run site -- slots SITE [add --id hero --name Hero [--default 1] [--max 3] | archive SLOT]
  *   npm run site -- items SITE [list [--cursor ID] [--limit N] | import FILE [--full] [--dry-run] [--slots a,b] | archive ID]
+ *   npm run site -- imports SITE
  *
  * Every command takes --url (default http://127.0.0.1:8787, or EP_URL) and --token (or
  * EP_ADMIN_TOKEN; for a local URL, .dev.vars). The worker checks every field with the same schemas
@@ -27,7 +28,8 @@ const USAGE = `usage: npm run site -- <command> [--url URL] [--token TOKEN]
   items SITE import FILE [--full] [--dry-run] [--slots a,b]
                                               import a CSV or Google Merchant Center feed (a diff; --full archives
                                               what the file no longer lists; --dry-run previews it)
-  items SITE archive ID`;
+  items SITE archive ID
+  imports SITE                                the latest imports (uploads and feed URL fetches), and why any failed`;
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -127,6 +129,8 @@ async function main() {
   if (command === "show") return print(await adminCall(target, "GET /v1/admin/sites/{site}", { params: { site: need(site, "SITE") } }));
   if (command === "slots") return slots(target, need(site, "SITE"), action, arg);
   if (command === "items") return items(target, need(site, "SITE"), action, arg);
+  if (command === "imports")
+    return print(await adminCall(target, "GET /v1/admin/sites/{site}/imports", { params: { site: need(site, "SITE") } }));
   throw new CliError(`unknown command "${command}"\n${USAGE}`);
 }
 

@@ -107,6 +107,7 @@ describe("the OpenAPI document", () => {
     await call("GET /v1/admin/sites/{site}/slots", `${site}/slots`);
     await call("GET /v1/admin/sites/{site}/items", `${site}/items`);
     await call("GET /v1/admin/sites/{site}/items/{item}", `${site}/items/a-1`);
+    await call("GET /v1/admin/sites/{site}/imports", `${site}/imports`);
     await call("POST /v1/admin/sites/{site}/items/{item}/archive", `${site}/items/a-2/archive`);
     await call("PATCH /v1/admin/sites/{site}/slots/{slot}", `${site}/slots/hero`, { body: { name: "Top" } });
     await call("PATCH /v1/admin/sites/{site}", site, { body: { name: "Contract, renamed" } });

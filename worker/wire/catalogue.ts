@@ -207,3 +207,18 @@ export const importResultSchema = z.object({
   refused: z.array(z.object({ line: z.number().int(), id: z.string().optional(), reason: z.string() })),
   applied: z.object({ importId: z.string(), statements: z.number().int() }).nullable(),
 });
+/** One past import (upload, CLI, console or feed URL): its counts, or why it failed. */
+export const importRecordSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  mode: z.enum(["full", "partial"]),
+  status: z.enum(["applied", "failed"]),
+  added: z.number().int(),
+  changed: z.number().int(),
+  archived: z.number().int(),
+  refused: z.number().int(),
+  refusedSample: importResultSchema.shape.refused,
+  error: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ImportRecordView = z.infer<typeof importRecordSchema>;

@@ -7,6 +7,7 @@ import { sitePolicySchema } from "../../site/policy";
 import { reviewRequestSchema, variantImportRequestSchema } from "../../variants/schema";
 import { visitorImportSchema } from "../../visitors/import";
 import {
+  importRecordSchema,
   importResultSchema,
   itemId,
   itemInputSchema,
@@ -287,6 +288,13 @@ export const operations = {
     query: importQuerySchema,
     body: { raw: "the feed", type: "text/csv" },
     ok: { status: 201, schema: importResultSchema, description: "the diff (200 for a dry run)" },
+  },
+  "GET /v1/admin/sites/{site}/imports": {
+    summary: "A site's latest imports (uploads and feed URL fetches), newest first, with why any failed",
+    tag: "admin: sites",
+    auth: "admin",
+    params: site,
+    ok: { status: 200, schema: z.object({ imports: z.array(importRecordSchema) }) },
   },
   "GET /v1/admin/sites/{site}/policy": {
     summary: "A site's policy",

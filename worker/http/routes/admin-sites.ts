@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError } from "../../lib/errors";
 import { formatOf, importFeed } from "../../site/feeds/import";
 import { FeedError } from "../../site/feeds/rows";
-import { archiveItem, listItems, putItem, showItem } from "../../site/items";
+import { archiveItem, listItems, putItem, recentImports, showItem } from "../../site/items";
 import { archiveSite, createSite, createSlot, listSites, listSlots, showSite, updateSite, updateSlot } from "../../site/sites";
 import { contentStatuses } from "../../store/schema";
 import {
@@ -74,6 +74,7 @@ export const adminSiteRoutes = new Hono<AppEnv>()
   .post("/sites/:site/items/:item/archive", async (c) => {
     return c.json(await archiveItem(c.var.db, site(c), parseWith(itemId, c.req.param("item")), "admin"));
   })
+  .get("/sites/:site/imports", async (c) => c.json({ imports: await recentImports(c.var.db, site(c)) }))
   .post("/sites/:site/items/import", limitBody(MAX_FEED_BYTES), async (c) => {
     const siteId = site(c);
     const query = parseWith(importQuerySchema, c.req.query());
