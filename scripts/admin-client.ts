@@ -1,10 +1,11 @@
 /**
  * The CLIs' way to the worker: its admin API, local (`npm start` on http://127.0.0.1:8787) or
  * remote, with the admin token. One HTTP request per command answers in well under a second,
- * where a wrangler call starts a runtime each time. Errors are the API's own `{ error }` shape.
+ * where a wrangler call starts a runtime each time; requests are typed by the contract (./api-client.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
-import type { ErrorBody } from "../worker/lib/errors";
+import type { OperationKey } from "../worker/http/openapi/operations";
+import { type Answer, ApiCallError, type CallInput, callApi } from "./api-client";
 
 export type AdminTarget = { url: string; token: string };
 
@@ -30,33 +31,16 @@ export function adminTarget(flags: { url?: string | undefined; token?: string | 
 /** A failure to show the person at the terminal, without a stack trace. */
 export class CliError extends Error {}
 
-export async function adminRequest<T>(
-  target: AdminTarget,
-  method: string,
-  path: string,
-  body?: { json: unknown } | { text: string; type: string },
-): Promise<T> {
-  let res: Response;
+/** One admin operation through the typed client, its failures as messages for the terminal. */
+export async function adminCall<K extends OperationKey>(target: AdminTarget, operation: K, ...input: CallInput<K>): Promise<Answer<K>> {
   try {
-    res = await fetch(`${target.url}/v1/admin${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${target.token}`,
-        ...(body ? { "content-type": "json" in body ? "application/json" : body.type } : {}),
-      },
-      ...(body ? { body: "json" in body ? JSON.stringify(body.json) : body.text } : {}),
-    });
+    return await callApi(target, operation, ...input);
   } catch (err) {
+    if (err instanceof ApiCallError) throw new CliError(err.message);
     throw new CliError(
       `${target.url} cannot be reached (${err instanceof Error ? err.message : "no answer"}): is the worker running (npm start)?`,
     );
   }
-  const answer = (await res.json().catch(() => null)) as unknown;
-  if (!res.ok) {
-    const error = (answer as ErrorBody | null)?.error;
-    throw new CliError(`${res.status} ${error?.code ?? "error"}: ${error?.message ?? res.statusText}`);
-  }
-  return answer as T;
 }
 
 /** When a change reaches every location: this isolate at once, the others at their next config read. */

@@ -2,7 +2,7 @@
 # Deploys to a real Cloudflare account: `npm run deploy -- staging|production`.
 # Creates the raw log's storage when it is missing (the R2 bucket with its R2 Data Catalog, the
 # lifecycle rule that deletes batch files after RETENTION_DAYS, and the Pipelines stream, Iceberg
-# sink and pipeline: README "The raw log"), applies the remote D1 migrations, deploys the worker,
+# sink and pipeline: docs/operator.md, "The raw log"), applies the remote D1 migrations, deploys the worker,
 # and registers the bundled default model as the live version if the registry has none.
 # The Iceberg sink needs an R2 API token with catalog and R2 permissions in CATALOG_TOKEN.
 set -euo pipefail
@@ -24,7 +24,7 @@ quietly_existing() { local out; if ! out="$("$@" 2>&1)"; then grep -qi "already 
 
 quietly_existing npx wrangler r2 bucket create "$bucket"
 quietly_existing npx wrangler r2 bucket catalog enable "$bucket"
-# Batch files (LOG_SINK = "r2") expire by day of upload; the Iceberg table's retention is a DELETE (README).
+# Batch files (LOG_SINK = "r2") expire by day of upload; the Iceberg table's retention is a DELETE (docs/operator.md).
 npx wrangler r2 bucket lifecycle add "$bucket" log-retention log/ --expire-days "${retention_days:-90}" --force
 if ! npx wrangler pipelines streams get "$stream" >/dev/null 2>&1; then
   : "${CATALOG_TOKEN:?set CATALOG_TOKEN to an R2 API token with R2 Data Catalog and R2 read/write permissions}"

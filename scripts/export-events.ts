@@ -13,7 +13,7 @@
  *
  * Local state is read through Miniflare's R2 binding (its files are not a plain directory tree):
  * the partitions asked for are copied to a temporary directory, which DuckDB reads. A Pipelines
- * deployment's log is an Iceberg table: read it with any Iceberg engine (README "The raw log").
+ * deployment's log is an Iceberg table: read it with any Iceberg engine (docs/operator.md, "The raw log").
  */
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,7 +1,7 @@
 /**
  * The log's deletion list, for a deployment whose log is the Pipelines stream's Iceberg table
  * (LOG_SINK = "pipelines"): the worker cannot rewrite that table, so the privacy team's offline
- * job does (README "Erasure in the log") and then marks the requests done here; the scheduled
+ * job does (docs/operator.md, "Erasure in the log") and then marks the requests done here; the scheduled
  * handler completes them on its next run.
  *
  *   npm run log:erasures -- list [--remote --env production]        pending requests and their subject ids, as JSON lines

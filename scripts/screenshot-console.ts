@@ -1,5 +1,5 @@
 /**
- * `npm run screenshot`: the console's performance page as the README shows it (docs/console-performance.png).
+ * `npm run screenshot`: the console's performance page as docs/marketer-data-scientist.md shows it (docs/console-performance.png).
  * Starts the production bundle on workerd with its queue consumer, sends simulated visitors through
  * the real decide, events and consent endpoints (SYNTHETIC behaviour, see scripts/harness/traffic.ts),
  * signs in with the throwaway admin token in Debian's Chromium and saves the full page.

@@ -1,11 +1,12 @@
 /**
- * Onboarding from a terminal, through the worker's admin API (scripts/admin-client.ts):
+ * Onboarding from a terminal, through the worker's admin API (the typed client, scripts/api-client.ts):
  *
  *   npm run site -- create --id ID --name NAME --origin https://shop.example [--origin …] [--consent opt-in|opt-out]
  *                          [--timezone Europe/Paris] [--edge-origin https://origin.example] [--feed-url https://…]
  *   npm run site -- show SITE
  *   npm run site -- slots SITE [add --id hero --name Hero [--default 1] [--max 3] | archive SLOT]
  *   npm run site -- items SITE [list [--cursor ID] [--limit N] | import FILE [--full] [--dry-run] [--slots a,b] | archive ID]
+ *   npm run site -- imports SITE
  *
  * Every command takes --url (default http://127.0.0.1:8787, or EP_URL) and --token (or
  * EP_ADMIN_TOKEN; for a local URL, .dev.vars). The worker checks every field with the same schemas
@@ -13,7 +14,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type AdminTarget, adminRequest, adminTarget, CliError, TAKES_EFFECT } from "./admin-client";
+import type { ConsentModel } from "../worker/wire/consent";
+import { type AdminTarget, adminCall, adminTarget, CliError, TAKES_EFFECT } from "./admin-client";
 
 const USAGE = `usage: npm run site -- <command> [--url URL] [--token TOKEN]
   create --id ID --name NAME --origin URL [--origin URL …] [--consent opt-in|opt-out] [--timezone ZONE]
@@ -26,7 +28,8 @@ const USAGE = `usage: npm run site -- <command> [--url URL] [--token TOKEN]
   items SITE import FILE [--full] [--dry-run] [--slots a,b]
                                               import a CSV or Google Merchant Center feed (a diff; --full archives
                                               what the file no longer lists; --dry-run previews it)
-  items SITE archive ID`;
+  items SITE archive ID
+  imports SITE                                the latest imports (uploads and feed URL fetches), and why any failed`;
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -63,18 +66,19 @@ async function create(target: AdminTarget) {
     id: need(flags.id, "--id"),
     name: need(flags.name, "--name"),
     allowedOrigins: flags.origin ?? [],
-    ...(flags.consent ? { consentModel: flags.consent } : {}),
+    // The worker checks it (and says which values it takes).
+    ...(flags.consent ? { consentModel: flags.consent as ConsentModel } : {}),
     ...(flags.timezone ? { timezone: flags.timezone } : {}),
     ...(flags["edge-origin"] ? { originUrl: flags["edge-origin"] } : {}),
     ...(flags["feed-url"] ? { feedUrl: flags["feed-url"] } : {}),
   };
-  print(await adminRequest(target, "POST", "/sites", { json: site }));
+  print(await adminCall(target, "POST /v1/admin/sites", { body: site }));
   console.log(`site created; it ${TAKES_EFFECT}. Next: npm run site -- slots ${site.id} add --id hero --name Hero`);
 }
 
 async function slots(target: AdminTarget, site: string, action: string | undefined, slot: string | undefined) {
-  const base = `/sites/${encodeURIComponent(site)}/slots`;
-  if (!action || action === "list") return print(await adminRequest(target, "GET", base));
+  const params = { site };
+  if (!action || action === "list") return print(await adminCall(target, "GET /v1/admin/sites/{site}/slots", { params }));
   if (action === "add") {
     const body = {
       id: need(flags.id, "--id"),
@@ -82,36 +86,19 @@ async function slots(target: AdminTarget, site: string, action: string | undefin
       ...(flags.default ? { defaultCount: numberFlag(flags.default) } : {}),
       ...(flags.max ? { maxCount: numberFlag(flags.max) } : {}),
     };
-    print(await adminRequest(target, "POST", base, { json: body }));
+    print(await adminCall(target, "POST /v1/admin/sites/{site}/slots", { params, body }));
   } else if (action === "archive") {
-    print(await adminRequest(target, "POST", `${base}/${encodeURIComponent(need(slot, "SLOT"))}/archive`));
+    print(await adminCall(target, "POST /v1/admin/sites/{site}/slots/{slot}/archive", { params: { site, slot: need(slot, "SLOT") } }));
   } else throw new CliError(`unknown slots action "${action}"\n${USAGE}`);
   console.log(`slot saved; it ${TAKES_EFFECT}`);
 }
 
-type ImportAnswer = {
-  dryRun: boolean;
-  added: string[];
-  changed: string[];
-  unchanged: number;
-  archived: string[];
-  refused: { line: number; id?: string; reason: string }[];
-  applied: { importId: string; statements: number } | null;
-};
-
 async function importItems(target: AdminTarget, site: string, file: string) {
   const text = readFileSync(file, "utf8");
   const type = /\.(xml|rss|atom)$/i.test(file) ? "application/xml" : "text/csv";
-  const query = new URLSearchParams({
-    mode: flags.full ? "full" : "partial",
-    dryRun: String(flags["dry-run"]),
-    ...(flags.slots ? { slots: flags.slots } : {}),
-  });
+  const query = { mode: flags.full ? "full" : "partial", dryRun: flags["dry-run"] ? "true" : "false", slots: flags.slots } as const;
   const started = performance.now();
-  const answer = await adminRequest<ImportAnswer>(target, "POST", `/sites/${encodeURIComponent(site)}/items/import?${query}`, {
-    text,
-    type,
-  });
+  const answer = await adminCall(target, "POST /v1/admin/sites/{site}/items/import", { params: { site }, query, body: text, type });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
     `${answer.dryRun ? "preview" : "imported"} in ${seconds} s: ${answer.added.length} added, ${answer.changed.length} changed, ${answer.unchanged} unchanged, ${answer.archived.length} archived, ${answer.refused.length} refused`,
@@ -123,13 +110,14 @@ async function importItems(target: AdminTarget, site: string, file: string) {
 }
 
 async function items(target: AdminTarget, site: string, action: string | undefined, arg: string | undefined) {
-  const base = `/sites/${encodeURIComponent(site)}/items`;
+  const params = { site };
   if (!action || action === "list") {
-    const query = new URLSearchParams({ ...(flags.cursor ? { cursor: flags.cursor } : {}), limit: flags.limit ?? "100" });
-    return print(await adminRequest(target, "GET", `${base}?${query}`));
+    const query = { cursor: flags.cursor, limit: flags.limit ?? "100" };
+    return print(await adminCall(target, "GET /v1/admin/sites/{site}/items", { params, query }));
   }
   if (action === "import") return importItems(target, site, need(arg, "FILE"));
-  if (action === "archive") return print(await adminRequest(target, "POST", `${base}/${encodeURIComponent(need(arg, "ID"))}/archive`));
+  if (action === "archive")
+    return print(await adminCall(target, "POST /v1/admin/sites/{site}/items/{item}/archive", { params: { site, item: need(arg, "ID") } }));
   throw new CliError(`unknown items action "${action}"\n${USAGE}`);
 }
 
@@ -138,9 +126,11 @@ async function main() {
   if (flags.help || !command) return console.log(USAGE);
   const target = adminTarget(flags);
   if (command === "create") return create(target);
-  if (command === "show") return print(await adminRequest(target, "GET", `/sites/${encodeURIComponent(need(site, "SITE"))}`));
+  if (command === "show") return print(await adminCall(target, "GET /v1/admin/sites/{site}", { params: { site: need(site, "SITE") } }));
   if (command === "slots") return slots(target, need(site, "SITE"), action, arg);
   if (command === "items") return items(target, need(site, "SITE"), action, arg);
+  if (command === "imports")
+    return print(await adminCall(target, "GET /v1/admin/sites/{site}/imports", { params: { site: need(site, "SITE") } }));
   throw new CliError(`unknown command "${command}"\n${USAGE}`);
 }
 

@@ -21,13 +21,16 @@ describe("onboarding through the admin API", () => {
     originUrl: "https://origin.knit.example",
   };
 
-  it("refuses bad fields, each named: origins, the edge origin, the time zone, the consent model, unknown keys", async () => {
+  it("refuses bad fields, each named: origins, the edge origin, the feed URL, the time zone, the consent model, unknown keys", async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ allowedOrigins: ["http://knit.example"] }, "allowedOrigins.0"],
       [{ allowedOrigins: ["https://knit.example/shop"] }, "allowedOrigins.0"],
       [{ originUrl: "https://user:pw@origin.example" }, "originUrl"],
       [{ originUrl: "https://origin.example/a/../b" }, "originUrl"],
       [{ originUrl: "https://origin.example/\\\\evil.example" }, "originUrl"],
+      [{ feedUrl: "http://feeds.knit.example/p.xml" }, "feedUrl"],
+      [{ feedUrl: "https://user:pw@feeds.knit.example/p.xml" }, "feedUrl"],
+      [{ feedUrl: "https://feeds.knit.example:8443/p.xml" }, "feedUrl"],
       [{ timezone: "Mars/Olympus" }, "timezone"],
       [{ consentModel: "maybe" }, "consentModel"],
       [{ color: "red" }, ""],

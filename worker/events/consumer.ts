@@ -4,6 +4,8 @@ import { applyRetention } from "../log/retention";
 import { logSinkOf } from "../log/sinks";
 import { continueErasures, runErasure } from "../privacy/erasure";
 import { writeCatalogueSnapshot } from "../site/catalogue";
+import { refreshFeed } from "../site/feeds/refresh";
+import { dohResolver, testOriginsOf } from "../site/feeds/remote";
 import { sweepSites } from "../site/maintenance";
 import { createDb } from "../store/db";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
@@ -34,6 +36,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const config = configOf(env);
   const visitors = visitorStore(env, config);
   const tasks: Promise<void>[] = [];
+  const feeds: Array<() => Promise<void>> = [];
   const loggable: Pending[] = [];
   for (const message of batch.messages) {
     const parsed = queueMessageSchema.safeParse(message.body);
@@ -48,9 +51,12 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       const handles = perEventHandles(message, body.events.length);
       for (const [i, event] of body.events.entries()) admitToLog(loggable, handles[i] as Message<unknown>, event);
     } else if (body.type === "decision" || body.type === "interaction") admitToLog(loggable, message, body);
+    // Feeds are fetched and imported one after another: each can hold megabytes while it is read.
+    else if (body.type === "feed") feeds.push(() => runTask(body, message, db, env, visitors));
     else tasks.push(runTask(body, message, db, env, visitors));
   }
-  const [, kept] = await Promise.all([Promise.all(tasks), throughVisitors(visitors, loggable, Date.now())]);
+  const oneByOne = feeds.reduce((done, next) => done.then(next), Promise.resolve());
+  const [, , kept] = await Promise.all([Promise.all(tasks), oneByOne, throughVisitors(visitors, loggable, Date.now())]);
   const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept);
   // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the visitor's update is idempotent.
   for (const { message } of written) message.ack();
@@ -77,6 +83,7 @@ async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typ
     if (task.type === "erasure") await runErasure(db, visitors, task.requestId);
     else if (task.type === "log-maintenance") await maintainLog(db, env, task.at);
     else if (task.type === "site-sweep") await sweepSites(db, env.EVENTS, task.after);
+    else if (task.type === "feed") await refreshFeed(db, task.siteId, Date.now(), dohResolver, testOriginsOf(env.FEED_FETCH_TEST_ORIGINS));
     else await writeCatalogueSnapshot(db, env.CONFIG, task.siteId);
     message.ack();
   } catch {

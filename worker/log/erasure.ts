@@ -12,7 +12,7 @@ import { decodeRows, encodeRows, LOG_ROOT } from "./files";
  * revocation check when the subject was revoked is written before the pass reads its partition);
  * when it reaches the end, their entries are marked done and the erasure can complete
  * (worker/privacy/erasure.ts). Bound: one full pass after the request is queued, that is at most
- * two passes' time (README "Erasure").
+ * two passes' time (docs/operator.md, "Erasure in the log").
  */
 export const GRACE_MS = 60_000;
 /**

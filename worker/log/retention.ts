@@ -8,7 +8,7 @@ import { dayOf } from "./rows";
 /**
  * Retention, run by the scheduled handler: raw log partitions whose day is more than
  * `retentionDays` before today are deleted (in production an R2 lifecycle rule on `log/`, or an
- * Iceberg delete, does it: README "Retention"), daily aggregates more than `aggregateRetentionDays`
+ * Iceberg delete, does it: docs/operator.md, "Retention"), daily aggregates more than `aggregateRetentionDays`
  * old likewise, and the ledger forgets what is older than its window.
  */
 const DAY_MS = 24 * 60 * 60 * 1000;

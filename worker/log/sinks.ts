@@ -6,7 +6,7 @@ import { batchFileKey, encodeRows } from "./files";
  * Where the queue consumer writes the log. The sink is a setting (`LOG_SINK`):
  * - `r2`: batch files on the LOG bucket (worker/log/files.ts), for local runs and small deployments;
  * - `pipelines`: the LOG_STREAM Pipelines stream, whose sink is an Iceberg table in R2 Data Catalog
- *   (README "Deploying for real"). Locally the stream binding keeps nothing.
+ *   (docs/operator.md, "Deploying for real"). Locally the stream binding keeps nothing.
  * Either way a write that throws leaves the batch's messages to be retried, and a batch written
  * twice is read once: readers keep the first row of each (kind, id).
  */

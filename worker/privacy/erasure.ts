@@ -104,7 +104,7 @@ const ERASURES_PER_RUN = 500;
 
 /**
  * For the scheduled handler: one run of the log's erasure pass (R2 batch files; a Pipelines log is
- * erased offline, README "Erasure"), then the erasures still pending after `olderThanMs` (those
+ * erased offline, docs/operator.md, "Erasure in the log"), then the erasures still pending after `olderThanMs` (those
  * whose subject the pass has just cleared from the log among them) go back on the queue, to be run
  * by the consumer like the first time. Returns how many were queued.
  */

@@ -1,10 +1,11 @@
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { z } from "zod";
 import { ApiError } from "../lib/errors";
 import { auditStatement } from "../store/audit";
 import type { Database } from "../store/db";
 import { type ContentItem, catalogueImports, contentItems, slots, type TokenRole } from "../store/schema";
-import type { ItemInput } from "../wire/catalogue";
+import type { ImportRecordView, ItemInput, itemViewSchema } from "../wire/catalogue";
 import { forgetCatalogue } from "./catalogue";
 import type { CurrentItem, ImportMode, ImportPlan } from "./feeds/plan";
 import { siteRow } from "./sites";
@@ -15,6 +16,8 @@ import { siteRow } from "./sites";
  * Rows travel as JSON in a few large statements (`json_each`) rather than one statement per
  * item, so 10,000 items take a handful of statements.
  */
+
+type ItemView = z.infer<typeof itemViewSchema>;
 
 /** An item as the API shows it: the same shape it was given in. */
 export function itemInputOf(row: ContentItem): ItemInput {
@@ -36,7 +39,7 @@ export function itemInputOf(row: ContentItem): ItemInput {
   };
 }
 
-const itemView = (row: ContentItem) => ({ ...itemInputOf(row), status: row.status, updatedAt: row.updatedAt.toISOString() });
+const itemView = (row: ContentItem): ItemView => ({ ...itemInputOf(row), status: row.status, updatedAt: row.updatedAt.toISOString() });
 
 /** The JSON one row travels as (the statement below reads these names). */
 const rowJson = (item: ItemInput) => ({
@@ -211,4 +214,16 @@ export async function archiveItem(db: Database, siteId: string, id: string, role
 
 export async function showItem(db: Database, siteId: string, id: string) {
   return itemView(await itemRow(db, siteId, id));
+}
+
+/** A site's latest imports, newest first: what an operator checks after a scheduled feed fetch. */
+export async function recentImports(db: Database, siteId: string, limit = 20): Promise<ImportRecordView[]> {
+  await siteRow(db, siteId);
+  const rows = await db
+    .select()
+    .from(catalogueImports)
+    .where(eq(catalogueImports.siteId, siteId))
+    .orderBy(desc(catalogueImports.createdAt))
+    .limit(limit);
+  return rows.map(({ siteId: _site, createdAt, ...row }) => ({ ...row, createdAt: createdAt.toISOString() }));
 }

@@ -4,7 +4,7 @@ import { ApiError } from "../lib/errors";
 import { audit } from "../store/audit";
 import type { Database } from "../store/db";
 import { contentItems, type Site, type Slot, sites, slots, type TokenRole } from "../store/schema";
-import type { SiteInput, SlotInput, siteUpdateSchema, slotUpdateSchema } from "../wire/catalogue";
+import type { SiteInput, SlotInput, siteUpdateSchema, siteViewSchema, slotUpdateSchema, slotViewSchema } from "../wire/catalogue";
 import { forgetCatalogue } from "./catalogue";
 
 /**
@@ -14,11 +14,9 @@ import { forgetCatalogue } from "./catalogue";
  * them); an archived site answers as unknown, an archived slot as an unknown slot.
  */
 
-export type SiteView = Pick<
-  Site,
-  "id" | "name" | "allowedOrigins" | "consentModel" | "honorGpc" | "tcfVendorId" | "timezone" | "originUrl" | "feedUrl" | "status"
-> & { createdAt: string };
-export type SlotView = Pick<Slot, "id" | "name" | "defaultCount" | "maxCount" | "status">;
+/** The admin API's shapes (worker/wire/catalogue.ts), which /openapi.json publishes. */
+export type SiteView = z.infer<typeof siteViewSchema>;
+export type SlotView = z.infer<typeof slotViewSchema>;
 
 const siteView = (row: Site): SiteView => ({
   id: row.id,

@@ -55,6 +55,11 @@ export const httpsUrl = z
   .max(2048)
   .refine((value) => URL.canParse(value) && new URL(value).protocol === "https:", "must be an https URL");
 
+/** A feed to fetch: https on the default port, with no credentials in it. */
+const feedUrl = httpsUrl
+  .refine((value) => !URL.canParse(value) || (!new URL(value).username && !new URL(value).password), "must not carry credentials")
+  .refine((value) => !URL.canParse(value) || new URL(value).port === "", "must use https's own port (443)");
+
 /** A link on the site: an https URL or a site-relative path. */
 export const siteLink = z
   .string()
@@ -87,8 +92,11 @@ export const siteInputSchema = z
     tcfVendorId: z.number().int().min(1).max(65535).nullable().default(null),
     timezone: timeZone.default("UTC"),
     originUrl: edgeOrigin.nullable().default(null),
-    /** A product feed (Google Merchant Center XML or CSV) that the scheduled job imports. */
-    feedUrl: httpsUrl.nullable().default(null),
+    /**
+     * A product feed (Google Merchant Center XML or CSV) that the scheduled job imports. Its form is
+     * checked here; its host's addresses when it is fetched (worker/site/feeds/remote.ts).
+     */
+    feedUrl: feedUrl.nullable().default(null),
   })
   .strict();
 export type SiteInput = z.infer<typeof siteInputSchema>;
@@ -152,3 +160,65 @@ export const pageQuerySchema = z.object({
   cursor: z.string().max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+// ---- What the admin API answers ------------------------------------------------------------------
+
+const viewStatus = z.enum(["active", "archived"]);
+
+/** A site as the admin API shows it: its settings as saved, its status and when it was created. */
+export const siteViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  allowedOrigins: z.array(z.string()),
+  consentModel: z.enum(consentModels),
+  honorGpc: z.boolean(),
+  tcfVendorId: z.number().int().nullable(),
+  timezone: z.string(),
+  originUrl: z.string().nullable(),
+  feedUrl: z.string().nullable(),
+  status: viewStatus,
+  createdAt: z.string(),
+});
+export const slotViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  defaultCount: z.number().int(),
+  maxCount: z.number().int(),
+  status: viewStatus,
+});
+/** An item in the shape it was given in, with its status and last change. */
+export const itemViewSchema = z.object(itemInputSchema.shape).extend({ status: z.string(), updatedAt: z.string() });
+/** A page of a list; `next` is the cursor of the following page (null on the last). */
+const pageOf = <K extends string, S extends z.ZodType>(key: K, schema: S) =>
+  z.object({ [key]: z.array(schema), next: z.string().nullable() } as { [P in K]: z.ZodArray<S> } & { next: z.ZodNullable<z.ZodString> });
+export const sitePageSchema = pageOf("sites", siteViewSchema);
+export const itemPageSchema = pageOf("items", itemViewSchema);
+export const siteDetailSchema = siteViewSchema.extend({
+  slots: z.array(slotViewSchema),
+  items: z.object({ total: z.number().int(), active: z.number().int() }),
+});
+/** A feed import's diff: ids added, changed and archived, every refused row with its line and reason, what was applied. */
+export const importResultSchema = z.object({
+  dryRun: z.boolean(),
+  added: z.array(z.string()),
+  changed: z.array(z.string()),
+  unchanged: z.number().int(),
+  archived: z.array(z.string()),
+  refused: z.array(z.object({ line: z.number().int(), id: z.string().optional(), reason: z.string() })),
+  applied: z.object({ importId: z.string(), statements: z.number().int() }).nullable(),
+});
+/** One past import (upload, CLI, console or feed URL): its counts, or why it failed. */
+export const importRecordSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  mode: z.enum(["full", "partial"]),
+  status: z.enum(["applied", "failed"]),
+  added: z.number().int(),
+  changed: z.number().int(),
+  archived: z.number().int(),
+  refused: z.number().int(),
+  refusedSample: importResultSchema.shape.refused,
+  error: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ImportRecordView = z.infer<typeof importRecordSchema>;

@@ -122,6 +122,19 @@ export const decideResponseSchema = z.object({
 });
 export type DecideResponse = z.infer<typeof decideResponseSchema>;
 
+/** The query form of `GET /v1/decide`, as the tag sends it (`decideRequestFromQuery` reads it into a request). */
+export const decideQuerySchema = z.object({
+  site: identifier,
+  slots: z.string().describe("comma-separated slot ids, each with an optional `:count`, e.g. hero,recommendations:3"),
+  url: httpUrl.describe("the page's URL"),
+  ref: z.string().optional().describe("the page's referrer"),
+  category: z.string().max(64).optional(),
+  lang: languageTag.optional().describe("the page's language (<html lang>)"),
+});
+
+/** `GET /v1/why?decisionId=`: one decision of the visitor's own. */
+export const whyQuerySchema = z.object({ decisionId: z.string().uuid() });
+
 /**
  * The query form for the script tag: `?site=demo&slots=hero,recommendations:3&url=..&ref=..&category=..&lang=..`.
  * Parsed into the same shape as the POST body so that one schema validates both.

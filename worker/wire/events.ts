@@ -186,6 +186,8 @@ export const erasureMessageSchema = z.object({ type: z.literal("erasure"), reque
  */
 export const siteSweepMessageSchema = z.object({ type: z.literal("site-sweep"), after: z.string().nullable() });
 export const snapshotMessageSchema = z.object({ type: z.literal("snapshot"), siteId: z.string() });
+/** One site's feed URL to fetch and import (worker/site/feeds/refresh.ts). */
+export const feedMessageSchema = z.object({ type: z.literal("feed"), siteId: z.string() });
 /** The raw log's retention, then its erasure pass, as of the cron run's scheduled time (worker/log/maintenance.ts). */
 export const logMaintenanceMessageSchema = z.object({ type: z.literal("log-maintenance"), at: epochMs });
 
@@ -196,6 +198,7 @@ export const queueMessageSchema = z.discriminatedUnion("type", [
   erasureMessageSchema,
   siteSweepMessageSchema,
   snapshotMessageSchema,
+  feedMessageSchema,
   logMaintenanceMessageSchema,
 ]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;

@@ -109,7 +109,8 @@ export async function siteOf(c: Ctx) {
   const all = await c.var.db.select({ id: sites.id, name: sites.name }).from(sites).orderBy(sites.id);
   const asked = c.req.query("site");
   const site = asked ? parseWith(siteId, asked) : all[0]?.id;
-  if (!site) throw new ApiError(404, "unknown_site", "no site yet: add one to D1 (see the README, Deploying for real)");
+  if (!site)
+    throw new ApiError(404, "unknown_site", "no site yet: add one on the Sites page, with npm run site -- create, or POST /v1/admin/sites");
   if (!all.some((s) => s.id === site)) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
   return { site, sites: all };
 }

@@ -15,12 +15,12 @@ import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, parseWith } from "./validate
  * (holdout, exploration, rules, experiments, fairness segments) and the reports on it.
  */
 
-const siteParam = z.string().min(1).max(64);
+export const siteParam = z.string().min(1).max(64);
 /**
  * Bounded so that the normal quantiles stay finite and the answer is a number: an experiment
  * outside these bounds cannot be run anyway (an effect below 1e-6, a test at α below 1e-6).
  */
-const sampleSizeQuerySchema = z.object({
+export const sampleSizeQuerySchema = z.object({
   baseline: z.coerce
     .number()
     .min(1e-6)

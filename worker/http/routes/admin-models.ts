@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { oneRunScorer } from "../../inference/model";
 import { ApiError } from "../../lib/errors";
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from "../../models/config";
@@ -9,6 +8,7 @@ import { validateModel } from "../../models/validate";
 import { audit } from "../../store/audit";
 import type { Database } from "../../store/db";
 import { modelVersions } from "../../store/schema";
+import { canaryBodySchema, killBodySchema, pushFormSchema, versionParam } from "../../wire/models";
 import type { AppEnv } from "../app-env";
 import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, parseWith } from "./validate";
 
@@ -23,16 +23,6 @@ import { jsonBody, limitBody, MAX_ADMIN_JSON_BYTES, parseWith } from "./validate
  * validates it, so a push stays below this.
  */
 const MAX_PUSH_BYTES = 48 * 1024 * 1024;
-
-export const versionParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "version: letters, digits, . _ - (max 64)");
-const pushFormSchema = z.object({
-  manifest: z.string().min(2, "manifest: the manifest.json text"),
-  model: z.instanceof(File, { message: "model: the .onnx file" }),
-  status: z.enum(["shadow", "canary"]).default("shadow"),
-  share: z.coerce.number().default(0.05),
-});
-const canaryBodySchema = z.object({ share: z.number() });
-const killBodySchema = z.object({ on: z.boolean() });
 
 /** A lifecycle step, as the admin endpoints and the console's buttons both ask for it. */
 export type ModelAction =

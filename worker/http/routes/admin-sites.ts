@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError } from "../../lib/errors";
 import { formatOf, importFeed } from "../../site/feeds/import";
 import { FeedError } from "../../site/feeds/rows";
-import { archiveItem, listItems, putItem, showItem } from "../../site/items";
+import { archiveItem, listItems, putItem, recentImports, showItem } from "../../site/items";
 import { archiveSite, createSite, createSlot, listSites, listSlots, showSite, updateSite, updateSlot } from "../../site/sites";
 import { contentStatuses } from "../../store/schema";
 import {
@@ -29,13 +29,13 @@ import { jsonBody, limitBody, parseWith } from "./validate";
 export const MAX_FEED_BYTES = 32 * 1024 * 1024;
 const MAX_JSON_BYTES = 64 * 1024;
 
-const importQuerySchema = z.object({
+export const importQuerySchema = z.object({
   format: z.enum(["csv", "merchant"]).optional(),
   mode: z.enum(["full", "partial"]).default("partial"),
   dryRun: z.enum(["true", "false"]).default("false"),
   slots: z.string().max(2000).optional(),
 });
-const itemListQuerySchema = pageQuerySchema.extend({ status: z.enum(contentStatuses).optional() });
+export const itemListQuerySchema = pageQuerySchema.extend({ status: z.enum(contentStatuses).optional() });
 
 const site = (c: { req: { param: (name: "site") => string } }) => parseWith(resourceId, c.req.param("site"));
 
@@ -74,6 +74,7 @@ export const adminSiteRoutes = new Hono<AppEnv>()
   .post("/sites/:site/items/:item/archive", async (c) => {
     return c.json(await archiveItem(c.var.db, site(c), parseWith(itemId, c.req.param("item")), "admin"));
   })
+  .get("/sites/:site/imports", async (c) => c.json({ imports: await recentImports(c.var.db, site(c)) }))
   .post("/sites/:site/items/import", limitBody(MAX_FEED_BYTES), async (c) => {
     const siteId = site(c);
     const query = parseWith(importQuerySchema, c.req.query());

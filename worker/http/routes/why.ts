@@ -1,6 +1,5 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
 import { explainScores } from "../../experiments/why";
 import { scorerFor } from "../../inference/model";
 import { bundledSource } from "../../inference/registry";
@@ -10,7 +9,7 @@ import { sourceOf } from "../../models/serving";
 import { loadCatalogue } from "../../site/catalogue";
 import { modelVersions } from "../../store/schema";
 import { servedVariantFeatures } from "../../variants/choose";
-import type { VariantReason } from "../../wire/decide";
+import { type VariantReason, whyQuerySchema } from "../../wire/decide";
 import type { AppEnv } from "../app-env";
 import { readVisitorId } from "../cookies";
 import { resolveVisitor } from "../visitor";
@@ -63,10 +62,8 @@ function summary(mode: string, modeReason: string | null): string {
   return `This page shows the editors' choice, because ${why}.`;
 }
 
-const querySchema = z.object({ decisionId: z.string().uuid() });
-
 export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
-  const { decisionId } = parseWith(querySchema, c.req.query());
+  const { decisionId } = parseWith(whyQuerySchema, c.req.query());
   c.header("Cache-Control", "private, no-store");
   const visitorId = await readVisitorId(c);
   const notFound = new ApiError(

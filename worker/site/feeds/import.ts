@@ -1,23 +1,17 @@
+import type { z } from "zod";
 import type { Database } from "../../store/db";
 import type { TokenRole } from "../../store/schema";
+import type { importResultSchema } from "../../wire/catalogue";
 import { applyImport, currentItems, slotIdsOf } from "../items";
 import { rowsFromCsv } from "./csv";
 import { rowsFromMerchantFeed } from "./merchant";
-import { type ImportMode, type ImportPlan, planImport } from "./plan";
+import { type ImportMode, planImport } from "./plan";
 import { FeedError } from "./rows";
 
 export type FeedFormat = "csv" | "merchant";
 
 /** An import's answer: the diff as ids, every refused row, and what was applied (nothing for a preview). */
-export type ImportResult = {
-  dryRun: boolean;
-  added: string[];
-  changed: string[];
-  unchanged: number;
-  archived: string[];
-  refused: ImportPlan["refused"];
-  applied: { importId: string; statements: number } | null;
-};
+export type ImportResult = z.infer<typeof importResultSchema>;
 
 /** CSV, or XML when the text starts like a document; the upload's content type may say otherwise. */
 export const formatOf = (text: string, declared?: string | null): FeedFormat =>

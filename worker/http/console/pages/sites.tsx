@@ -1,11 +1,10 @@
-import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError } from "../../../lib/errors";
 import { type FeedFormat, formatOf, type ImportResult, importFeed } from "../../../site/feeds/import";
 import { FeedError } from "../../../site/feeds/rows";
+import { recentImports } from "../../../site/items";
 import { archiveSite, createSite, createSlot, listSites, showSite, updateSite, updateSlot } from "../../../site/sites";
-import { catalogueImports } from "../../../store/schema";
 import { resourceId, siteInputSchema, siteUpdateSchema, slotInputSchema } from "../../../wire/catalogue";
 import type { AppEnv } from "../../app-env";
 import { parseWith } from "../../routes/validate";
@@ -59,14 +58,7 @@ async function renderSites(c: Ctx, session: ConsoleSession) {
   const chosen = c.req.query("site");
   const site = chosen ? await showSite(c.var.db, parseWith(resourceId, chosen)) : null;
   const preview = site ? await previewOf(c, site.id) : undefined;
-  const imports = site
-    ? await c.var.db
-        .select()
-        .from(catalogueImports)
-        .where(eq(catalogueImports.siteId, site.id))
-        .orderBy(desc(catalogueImports.createdAt))
-        .limit(10)
-    : [];
+  const imports = site ? await recentImports(c.var.db, site.id, 10) : [];
   const q = site ? `?site=${encodeURIComponent(site.id)}` : "";
   const body = (
     <>
@@ -119,9 +111,10 @@ async function renderSites(c: Ctx, session: ConsoleSession) {
                 caption="Recent imports"
                 rows={imports}
                 columns={[
-                  { header: "at", cell: (i) => i.createdAt.toISOString() },
+                  { header: "at", cell: (i) => i.createdAt },
                   { header: "source", cell: (i) => i.source },
                   { header: "mode", cell: (i) => i.mode },
+                  { header: "status", cell: (i) => (i.error ? `${i.status}: ${i.error}` : i.status) },
                   {
                     header: "added / changed / archived / refused",
                     cell: (i) => `${i.added} / ${i.changed} / ${i.archived} / ${i.refused}`,
