@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, sharedStack, visitorCookie } from "../../scripts/harness/stack";
 import { waitFor } from "../../scripts/harness/wait";
