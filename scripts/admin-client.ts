@@ -34,7 +34,7 @@ export async function adminRequest<T>(
   target: AdminTarget,
   method: string,
   path: string,
-  body?: { json: unknown } | { text: string; type: string },
+  body?: { json: unknown } | { text: string; type: string } | { form: FormData },
 ): Promise<T> {
   let res: Response;
   try {
@@ -42,9 +42,10 @@ export async function adminRequest<T>(
       method,
       headers: {
         authorization: `Bearer ${target.token}`,
-        ...(body ? { "content-type": "json" in body ? "application/json" : body.type } : {}),
+        // A form's type carries its multipart boundary: fetch sets it.
+        ...(body && !("form" in body) ? { "content-type": "json" in body ? "application/json" : body.type } : {}),
       },
-      ...(body ? { body: "json" in body ? JSON.stringify(body.json) : body.text } : {}),
+      ...(body ? { body: "json" in body ? JSON.stringify(body.json) : "form" in body ? body.form : body.text } : {}),
     });
   } catch (err) {
     throw new CliError(
