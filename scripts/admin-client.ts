@@ -18,10 +18,13 @@ function localToken(): string | undefined {
   return undefined;
 }
 
+/** A worker on this machine (`npm start`): one isolate, so a change it makes serves at once. */
+export const isLocalUrl = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(url);
+
 /** `--url`/`EP_URL` (default the local worker) and `--token`/`EP_ADMIN_TOKEN` (default `.dev.vars` for a local URL). */
 export function adminTarget(flags: { url?: string | undefined; token?: string | undefined }): AdminTarget {
   const url = flags.url ?? process.env.EP_URL ?? "http://127.0.0.1:8787";
-  const local = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(url.replace(/\/$/, ""));
+  const local = isLocalUrl(url.replace(/\/$/, ""));
   const token = flags.token ?? process.env.EP_ADMIN_TOKEN ?? (local ? localToken() : undefined);
   if (!token) throw new CliError(`no admin token for ${url}: pass --token or set EP_ADMIN_TOKEN`);
   return { url: url.replace(/\/$/, ""), token };

@@ -8,15 +8,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServingConfig } from "../../worker/models/config";
 import type { RegistryRow, RowChange } from "../../worker/models/lifecycle";
-import { type AdminTarget, adminRequest, CliError, TAKES_EFFECT } from "../admin-client";
+import { type AdminTarget, adminRequest, CliError, isLocalUrl, TAKES_EFFECT } from "../admin-client";
 
 type Listed = RegistryRow & { sizeBytes: number | null; createdAt: number };
 
-const isLocal = (target: AdminTarget) => /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(target.url);
-
 /** When the change serves: a local worker is one isolate, so at once; a deployed one has many. */
 export function whenEffective(target: AdminTarget): string {
-  return isLocal(target) ? "effective now (a local worker is one isolate)" : TAKES_EFFECT;
+  return isLocalUrl(target.url) ? "effective now (a local worker is one isolate)" : `the change ${TAKES_EFFECT}`;
 }
 
 const describeServing = (serving: ServingConfig | null) =>
