@@ -280,8 +280,10 @@ describe("reports from the aggregates", () => {
     expect(models?.decisions).toEqual(exact.perArm);
     expect(models?.scores.count).toBe(exact.scores.count);
     expect(models?.scores.mean).toBeCloseTo(exact.scores.mean, 9);
-    expect(models?.scores.histogram.map((share) => share.toFixed(9))).toEqual(exact.scores.histogram.map((share) => share.toFixed(9)));
-    for (const q of ["p10", "p50", "p90"] as const) expect(Math.abs((models?.scores[q] ?? 0) - exact.scores[q])).toBeLessThanOrEqual(0.01);
+    expect(models?.scores.bins.map(({ bin, count }) => ({ bin, count }))).toEqual(exact.scores.bins);
+    // Within one stored bin: the bins are about 10% wide.
+    for (const q of ["p10", "p50", "p90"] as const)
+      expect(Math.abs((models?.scores[q] ?? 0) - exact.scores[q])).toBeLessThanOrEqual(exact.scores[q] * 0.11);
   });
 });
 

@@ -89,9 +89,13 @@ export async function stopSharedStack(): Promise<void> {
   if (started) await (await started).stop();
 }
 
-/** Another site with the demo catalogue (served by the demo origin), on which the stack's visitor has a profile too. */
-export async function addDemoSite(stack: Stack, id: string, consentModel: ConsentModel): Promise<void> {
-  await insertDemoSite(createDb(stack.d1), { id, name: id, consentModel, allowedOrigins: [stack.url.origin], originUrl: "bundled:demo" });
+/**
+ * Another site with the demo catalogue (served by the demo origin), on which the stack's visitor has
+ * a profile too; `policy` as a site's settings hold it (the default policy unless given).
+ */
+export async function addDemoSite(stack: Stack, id: string, consentModel: ConsentModel, policy?: unknown): Promise<void> {
+  const site = { id, name: id, consentModel, allowedOrigins: [stack.url.origin], originUrl: "bundled:demo" };
+  await insertDemoSite(createDb(stack.d1), policy === undefined ? site : { ...site, policy });
   const profile = demoVisitors().find((v) => v.id === stack.visitor.id)?.profile;
   if (!profile) throw new Error("the stack's visitor is not a demo visitor");
   await putProfiles(stack.url, seedSecrets(stack), [{ site: id, visitorId: stack.visitor.id, profile }]);

@@ -4,7 +4,7 @@ import { CONTROLS_ID } from "../../worker/models/registry-store";
 import { d1Query, d1Run, kvPut, sqlJson, sqlText, type Target } from "../wrangler";
 
 /**
- * The registry through wrangler (`npm run model`): the same rows and the same planning as the
+ * The registry through wrangler (`npm run model`'s install steps): the same rows and the same planning as the
  * admin endpoints (worker/models/registry-store.ts), written as SQL and KV commands.
  */
 
@@ -19,7 +19,7 @@ export function readRegistry(target: Target): { rows: RegistryRow[]; killSwitch:
   return { rows: rows as RegistryRow[], killSwitch: Boolean((controls[0] as { killSwitch?: number } | undefined)?.killSwitch) };
 }
 
-export const updateStatements = (changes: readonly RowChange[]) =>
+const updateStatements = (changes: readonly RowChange[]) =>
   changes.map(
     (c) =>
       `UPDATE model_versions SET status = ${sqlText(c.status)}, traffic_share = ${c.trafficShare}, promoted_at = ${c.promotedAt ?? "NULL"}, updated_at = (unixepoch('subsec') * 1000) WHERE version = ${sqlText(c.version)};`,
@@ -28,19 +28,16 @@ export const updateStatements = (changes: readonly RowChange[]) =>
 export const insertStatement = (row: RegistryRow, manifest: unknown, sizeBytes: number | null) =>
   `INSERT INTO model_versions (version, sha256, manifest, status, traffic_share, storage, promoted_at, size_bytes) VALUES (${sqlText(row.version)}, ${sqlText(row.sha256)}, ${sqlJson(manifest)}, ${sqlText(row.status)}, ${row.trafficShare}, ${sqlText(row.storage)}, ${row.promotedAt ?? "NULL"}, ${sizeBytes ?? "NULL"});`;
 
-export const killSwitchStatement = (on: boolean) =>
-  `INSERT INTO model_controls (id, kill_switch) VALUES (${sqlText(CONTROLS_ID)}, ${on ? 1 : 0}) ON CONFLICT (id) DO UPDATE SET kill_switch = excluded.kill_switch, updated_at = (unixepoch('subsec') * 1000);`;
-
 /** Applies planned changes in D1, then publishes the serving config they lead to. */
 export function applyAndPublish(
   target: Target,
   before: { rows: RegistryRow[]; killSwitch: boolean },
   changes: readonly RowChange[],
-  extra: { statements?: string[]; inserted?: RegistryRow; killSwitch?: boolean } = {},
+  extra: { statements?: string[]; inserted?: RegistryRow } = {},
 ): ServingConfig {
   d1Run([...(extra.statements ?? []), ...updateStatements(changes)], target);
   const rows = withChanges(extra.inserted ? [...before.rows, extra.inserted] : before.rows, changes);
-  const config = servingConfigOf(rows, extra.killSwitch ?? before.killSwitch, Date.now());
+  const config = servingConfigOf(rows, before.killSwitch, Date.now());
   kvPut("CONFIG", { [SERVING_CONFIG_KEY]: JSON.stringify(config) }, target);
   return config;
 }

@@ -192,16 +192,50 @@ export function demoVariants(): { variant: VariantImport; status: "approved" | "
     });
 }
 
-export type DemoVisitor = { id: string; description: string; profile: Pick<StoredProfile, "attributes" | "itemAffinity"> };
+export type DemoVisitor = {
+  id: string;
+  description: string;
+  /** What the visitor likes, in words: the demo's products whose titles say it rank first for them. */
+  theme: string;
+  /** The product titles the visitor's history is made of. */
+  likes: RegExp;
+  profile: Pick<StoredProfile, "attributes" | "itemAffinity">;
+};
 
-/** Demo visitors with real OBD user features, under fixed pseudonymous ids. */
+/**
+ * The demo's three shoppers. Their ids are outside the demo site's holdout by construction: each
+ * id's holdout bucket on the site "demo" (worker/experiments/assign.ts) is above 0.5, the largest
+ * share a policy may hold out, so no holdout setting sends them to the editor's defaults
+ * (test/node/demo-visitors.node.ts checks it). The first one is also outside the 5% default
+ * holdout of the site the browser tests add ("optin").
+ */
+const SHOPPERS = [
+  { id: "00000000-0000-4000-8000-000000000002", theme: "women's knitwear", likes: /turtleneck|cardigan/i },
+  { id: "00000000-0000-4000-8000-000000000012", theme: "coats", likes: /overcoat|trench coat/i },
+  { id: "00000000-0000-4000-8000-000000000014", theme: "shoes", likes: /boots|sneakers/i },
+] as const;
+/** One conversion (or three clicks) on each liked product: what moves the bundled model's ranking visibly. */
+const LIKED_AFFINITY = 3;
+
+/**
+ * Demo visitors with real OBD user features (those of the model's demo visitors,
+ * models/default/demo-visitors.json) and a history made up for the demo: a taste for one theme of
+ * the demo's products, so that what each one sees first is plain to a person looking at the page.
+ */
 export function demoVisitors(): DemoVisitor[] {
-  const file = demoVisitorsFile as unknown as { visitors: { description: string; profile: DemoVisitor["profile"] }[] };
-  return file.visitors.map((visitor, i) => ({
-    id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
-    description: visitor.description,
-    profile: visitor.profile,
-  }));
+  const file = demoVisitorsFile as unknown as { visitors: { profile: DemoVisitor["profile"] }[] };
+  const items = demoItems();
+  return SHOPPERS.map((shopper, i) => {
+    const attributes = file.visitors[i % file.visitors.length]?.profile.attributes ?? {};
+    const liked = items.filter((item) => shopper.likes.test(item.render.title));
+    return {
+      ...shopper,
+      description: `A shopper for ${shopper.theme}: real OBD user features, and a made-up history of ${liked
+        .map((item) => `${item.render.title} (${item.id})`)
+        .join(", ")}`,
+      profile: { attributes, itemAffinity: Object.fromEntries(liked.map((item) => [item.id, LIKED_AFFINITY])) },
+    };
+  });
 }
 
 /**

@@ -37,8 +37,12 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
   }, 240_000);
 
   /** A fresh browser context, signed in through the form with the keyboard only. */
-  async function signIn(token: string, viewport = { width: 1280, height: 900 }): Promise<Console> {
-    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport });
+  async function signIn(
+    token: string,
+    viewport = { width: 1280, height: 900 },
+    where: { locale?: string; timezoneId?: string } = {},
+  ): Promise<Console> {
+    const context = await stack.browser.newContext({ userAgent: DESKTOP_UA, viewport, ...where });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on("pageerror", (err) => problems.push(err.message));
@@ -313,6 +317,22 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
     // The rolled-back version is retired: the lifecycle offers nothing for it any more.
     expect(await page.locator('tr[data-version="console-cand"] .status').textContent()).toBe("retired");
     expect(await page.getByRole("button", { name: "Promote console-cand to live" }).count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows moments in the reader's locale and time zone, with UTC in the markup", async () => {
+    const { context, page, problems } = await signIn(stack.secrets.PRIVACY_TOKEN ?? "", undefined, {
+      locale: "en-GB",
+      timezoneId: "Asia/Tokyo",
+    });
+    const first = page.locator("time[datetime]").first();
+    await expect.poll(() => first.textContent()).not.toContain("UTC");
+    const datetime = (await first.getAttribute("datetime")) ?? "";
+    expect(datetime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const tokyo = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo" });
+    expect(await first.textContent()).toBe(tokyo.format(new Date(datetime)));
+    expect(await first.getAttribute("title")).toBe(`${datetime.slice(0, 16).replace("T", " ")} UTC`);
     expect(problems).toEqual([]);
     await context.close();
   });

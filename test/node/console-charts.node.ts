@@ -1,6 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { niceScale, PALETTE, tickLabel } from "../../worker/http/console/chart-spec";
 import { missingHoldout } from "../../worker/http/console/pages/performance";
+import { scoreBin } from "../../worker/log/metrics";
+import { scoreDistribution } from "../../worker/models/report";
+import { scoreHistogram } from "../../worker/models/score-histogram";
+
+/** Scores as the aggregates keep them: counts and sums per stored bin. */
+function binned(scores: readonly number[]) {
+  const bins = new Map<number, { bin: number; count: number; sum: number }>();
+  for (const s of scores) {
+    const b = bins.get(scoreBin(s)) ?? { bin: scoreBin(s), count: 0, sum: 0 };
+    b.count++;
+    b.sum += s;
+    bins.set(b.bin, b);
+  }
+  return scoreDistribution([...bins.values()]);
+}
+
+/** A deterministic spread of n scores between low and high (no randomness: the test gives one answer). */
+const spread = (n: number, low: number, high: number, power = 1) =>
+  Array.from({ length: n }, (_, i) => low + (high - low) * ((i + 0.5) / n) ** power);
 
 /** sRGB hex → CIELAB (D65), optionally seen through a colour-vision deficiency (Machado et al., 2009, severity 1). */
 const SIMULATIONS = {
@@ -74,5 +93,62 @@ describe("the performance page's holdout message", () => {
     // 190 treated at a 5% share: about 10 holdout visitors were to be expected.
     expect(waiting).toContain("about 10 holdout visitors");
     expect(waiting).not.toContain("set a holdout share");
+  });
+});
+
+describe("the score histogram", () => {
+  it("chooses its bars from the scores seen: small scores spread over several bars, not one at 100%", () => {
+    // 500 click probabilities between 0.2% and 0.6%, as a model trained on sparse clicks gives.
+    const scores = spread(500, 0.002, 0.006, 2);
+    const histogram = scoreHistogram([{ label: "v1", bins: binned(scores).bins }]);
+    expect(histogram.ranges.length).toBeGreaterThanOrEqual(5);
+    expect(histogram.ranges.length).toBeLessThanOrEqual(20);
+    // The bars cover what was seen, and no more than a stored bin (about 10%) beyond it on either side.
+    const first = histogram.ranges[0];
+    const last = histogram.ranges.at(-1);
+    expect(first?.low).toBeLessThanOrEqual(0.002);
+    expect(first?.low).toBeGreaterThan(0.002 / 1.11);
+    expect(last?.high).toBeGreaterThan(Math.max(...scores));
+    expect(last?.high).toBeLessThan(0.006 * 1.11);
+    // Bars touch, in order, and every label names its range.
+    for (let i = 1; i < histogram.ranges.length; i++) expect(histogram.ranges[i]?.low).toBe(histogram.ranges[i - 1]?.high);
+    expect(histogram.labels[0]).toMatch(/^0\.00\d+–0\.00\d+$/);
+    // Shares: what each bar really holds, summing to one; no bar holds everything.
+    const values = histogram.series[0]?.values ?? [];
+    expect(values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    histogram.ranges.forEach((r, i) => {
+      expect(values[i]).toBeCloseTo(scores.filter((s) => s >= r.low && s < r.high).length / scores.length, 9);
+    });
+    expect(Math.max(...values)).toBeLessThan(0.5);
+  });
+
+  it("puts every version on the same bars over their joint range", () => {
+    const histogram = scoreHistogram([
+      { label: "low", bins: binned(spread(200, 0.001, 0.004)).bins },
+      { label: "high", bins: binned(spread(200, 0.02, 0.3)).bins },
+    ]);
+    expect(histogram.ranges.length).toBeLessThanOrEqual(20);
+    expect(histogram.ranges[0]?.low).toBeLessThanOrEqual(0.001);
+    expect(histogram.ranges.at(-1)?.high).toBeGreaterThan(0.3);
+    const [low, high] = histogram.series;
+    expect(low?.values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(high?.values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    // The two versions' scores do not overlap, and neither do their bars.
+    expect(low?.values.every((v, i) => v === 0 || high?.values[i] === 0)).toBe(true);
+  });
+
+  it("gives quantiles within a stored bin of the exact ones, and no bars without scores", () => {
+    const scores = spread(999, 0.0005, 0.05, 3);
+    const distribution = binned(scores);
+    const sorted = [...scores].sort((a, b) => a - b);
+    for (const [q, value] of [
+      [0.1, distribution.p10],
+      [0.5, distribution.p50],
+      [0.9, distribution.p90],
+    ] as const) {
+      const exact = sorted[Math.round((sorted.length - 1) * q)] ?? 0;
+      expect(Math.abs((value ?? 0) - exact) / exact).toBeLessThan(0.11);
+    }
+    expect(scoreHistogram([])).toEqual({ ranges: [], labels: [], series: [] });
   });
 });

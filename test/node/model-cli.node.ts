@@ -1,20 +1,30 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkerWithConsumer } from "../../scripts/bench/stack";
+import { type Miniflare, stopWorkerd } from "../../scripts/bench/workerd";
 import { servingConfigSchema } from "../../worker/models/config";
 
 /**
- * `npm run model` against local wrangler state in a temporary directory: the same commands a data
- * scientist runs with `--local` next to `npm start`.
+ * `npm run model` as a data scientist runs it next to a running worker: the everyday commands ask
+ * the worker's admin API, and the install step (`register-bundled`) writes local wrangler state.
  */
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-let state: string;
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const bundled = JSON.parse(readFileSync("models/default/manifest.json", "utf8")) as { version: string };
 let work: string;
 
-function model(...args: string[]) {
-  return spawnSync("npx", ["tsx", "scripts/model.ts", ...args, "--local", "--persist-to", state], { encoding: "utf8", env });
+type Run = { status: number; stdout: string; stderr: string };
+async function model(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)("npx", ["tsx", "scripts/model.ts", ...args], { encoding: "utf8", env });
+    return { status: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code?: number; stdout?: string; stderr?: string };
+    return { status: failed.code ?? 1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
 }
 
 function modelDir(version: string, bytes?: Uint8Array): string {
@@ -32,37 +42,80 @@ function servingConfig(listOutput: string) {
   return servingConfigSchema.parse(JSON.parse(line?.slice("serving config: ".length) ?? "null"));
 }
 
-describe("npm run model (wrangler, local state)", () => {
-  beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), "model-cli-"));
-    state = join(work, "state");
-    execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { env, stdio: "ignore" });
-  });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "model-cli-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("refuses a model whose bytes are not the ones its manifest names, before uploading anything", () => {
-    const refused = model("push", modelDir("tampered", new TextEncoder().encode("not the model")));
+describe("npm run model, against a running local worker", () => {
+  let mf: Miniflare | undefined;
+  let url: URL;
+  let admin: string[];
+  /** What /health says serves on the worker, now. */
+  const health = async () =>
+    ((await (await fetch(new URL("/health", url))).json()) as { model: { version: string | null; killSwitch: boolean } }).model;
+
+  beforeAll(async () => {
+    // Production's 30 s config TTL: a change must serve at once all the same, on the isolate that made it.
+    const stack = await startWorkerWithConsumer("model-cli", { vars: { CONFIG_TTL_MS: "30000" } });
+    mf = stack.mf;
+    url = stack.url;
+    admin = ["--url", url.origin, "--token", stack.secrets.ADMIN_TOKEN ?? ""];
+    expect((await health()).version).toBe(bundled.version);
+  }, 240_000);
+  afterAll(async () => {
+    if (mf) await stopWorkerd(mf);
+  });
+
+  it("refuses a model whose bytes are not the ones its manifest names, and registers nothing", async () => {
+    const refused = await model("push", modelDir("tampered", new TextEncoder().encode("not the model")), ...admin);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("sha256");
+    expect((await model("list", ...admin)).stdout).not.toContain("tampered");
   });
 
-  // Each wrangler run starts a runtime (seconds); rollback, retire and the kill switch go through
-  // the same planning and are tested through the admin endpoints (test/models.test.ts). The bound
-  // is generous: the suite runs two workers at once, and the chain of runs took over 300 s on a
-  // shared, loaded two-core machine.
-  it("registers the bundled model, pushes a canary and promotes it", { timeout: 600_000 }, () => {
-    expect(model("register-bundled").status).toBe(0);
-    const pushed = model("push", modelDir("cli-candidate"), "--status", "canary", "--share", "0.25");
+  it("pushes a canary, promotes it, switches models off and on, and rolls back: each serving at once", async () => {
+    const pushed = await model("push", modelDir("cli-candidate"), "--status", "canary", "--share", "0.25", ...admin);
     expect(pushed.stdout).toContain("pushed cli-candidate as canary (0.25)");
-    const promoted = model("promote", "cli-candidate");
-    expect(promoted.stdout).toContain("cli-candidate: live");
+    expect(pushed.stdout).toContain("effective now");
 
-    const listed = model("list");
+    const promoted = await model("promote", "cli-candidate", ...admin);
+    expect(promoted.stdout).toContain("cli-candidate: live");
+    expect(promoted.stdout).toContain(`rollback target ${bundled.version}`);
+    expect((await health()).version).toBe("cli-candidate");
+
+    const listed = await model("list", ...admin);
     expect(listed.stdout).toMatch(/cli-candidate\s+live\s+r2/);
     const config = servingConfig(listed.stdout);
     expect(config.live?.version).toBe("cli-candidate");
     expect(config.canary).toBeNull();
-    const bundled = JSON.parse(readFileSync("models/default/manifest.json", "utf8")) as { version: string };
     expect(config.previous?.version).toBe(bundled.version);
+
+    expect((await model("kill", "on", ...admin)).stdout).toContain("kill switch ON");
+    expect(await health()).toMatchObject({ version: null, killSwitch: true });
+    expect((await model("kill", "off", ...admin)).status).toBe(0);
+    expect((await model("rollback", ...admin)).stdout).toContain(`${bundled.version}: live`);
+    expect(await health()).toMatchObject({ version: bundled.version, killSwitch: false });
+  });
+
+  it("says what is wrong with a bad token or a command the lifecycle does not allow", async () => {
+    const unauthorized = await model("list", "--url", url.origin, "--token", "not-the-token");
+    expect(unauthorized.status).toBe(1);
+    expect(unauthorized.stderr).toMatch(/^model: 401 /m);
+    const unknown = await model("promote", "no-such-version", ...admin);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("no-such-version");
+  });
+});
+
+describe("npm run model -- register-bundled (wrangler, local state: no worker needed)", () => {
+  // Each wrangler run starts a runtime (seconds); generous bounds for a loaded two-core machine.
+  it("registers the bundled model as live once", { timeout: 300_000 }, async () => {
+    const state = join(work, "state");
+    execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { env, stdio: "ignore" });
+    const first = await model("register-bundled", "--local", "--persist-to", state);
+    expect(first.stdout).toContain(`registered bundled model ${bundled.version} as live`);
+    const again = await model("register-bundled", "--local", "--persist-to", state);
+    expect(again.stdout).toContain(`bundled model ${bundled.version} already registered`);
   });
 });

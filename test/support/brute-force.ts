@@ -1,5 +1,6 @@
 import type { GroupTotals } from "../../worker/experiments/report";
 import { meanDifference, proportionDifference } from "../../worker/experiments/stats";
+import { scoreBin } from "../../worker/log/metrics";
 import type { LogRow } from "../../worker/wire/log";
 
 /**
@@ -181,9 +182,8 @@ export function modelsOf(rows: readonly LogRow[], version: string) {
     const lo = Math.floor(pos);
     return (sorted[lo] ?? 0) + ((sorted[Math.ceil(pos)] ?? 0) - (sorted[lo] ?? 0)) * (pos - lo);
   };
-  const histogram = new Array<number>(10).fill(0);
-  for (const s of sorted)
-    histogram[Math.min(9, Math.max(0, Math.floor(s * 10)))] = (histogram[Math.min(9, Math.max(0, Math.floor(s * 10)))] ?? 0) + 1;
+  const bins = new Map<number, number>();
+  for (const s of sorted) bins.set(scoreBin(s), (bins.get(scoreBin(s)) ?? 0) + 1);
   return {
     perArm,
     scores: {
@@ -192,7 +192,7 @@ export function modelsOf(rows: readonly LogRow[], version: string) {
       p10: quantile(0.1),
       p50: quantile(0.5),
       p90: quantile(0.9),
-      histogram: histogram.map((n) => n / sorted.length),
+      bins: [...bins].sort(([a], [b]) => a - b).map(([bin, count]) => ({ bin, count })),
     },
   };
 }

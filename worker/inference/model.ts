@@ -139,6 +139,13 @@ export function isLoaded(source: Pick<ModelSource, "version" | "sha256">): boole
 }
 
 /**
+ * How long a cold isolate waits, after answering, before it starts loading a model: ORT's start is
+ * computation, and started on the next tick it held the answer's bytes back until it was done
+ * (a first decision took 1.2 s instead of 0.2 s on a loaded machine; scripts/bench/first-visit.ts).
+ */
+const LOAD_AFTER_ANSWER_MS = 50;
+
+/**
  * The model for this request, within the cold-start budget. workerd's clock does not advance
  * during pure computation, and ORT's start-up (300-500 ms on a fresh isolate) is computation, so a
  * timer cannot cut it short: with a budget of 0 (the default) a cold isolate answers at once with
@@ -152,7 +159,7 @@ export function modelWithinBudget(
   maxSessions = DEFAULT_MAX_SESSIONS,
 ): Promise<Scorer> {
   if (budgetMs <= 0 && !isLoaded(source) && !recentlyFailed(source)) {
-    afterAnswer(keepAlive, "model not loaded", () => scorerFor(source, maxSessions));
+    afterAnswer(keepAlive, "model not loaded", () => scorerFor(source, maxSessions), LOAD_AFTER_ANSWER_MS);
     return Promise.reject(new DependencyError("model_loading"));
   }
   return withinBudget(scorerFor(source, maxSessions), budgetMs, keepAlive);

@@ -15,7 +15,7 @@ import { aggregateMetrics } from "../store/schema";
  * | `segment`         | segment, value                        | count: decisions; impressions, clicks                               |
  * | `explore`         | (none)                                | count: items shown in model slots; hits: those drawn by exploration |
  * | `model`           | model version, arm                    | count: decisions served                                             |
- * | `score`           | model version, bin (0..99)            | count: scores of shown items; sum: their total                      |
+ * | `score`           | model version, bin (scoreBin)         | count: scores of shown items; sum: their total                      |
  * | `shadow`          | shadow version                        | count: slots compared; hits: same first item; sum: overlap share    |
  * | `drift`           | model version, feature, bin           | count: decisions                                                    |
  * | `variant`         | content, variant                      | impressions, clicks, conversions; hits: cold-start impressions      |
@@ -65,9 +65,27 @@ export function addCounters(into: Counters, more: Partial<Counters>): Counters {
   return into;
 }
 
-/** Scores are binned in hundredths: the mean is exact, quantiles are exact to within one bin (0.01). */
-export const SCORE_BINS = 100;
-export const scoreBin = (score: number) => Math.min(SCORE_BINS - 1, Math.max(0, Math.floor(score * SCORE_BINS)));
+/**
+ * Scores are binned on a log scale, 24 bins per decade from 10^-4 to 1 (each about 10% wide), and
+ * one bin below 10^-4: a model whose scores are all small (click probabilities of a few per mille)
+ * still spreads over many bins, so quantiles are exact to within 10% and the console's histogram
+ * can choose its bins from the data (worker/models/score-histogram.ts). The mean is exact.
+ */
+export const SCORE_BINS_PER_DECADE = 24;
+const SCORE_DECADES = 4;
+export const SCORE_BINS = SCORE_BINS_PER_DECADE * SCORE_DECADES + 1;
+
+export const scoreBin = (score: number) =>
+  score < 10 ** -SCORE_DECADES
+    ? 0
+    : Math.min(SCORE_BINS - 1, 1 + Math.floor((Math.log10(score) + SCORE_DECADES) * SCORE_BINS_PER_DECADE + 1e-9));
+
+/** The scores a bin holds: [low, high); the last bin also holds 1 and anything above it. */
+export function scoreBinRange(bin: number): { low: number; high: number } {
+  if (bin <= 0) return { low: 0, high: 10 ** -SCORE_DECADES };
+  const edge = (k: number) => 10 ** (k / SCORE_BINS_PER_DECADE - SCORE_DECADES);
+  return { low: edge(bin - 1), high: edge(bin) };
+}
 
 export const encodeKey = (values: readonly (string | number)[]) => JSON.stringify(values.map(String));
 export const decodeKey = (key: string): string[] => JSON.parse(key) as string[];

@@ -3,6 +3,7 @@ import type { Database } from "../store/db";
 import { modelControls, modelVersions } from "../store/schema";
 import { manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY, type ServingConfig } from "./config";
 import { type RegistryRow, type RowChange, servingConfigOf } from "./lifecycle";
+import { forgetServingConfig } from "./serving-cache";
 
 /**
  * The registry through the worker's own bindings (admin endpoints): D1 rows in, planned changes
@@ -59,6 +60,7 @@ export async function publishServingConfig(db: Database, kv: KVNamespace): Promi
   const { rows, killSwitch } = await readRegistry(db);
   const config = servingConfigOf(rows, killSwitch, Date.now());
   await kv.put(SERVING_CONFIG_KEY, JSON.stringify(config));
+  forgetServingConfig();
   return config;
 }
 

@@ -3,7 +3,7 @@ import { wilsonInterval } from "../events/report";
 import { DRIFT_FLAG_PSI, driftOf } from "../inference/drift";
 import { manifestSchema } from "../inference/manifest";
 import { sumAggregates } from "../log/aggregates";
-import { SCORE_BINS } from "../log/metrics";
+import { scoreBinRange } from "../log/metrics";
 import type { Database } from "../store/db";
 import { modelVersions } from "../store/schema";
 
@@ -14,37 +14,36 @@ import { modelVersions } from "../store/schema";
  * from the daily aggregates over the range (worker/log/metrics.ts).
  */
 
-const HISTOGRAM_BINS = 10;
+/** A non-empty score bin of a version (worker/log/metrics.ts `scoreBin`), with its range. */
+export type ScoreBin = { bin: number; low: number; high: number; count: number; sum: number };
 
 /**
- * The distribution of scores from their counts per hundredth (`score` aggregates): count and mean
- * exact, p10/p50/p90 interpolated within their bin (so exact to 0.01), and the shares in
- * [0, 0.1), [0.1, 0.2) … [0.9, 1].
+ * The distribution of scores from their counts per log-spaced bin (`score` aggregates): count and
+ * mean exact, p10/p50/p90 interpolated within their bin (so exact to within a bin, about 10%), and
+ * the non-empty bins themselves, from which the console chooses the histogram's bins.
  */
-export function scoreDistribution(bins: readonly { bin: number; count: number; sum: number }[]) {
-  const sorted = [...bins].filter((b) => b.count > 0).sort((a, b) => a.bin - b.bin);
-  const count = sorted.reduce((n, b) => n + b.count, 0);
+export function scoreDistribution(counts: readonly { bin: number; count: number; sum: number }[]) {
+  const bins: ScoreBin[] = counts
+    .filter((b) => b.count > 0)
+    .sort((a, b) => a.bin - b.bin)
+    .map((b) => ({ ...b, ...scoreBinRange(b.bin) }));
+  const count = bins.reduce((n, b) => n + b.count, 0);
   const quantile = (q: number): number | null => {
     if (count === 0) return null;
     let rank = (count - 1) * q;
-    for (const b of sorted) {
-      if (rank < b.count) return (b.bin + (rank + 0.5) / b.count) / SCORE_BINS;
+    for (const b of bins) {
+      if (rank < b.count) return b.low + ((b.high - b.low) * (rank + 0.5)) / b.count;
       rank -= b.count;
     }
-    return ((sorted.at(-1)?.bin ?? 0) + 1) / SCORE_BINS;
+    return bins.at(-1)?.high ?? null;
   };
-  const histogram = new Array<number>(HISTOGRAM_BINS).fill(0);
-  for (const b of sorted) {
-    const coarse = Math.floor((b.bin * HISTOGRAM_BINS) / SCORE_BINS);
-    histogram[coarse] = (histogram[coarse] ?? 0) + b.count;
-  }
   return {
     count,
-    mean: count ? sorted.reduce((n, b) => n + b.sum, 0) / count : null,
+    mean: count ? bins.reduce((n, b) => n + b.sum, 0) / count : null,
     p10: quantile(0.1),
     p50: quantile(0.5),
     p90: quantile(0.9),
-    histogram: histogram.map((n) => (count ? n / count : 0)),
+    bins,
   };
 }
 

@@ -2,7 +2,6 @@ import { bucketOf } from "../experiments/assign";
 import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor } from "../inference/model";
 import { bundledSource } from "../inference/registry";
 import { DependencyError } from "../lib/errors";
-import { TtlCache } from "../lib/ttl-cache";
 import {
   manifestObjectKey,
   modelObjectKey,
@@ -11,6 +10,7 @@ import {
   type ServingConfig,
   servingConfigSchema,
 } from "./config";
+import { servingConfigCache } from "./serving-cache";
 
 /**
  * Which model serves this request. The serving config is read from KV once per isolate per TTL;
@@ -30,20 +30,18 @@ const BUNDLED_ONLY: ServingConfig = {
   updatedAt: 0,
 };
 
-const configCache = new TtlCache<"serving", ServingConfig>();
-
 export async function servingConfig(kv: KVNamespace, ttlMs: number): Promise<ServingConfig> {
   try {
-    return await configCache.get("serving", ttlMs, async () => {
+    return await servingConfigCache.get("serving", ttlMs, async () => {
       const raw = await kv.get(SERVING_CONFIG_KEY, "json");
       if (raw === null) return BUNDLED_ONLY;
       const parsed = servingConfigSchema.safeParse(raw);
       // A config we cannot read is not guessed at: keep what this isolate had, else the bundle.
-      if (!parsed.success) return configCache.stale("serving") ?? BUNDLED_ONLY;
+      if (!parsed.success) return servingConfigCache.stale("serving") ?? BUNDLED_ONLY;
       return parsed.data;
     });
   } catch (cause) {
-    const stale = configCache.stale("serving");
+    const stale = servingConfigCache.stale("serving");
     if (stale) return stale;
     throw new DependencyError("kv_unavailable", { cause });
   }

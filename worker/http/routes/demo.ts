@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { consentBanner } from "../../demo/consent-banner";
 import { LOGO_SVG, productImage, productPage, shopPage, slowLargePage } from "../../demo/shop-page";
 import { tagVersion } from "../../tag/version";
 import type { AppEnv } from "../app-env";
@@ -31,5 +32,9 @@ export const demoRoutes = new Hono<AppEnv>()
     const timeout = /^\d{2,5}$/.test(c.req.query("timeout") ?? "") ? ` data-timeout="${c.req.query("timeout")}"` : "";
     const lang = c.req.query("lang") === "fr" ? "fr" : "en";
     const tag = `<script src="/v1/tag.js?v=${await tagVersion()}" data-site="${site}"${timeout} async></script>`;
-    return c.html(shopPage("Demo fashion shop (script tag)", lang).replace("</head>", `${tag}\n</head>`));
+    return c.html(
+      shopPage("Demo fashion shop (script tag)", lang)
+        .replace("</head>", `${tag}\n</head>`)
+        .replace("</header>", `</header>\n${consentBanner(site)}`),
+    );
   });

@@ -1,4 +1,4 @@
-// The console's only script: draws each daily series from the JSON data block next to it with
+// The console's only script: shows moments in the reader's time zone, and draws each daily series from the JSON data block next to it with
 // uPlot (bar charts are SVG drawn by the server). It computes nothing: values, intervals, labels
 // and colours all come from the server's report functions.
 (() => {
@@ -72,6 +72,10 @@
       console.error(err);
     }
   }
+  // Moments arrive in UTC; the reader sees them in their own locale and time zone.
+  const local = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  for (const time of document.querySelectorAll("time[datetime]")) time.textContent = local.format(new Date(time.dateTime));
+
   let pending;
   addEventListener("resize", () => {
     clearTimeout(pending);

@@ -13,6 +13,7 @@ import { action, page, redirectTo, render, siteOf } from "../kit";
 import { ActionForm, Empty } from "../layout";
 import { dayRange } from "../series";
 import { DataTable } from "../table";
+import { When } from "../when";
 import { VariantCard, type VariantReport, VariantStats } from "./content-variants";
 
 /** Content & variants: performance per item, the variant report, the review queue and the blocklist. */
@@ -98,7 +99,7 @@ function ContentPage(props: {
               { header: "language", cell: (v) => v.language },
               { header: "status", cell: (v) => v.status },
               { header: "by", cell: (v) => v.reviewedBy ?? "–" },
-              { header: "at", cell: (v) => v.reviewedAt?.toISOString() ?? "–" },
+              { header: "at", cell: (v) => <When at={v.reviewedAt} /> },
               { header: "synthetic", cell: (v) => (v.synthetic ? "yes" : "no") },
             ]}
           />

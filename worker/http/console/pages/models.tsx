@@ -3,6 +3,7 @@ import { z } from "zod";
 import { allowedActions, previousLive, type RegistryRow, stageOf, type VersionAction } from "../../../models/lifecycle";
 import { readRegistry } from "../../../models/registry-store";
 import { modelReport } from "../../../models/report";
+import { scoreHistogram } from "../../../models/score-histogram";
 import { versionParam } from "../../../wire/models";
 import type { AppEnv } from "../../app-env";
 import { runModelAction } from "../../routes/admin-models";
@@ -157,17 +158,17 @@ function ModelsPage(props: {
   );
 }
 
+/** Score histograms of the versions on shared bars chosen from their scores. */
+function scoreChart(versions: ModelReport["versions"]): ChartSpec {
+  const histogram = scoreHistogram(versions.map((v) => ({ label: v.version, bins: v.scores.bins })));
+  return { kind: "bars", unit: "ratio", x: histogram.ranges.map((_, i) => i), labels: histogram.labels, series: histogram.series };
+}
+
 /** The charts' data: score histograms of shown items, and CTR per version with intervals. */
 function modelCharts(report: ModelReport): { scores: ChartSpec; ctr: ChartSpec } {
   const versions = report.versions;
   return {
-    scores: {
-      kind: "bars",
-      unit: "ratio",
-      x: Array.from({ length: 10 }, (_, i) => i),
-      labels: Array.from({ length: 10 }, (_, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`),
-      series: versions.filter((v) => v.scores.count > 0).map((v) => ({ label: v.version, values: v.scores.histogram })),
-    },
+    scores: scoreChart(versions.filter((v) => v.scores.count > 0)),
     ctr: ctrBars(
       versions.filter((v) => v.impressions > 0),
       (v) => v.version,

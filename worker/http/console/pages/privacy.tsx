@@ -21,6 +21,7 @@ import { action, page, redirectTo, render } from "../kit";
 import { ActionForm } from "../layout";
 import { dayRange, isoDay } from "../series";
 import { DataTable } from "../table";
+import { When } from "../when";
 
 /** Privacy: revoke and export a subject, and read the requests, consent and audit logs (every read audited). */
 
@@ -104,8 +105,8 @@ function PrivacyPage(props: {
             { header: "request", cell: (r) => <code>{r.id}</code> },
             { header: "kind", cell: (r) => r.kind },
             { header: "status", class: () => "status", cell: (r) => r.status },
-            { header: "created", cell: (r) => r.createdAt },
-            { header: "completed", cell: (r) => r.completedAt ?? "–" },
+            { header: "created", cell: (r) => <When at={r.createdAt} /> },
+            { header: "completed", cell: (r) => <When at={r.completedAt} /> },
             { header: "attempts", cell: (r) => r.attempts },
           ]}
         />
@@ -125,7 +126,7 @@ function PrivacyPage(props: {
           rows={props.consent}
           empty="No consent records match: records appear when visitors answer the banner or a CMP."
           columns={[
-            { header: "at", cell: (r) => r.createdAt },
+            { header: "at", cell: (r) => <When at={r.createdAt} /> },
             { header: "site", cell: (r) => r.siteId ?? "–" },
             { header: "subject (hash)", cell: (r) => <code title={r.subjectHash}>{r.subjectHash.slice(0, 12)}…</code> },
             { header: "personalization", cell: (r) => (r.personalization ? "granted" : "denied") },
@@ -148,7 +149,7 @@ function PrivacyPage(props: {
           caption="Audit log entries"
           rows={props.audit}
           columns={[
-            { header: "at", cell: (r) => r.createdAt },
+            { header: "at", cell: (r) => <When at={r.createdAt} /> },
             { header: "role", cell: (r) => r.role },
             { header: "action", cell: (r) => r.action },
             { header: "target", cell: (r) => r.target ?? "–" },

@@ -12,6 +12,7 @@ import { action, type Ctx, page, redirectTo, render } from "../kit";
 import { ActionForm } from "../layout";
 import type { ConsoleSession } from "../session-schema";
 import { DataTable } from "../table";
+import { When } from "../when";
 import { ImportPreview, ImportSection, SiteFields, SlotsSection } from "./site-forms";
 
 /**
@@ -111,7 +112,7 @@ async function renderSites(c: Ctx, session: ConsoleSession) {
                 caption="Recent imports"
                 rows={imports}
                 columns={[
-                  { header: "at", cell: (i) => i.createdAt },
+                  { header: "at", cell: (i) => <When at={i.createdAt} /> },
                   { header: "source", cell: (i) => i.source },
                   { header: "mode", cell: (i) => i.mode },
                   { header: "status", cell: (i) => (i.error ? `${i.status}: ${i.error}` : i.status) },

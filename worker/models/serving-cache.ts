@@ -1,0 +1,13 @@
+import { TtlCache } from "../lib/ttl-cache";
+import type { ServingConfig } from "./config";
+
+/** This isolate's copy of the serving config (./serving.ts reads it once per `CONFIG_TTL_MS`). */
+export const servingConfigCache = new TtlCache<"serving", ServingConfig>();
+
+/**
+ * Drops this isolate's copy after a change it published (as the catalogue's is dropped after an
+ * edit): the isolate that answered the admin serves the change at once, the others within the TTL.
+ */
+export function forgetServingConfig(): void {
+  servingConfigCache.forget("serving");
+}
