@@ -7,15 +7,23 @@
  * rules are the worker's own (worker/models/lifecycle.ts), so the admin endpoints and this script
  * cannot disagree about what a promote or a rollback means.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import bundledManifest from "../models/default/manifest.json";
 import { manifestSchema } from "../worker/inference/manifest";
 import { type ModelSource, type Scorer, sha256Hex } from "../worker/inference/scorer";
 import { ApiError } from "../worker/lib/errors";
-import { legacyBytesKey, legacyManifestKey, manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY } from "../worker/models/config";
+import {
+  legacyBytesKey,
+  legacyManifestKey,
+  manifestObjectKey,
+  modelObjectKey,
+  SERVING_CONFIG_KEY,
+  segmentsObjectKey,
+} from "../worker/models/config";
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RegistryRow, type RowChange } from "../worker/models/lifecycle";
+import { validateSegments } from "../worker/models/segments";
 import { validateModel } from "../worker/models/validate";
 import { scorerFromBytes } from "./evaluate/scorer";
 import { applyAndPublish, insertStatement, killSwitchStatement, readRegistry } from "./model/registry";
@@ -24,7 +32,7 @@ import { d1Run, kvGet, kvGetBytes, r2Put, sqlText, type Target } from "./wrangle
 const USAGE = `usage: npm run model -- <command> [--local [--persist-to DIR]] [--env staging|production]
   list                                   versions, their status and what serves
   push DIR [--status shadow|canary] [--share S]
-                                         validate DIR/manifest.json + model, upload, register (default shadow)
+                                         validate DIR/manifest.json + model (+ DIR/segments.json), upload, register (default shadow)
   canary VERSION --share S               serve VERSION to a sticky share S (0 < S <= 1) of visitors
   promote VERSION                        make VERSION live (the version it replaces stays the rollback target)
   rollback                               return to the version that was live before
@@ -50,6 +58,15 @@ function printChange(changes: readonly RowChange[]) {
   for (const c of changes) console.log(`  ${c.version}: ${c.status}${c.status === "canary" ? ` (${c.trafficShare})` : ""}`);
 }
 
+/** DIR/segments.json (`npm run segments`' output) when present, checked against the model being pushed. */
+function segmentsIn(dir: string, version: string, sha256: string) {
+  const path = join(dir, "segments.json");
+  if (!existsSync(path)) return undefined;
+  const segments = validateSegments(JSON.parse(readFileSync(path, "utf8")), { version, sha256 });
+  console.log(`with ${segments.segments.length} segments (${path})`);
+  return segments;
+}
+
 async function push(target: Target, dir: string, status: "shadow" | "canary", share: number) {
   const raw = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { file?: unknown };
   const file = typeof raw.file === "string" ? raw.file : "model.onnx";
@@ -58,9 +75,11 @@ async function push(target: Target, dir: string, status: "shadow" | "canary", sh
   console.log(
     `validated ${manifest.version}: sha256 ${sha256}, ${bytes.byteLength} bytes, sample scores ${sampleScores.map((s) => s.toFixed(4)).join(" ")}`,
   );
+  const segments = segmentsIn(dir, manifest.version, sha256);
   const before = readRegistry(target);
   const row = planPush(before.rows, { version: manifest.version, sha256, storage: "r2", status, share });
   // Files first: a version is registered only once its files are where the worker will look.
+  if (segments) await r2Put("MODELS", segmentsObjectKey(row.version), JSON.stringify(segments), "application/json", target);
   await r2Put("MODELS", modelObjectKey(row.version), new Uint8Array(bytes), "application/octet-stream", target);
   await r2Put("MODELS", manifestObjectKey(row.version), JSON.stringify(manifest), "application/json", target);
   applyAndPublish(target, before, [], { statements: [insertStatement(row, manifest, bytes.byteLength)], inserted: row });
