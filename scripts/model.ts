@@ -59,10 +59,10 @@ function printChange(changes: readonly RowChange[]) {
 }
 
 /** DIR/segments.json (`npm run segments`' output) when present, checked against the model being pushed. */
-function segmentsIn(dir: string, version: string, sha256: string) {
+function segmentsIn(dir: string, model: Parameters<typeof validateSegments>[1]) {
   const path = join(dir, "segments.json");
   if (!existsSync(path)) return undefined;
-  const segments = validateSegments(JSON.parse(readFileSync(path, "utf8")), { version, sha256 });
+  const segments = validateSegments(JSON.parse(readFileSync(path, "utf8")), model);
   console.log(`with ${segments.segments.length} segments (${path})`);
   return segments;
 }
@@ -75,7 +75,7 @@ async function push(target: Target, dir: string, status: "shadow" | "canary", sh
   console.log(
     `validated ${manifest.version}: sha256 ${sha256}, ${bytes.byteLength} bytes, sample scores ${sampleScores.map((s) => s.toFixed(4)).join(" ")}`,
   );
-  const segments = segmentsIn(dir, manifest.version, sha256);
+  const segments = segmentsIn(dir, { version: manifest.version, sha256, family: manifest.family });
   const before = readRegistry(target);
   const row = planPush(before.rows, { version: manifest.version, sha256, storage: "r2", status, share });
   // Files first: a version is registered only once its files are where the worker will look.

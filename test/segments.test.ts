@@ -133,6 +133,10 @@ describe("micro-segments at the edge", () => {
     );
     expect(broken).toMatchObject({ status: 422, code: "segments_refused" });
     expect(broken.message).toContain("k");
+    // The mlp family has no visitor vector to place anyone with.
+    const mlp = await expectError(await push("segments-mlp", { segments: file }));
+    expect(mlp).toMatchObject({ status: 422, code: "segments_refused" });
+    expect(mlp.message).toContain("sequence");
     // Nothing was registered or stored by a refused push.
     expect(await env.MODELS.head(segmentsObjectKey(ringManifest.version))).toBeNull();
   });

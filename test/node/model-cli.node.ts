@@ -27,6 +27,27 @@ function modelDir(version: string, bytes?: Uint8Array): string {
   return dir;
 }
 
+const RING = JSON.parse(readFileSync("models/fixtures/sequence-ring/manifest.json", "utf8")) as { version: string; sha256: string };
+
+/** The sequence fixture model with a one-segment file claiming to be made with the model of `sha256`. */
+function ringDir(sha256: string): string {
+  const dir = join(work, `ring-${sha256.slice(0, 8)}`);
+  execFileSync("mkdir", ["-p", dir]);
+  for (const file of ["manifest.json", "model.onnx"]) copyFileSync(join("models/fixtures/sequence-ring", file), join(dir, file));
+  const segment = { id: "s1", visitors: 1, share: 1, centroid: [1, 0], topItems: [], topAttributes: [], ctr: null };
+  const segments = {
+    schemaVersion: 1,
+    model: { version: RING.version, sha256 },
+    data: { name: "SYNTHETIC", citation: "none", visitors: 1 },
+    method: "by hand",
+    k: 1,
+    seed: 0,
+    segments: [segment],
+  };
+  writeFileSync(join(dir, "segments.json"), JSON.stringify(segments));
+  return dir;
+}
+
 function servingConfig(listOutput: string) {
   const line = listOutput.split("\n").find((l) => l.startsWith("serving config: "));
   return servingConfigSchema.parse(JSON.parse(line?.slice("serving config: ".length) ?? "null"));
@@ -64,5 +85,35 @@ describe("npm run model (wrangler, local state)", () => {
     expect(config.canary).toBeNull();
     const bundled = JSON.parse(readFileSync("models/default/manifest.json", "utf8")) as { version: string };
     expect(config.previous?.version).toBe(bundled.version);
+  });
+
+  it("refuses a segments.json made with another model, before uploading anything", () => {
+    const dir = ringDir("0".repeat(64));
+    const refused = model("push", dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("the segments were made with model");
+    expect(refused.stdout).not.toContain("pushed");
+  });
+
+  it("pushes a sequence model's segments.json next to its files", { timeout: 300_000 }, () => {
+    const pushed = model("push", ringDir(RING.sha256));
+    expect(pushed.stdout).toContain("with 1 segments");
+    expect(pushed.stdout).toContain(`pushed ${RING.version} as shadow`);
+    const stored = execFileSync(
+      "npx",
+      [
+        "wrangler",
+        "r2",
+        "object",
+        "get",
+        `edge-personalizer-models/models/${RING.version}/segments.json`,
+        "--pipe",
+        "--local",
+        "--persist-to",
+        state,
+      ],
+      { env, encoding: "utf8" },
+    );
+    expect(JSON.parse(stored)).toMatchObject({ model: { sha256: RING.sha256 }, segments: [{ id: "s1" }] });
   });
 });

@@ -11,8 +11,13 @@ import { type ServedVersion, segmentsObjectKey } from "./config";
 
 const refused = (message: string) => new ApiError(422, "segments_refused", message, "segments");
 
-/** Validates a segments file for the model being pushed (its version and sha256): 422 naming the problem otherwise. */
-export function validateSegments(raw: unknown, model: { version: string; sha256: string }): SegmentsFile {
+/**
+ * Validates a segments file for the model being pushed (its family, version and sha256): 422
+ * naming the problem otherwise. Only the `sequence` family has the visitor vector segments live in.
+ */
+export function validateSegments(raw: unknown, model: { version: string; sha256: string; family: string }): SegmentsFile {
+  if (model.family !== "sequence")
+    throw refused(`segments need a sequence model (its visitor output); ${model.version} is ${model.family}`);
   const parsed = segmentsFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -132,7 +132,10 @@ export const adminModelRoutes = new Hono<AppEnv>()
     if (manifest.version !== version) {
       throw new ApiError(422, "model_refused", `the manifest's version is "${manifest.version}", the URL says "${version}"`, "version");
     }
-    const segments = push.segments === undefined ? undefined : validateSegments(await segmentsJson(push.segments), { version, sha256 });
+    const segments =
+      push.segments === undefined
+        ? undefined
+        : validateSegments(await segmentsJson(push.segments), { version, sha256, family: manifest.family });
     const { rows } = await readRegistry(c.var.db);
     const row = planPush(rows, { version, sha256, storage: "r2", status: push.status, share: push.share });
     await storeVersion(c.var.db, c.env.MODELS, row, manifest, bytes, segments);
