@@ -38,6 +38,8 @@ function harnessSource(history: number, withVisitor: boolean): string {
 import manifest from "./manifest.json";
 import model from "./model.onnx";
 import { scorerFor } from "${repo("worker/inference/model")}";
+// wrangler.toml binds this class: a worker built with it must export it (as scripts/bench/infer-worker.ts does).
+export { VisitorState } from "${repo("worker/visitors/state")}";
 
 const source = { version: manifest.version, manifest, sha256: manifest.sha256, bytes: async () => model };
 const HISTORY = ${history};
