@@ -58,7 +58,13 @@ export default defineConfig(async () => {
    * that no other file meets a model it did not expect. Vitest runs projects with one worker in a
    * later group: with the chromium project, after the others.
    */
-  const registryFiles = ["test/models.test.ts", "test/in-session.test.ts", "test/fallbacks.test.ts", "test/variants.test.ts"];
+  const registryFiles = [
+    "test/models.test.ts",
+    "test/in-session.test.ts",
+    "test/fallbacks.test.ts",
+    "test/variants.test.ts",
+    "test/segments.test.ts",
+  ];
   return {
     test: {
       // Both cores: the workerd and node projects run side by side (the chromium project runs on

@@ -18,7 +18,7 @@ import type { Target } from "./wrangler";
 const USAGE = `usage: npm run model -- <command> [--url URL] [--token TOKEN]
   list                                   versions, their status and what serves
   push DIR [--status shadow|canary] [--share S]
-                                         upload DIR/manifest.json + model; the worker validates and registers it (default shadow)
+                                         upload DIR/manifest.json + model (+ DIR/segments.json); the worker validates and registers it (default shadow)
   canary VERSION --share S               serve VERSION to a sticky share S (0 < S <= 1) of visitors
   promote VERSION                        make VERSION live (the version it replaces stays the rollback target)
   rollback                               return to the version that was live before

@@ -77,7 +77,7 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
   });
 
   it("without a session: pages redirect to the sign-in form, actions are 401", async () => {
-    for (const page of ["performance", "content", "models", "experiments", "privacy", "privacy/export?subjectId=x"]) {
+    for (const page of ["performance", "content", "models", "segments", "experiments", "privacy", "privacy/export?subjectId=x"]) {
       const res = await SELF.fetch(`${BASE}/${page}`, { redirect: "manual" });
       expect(res.status, page).toBe(303);
       expect(res.headers.get("location"), page).toMatch(/sign-in\?next=/);
@@ -124,7 +124,7 @@ describe("console: sign-in, sessions, CSRF, headers", () => {
 
   it("keeps each role to its own pages and actions", async () => {
     const privacy = await sessionAs(env.PRIVACY_TOKEN, "privacy");
-    for (const page of ["performance", "content", "models", "experiments"]) {
+    for (const page of ["performance", "content", "models", "segments", "experiments"]) {
       expect((await SELF.fetch(`${BASE}/${page}?site=${site}`, { headers: { cookie: privacy.cookie } })).status, page).toBe(403);
     }
     expect((await post("models/rollback", privacy, {})).status).toBe(403);

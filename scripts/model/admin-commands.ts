@@ -4,7 +4,7 @@
  * plans every step with its own rules (worker/models/lifecycle.ts), audits it, and serves it at once
  * on the isolate that answered (worker/models/registry-store.ts drops its cached serving config).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServingConfig } from "../../worker/models/config";
 import type { RegistryRow, RowChange } from "../../worker/models/lifecycle";
@@ -62,6 +62,9 @@ export async function push(target: AdminTarget, dir: string, status: "shadow" | 
   form.set("model", new File([new Uint8Array(bytes)], file, { type: "application/octet-stream" }));
   form.set("status", status);
   form.set("share", String(share));
+  // `npm run segments`' file for these bytes, when there is one: the worker checks it against the model.
+  const segments = join(dir, "segments.json");
+  if (existsSync(segments)) form.set("segments", readFileSync(segments, "utf8"));
   const answer = await adminRequest<{ version: RegistryRow; serving: ServingConfig }>(
     target,
     "PUT",

@@ -201,7 +201,7 @@ describe.skipIf(!chromiumAvailable)("the console in Chromium", () => {
 
   it("fits every page on a 390 px phone without sideways scrolling", async () => {
     for (const [token, pages] of [
-      [stack.secrets.ADMIN_TOKEN ?? "", ["performance", "content", "models", "experiments", "sites"]],
+      [stack.secrets.ADMIN_TOKEN ?? "", ["performance", "content", "models", "segments", "experiments", "sites"]],
       [stack.secrets.PRIVACY_TOKEN ?? "", ["privacy"]],
     ] as const) {
       const { context, page, problems } = await signIn(token, { width: 390, height: 844 });

@@ -37,6 +37,27 @@ function modelDir(version: string, bytes?: Uint8Array): string {
   return dir;
 }
 
+const RING = JSON.parse(readFileSync("models/fixtures/sequence-ring/manifest.json", "utf8")) as { version: string; sha256: string };
+
+/** The sequence fixture model with a one-segment file claiming to be made with the model of `sha256`. */
+function ringDir(sha256: string): string {
+  const dir = join(work, `ring-${sha256.slice(0, 8)}`);
+  execFileSync("mkdir", ["-p", dir]);
+  for (const file of ["manifest.json", "model.onnx"]) copyFileSync(join("models/fixtures/sequence-ring", file), join(dir, file));
+  const segment = { id: "s1", visitors: 1, share: 1, centroid: [1, 0], topItems: [], topAttributes: [], ctr: null };
+  const segments = {
+    schemaVersion: 1,
+    model: { version: RING.version, sha256 },
+    data: { name: "SYNTHETIC", citation: "none", visitors: 1 },
+    method: "by hand",
+    k: 1,
+    seed: 0,
+    segments: [segment],
+  };
+  writeFileSync(join(dir, "segments.json"), JSON.stringify(segments));
+  return dir;
+}
+
 function servingConfig(listOutput: string) {
   const line = listOutput.split("\n").find((l) => l.startsWith("serving config: "));
   return servingConfigSchema.parse(JSON.parse(line?.slice("serving config: ".length) ?? "null"));
@@ -96,6 +117,21 @@ describe("npm run model, against a running local worker", () => {
     expect((await model("kill", "off", ...admin)).status).toBe(0);
     expect((await model("rollback", ...admin)).stdout).toContain(`${bundled.version}: live`);
     expect(await health()).toMatchObject({ version: bundled.version, killSwitch: false });
+  });
+
+  it("refuses a segments.json made with another model, and stores nothing", async () => {
+    const refused = await model("push", ringDir("0".repeat(64)), ...admin);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("the segments were made with model");
+    expect((await model("list", ...admin)).stdout).not.toContain(RING.version);
+  });
+
+  it("pushes a sequence model's segments.json next to its files", async () => {
+    const pushed = await model("push", ringDir(RING.sha256), ...admin);
+    expect(pushed.stdout).toContain(`pushed ${RING.version} as shadow`);
+    const bucket = await (mf as Miniflare).getR2Bucket("MODELS");
+    const stored = await bucket.get(`models/${RING.version}/segments.json`);
+    expect(JSON.parse((await stored?.text()) ?? "null")).toMatchObject({ model: { sha256: RING.sha256 }, segments: [{ id: "s1" }] });
   });
 
   it("says what is wrong with a bad token or a command the lifecycle does not allow", async () => {

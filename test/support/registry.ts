@@ -28,12 +28,16 @@ export const post = (path: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-export async function push(version: string, options: { status?: string; share?: number; manifest?: unknown; bytes?: ArrayBuffer } = {}) {
+export async function push(
+  version: string,
+  options: { status?: string; share?: number; manifest?: unknown; bytes?: ArrayBuffer; segments?: unknown } = {},
+) {
   const form = new FormData();
   form.set("manifest", JSON.stringify(options.manifest ?? { ...bundledManifest, version }));
   form.set("model", new File([options.bytes ?? (await bundledBytes())], "model.onnx"));
   form.set("status", options.status ?? "shadow");
   if (options.share !== undefined) form.set("share", String(options.share));
+  if (options.segments !== undefined) form.set("segments", JSON.stringify(options.segments));
   return admin(`/models/${version}`, { method: "PUT", body: form });
 }
 

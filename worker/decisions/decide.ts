@@ -113,7 +113,7 @@ export async function decide(
     assignment,
     scoring,
     filling,
-    filtered: preview ? filteredOut(catalogue.items, scoring.pool, policy, shownToday) : [],
+    filtered: preview ? filteredOut(catalogue.items, scoring.pool, policy, shownToday, scoring.segment) : [],
   };
 
   const shownIds = filling.slots.flatMap((slot) => slot.items.map((item) => item.contentId));

@@ -80,7 +80,7 @@ export async function fill(
   const fills = scored
     ? fillSlotsWithPolicy(slots, ranked, now, scores, {
         exploration: policy.exploration,
-        pins: pinsOf(policy, input.preview),
+        pins: pinsOf(policy, input.preview, scoring.segment),
         random: deps.random,
       })
     : fillSlots(slots, ranked, now, null, holdout ? "holdout" : "default");

@@ -2,7 +2,7 @@ import type { Visitor } from "../consent/evaluate";
 import { EVENT_TOKEN_TTL_MS, type EventGrant, type GrantItem } from "../events/token";
 import type { Preview } from "../experiments/preview";
 import { driftObservation } from "../inference/drift";
-import type { RequestContext, VisitorProfile } from "../inference/encode";
+import type { RequestContext } from "../inference/encode";
 import type { Catalogue } from "../site/catalogue";
 import type { SitePolicy } from "../site/policy";
 import type { DecideResponse, Mode } from "../wire/decide";
@@ -49,17 +49,27 @@ const assignmentsOf = ({ assignment }: DecisionRecord) =>
 const measuredId = ({ visitor }: DecisionRecord) => (visitor.consent.measurement ? visitor.id : null);
 const isBot = ({ context }: DecisionRecord) => context.device === "bot";
 
-/** The fairness segments' values for this decision (a user attribute only from a profile read with consent). */
-function segmentsOf(policy: SitePolicy, context: RequestContext, profile: VisitorProfile | null): Record<string, string> {
+/**
+ * The decision's groups for the reports: the fairness segments' values (a user attribute only from
+ * a profile read with consent) and, whenever the model placed the visitor, their micro-segment
+ * (`segment`: its id), so that the fairness, experiment and variant reports can split by it.
+ */
+function segmentsOf(policy: SitePolicy, context: RequestContext, scoring: Scoring): Record<string, string> {
   const values: Record<string, string> = {};
   for (const segment of policy.fairness.segments) {
-    const value = segment.startsWith("user:")
-      ? profile?.attributes[segment.slice("user:".length)]
-      : context[segment as "country" | "device" | "language"];
+    const value =
+      segment === "segment"
+        ? scoring.segment?.slice("segment:".length)
+        : segment.startsWith("user:")
+          ? scoring.profile?.attributes[segment.slice("user:".length)]
+          : context[segment as "country" | "device" | "language"];
     values[segment] = value === undefined || value === "" ? "(unknown)" : String(value);
   }
+  if (scoring.segment) values.segment = scoring.segment.slice("segment:".length);
   return values;
 }
+
+const hasGroups = (record: DecisionRecord) => record.site.policy.fairness.segments.length > 0 || record.scoring.segment !== null;
 
 /** A QA preview's trace of the decision. */
 function debugOf(record: DecisionRecord): NonNullable<DecideResponse["debug"]> {
@@ -108,7 +118,7 @@ export function eventOf(record: DecisionRecord): DecisionEvent {
     modelVersion: modelVersionOf(record),
     holdout: record.assignment.holdout,
     assignments: assignmentsOf(record),
-    segments: segmentsOf(record.site.policy, context, scoring.profile),
+    segments: segmentsOf(record.site.policy, context, scoring),
     ...(scored
       ? { arm: scored.served.arm, drift: driftObservation(scored.served.scorer.manifest, scoring.profile, context), shadow: filling.shadow }
       : {}),
@@ -150,7 +160,7 @@ export function grantOf(record: DecisionRecord): EventGrant {
     ...(record.assignment.arms.length
       ? { x: assignmentsOf(record).map(({ experiment, arm }): [string, string] => [experiment, arm]) }
       : {}),
-    ...(record.site.policy.fairness.segments.length ? { g: segmentsOf(record.site.policy, record.context, record.scoring.profile) } : {}),
+    ...(hasGroups(record) ? { g: segmentsOf(record.site.policy, record.context, record.scoring) } : {}),
     t: record.now,
     e: record.now + EVENT_TOKEN_TTL_MS,
   };

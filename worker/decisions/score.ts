@@ -1,13 +1,15 @@
 import type { Visitor } from "../consent/evaluate";
 import type { RequestContext, VisitorProfile } from "../inference/encode";
 import type { Scorer } from "../inference/model";
+import type { ScoreOptions } from "../inference/scorer";
+import { nearestSegment } from "../inference/segments";
 import { DependencyError, type FallbackReason } from "../lib/errors";
 import type { ServingModels } from "../models/serving";
 import type { CatalogueItem } from "../site/catalogue";
 import type { SitePolicy } from "../site/policy";
 import { candidateFeatures, type ScoringRow, scoringRows } from "../variants/choose";
 import type { DecisionDeps } from "./deps";
-import { withoutProfileExclusions } from "./pool";
+import { type SegmentName, withoutProfileExclusions, withoutSegmentExclusions } from "./pool";
 import { candidatesFor, type SlotRequest } from "./rank";
 
 /** Phase 3 of a decision: what the model made of the candidates, or why it was not asked. */
@@ -20,6 +22,11 @@ export type Scoring = {
   rows: ScoringRow[];
   /** The served model and one score per row; null when no model ran. */
   scored: { served: ServingModels; rowScores: number[] } | null;
+  /**
+   * The micro-segment the served model placed the visitor in, from the same run (only with a
+   * profile, so only with personalization consent, and a version pushed with segments).
+   */
+  segment: SegmentName;
   fallback: FallbackReason | undefined;
 };
 
@@ -41,15 +48,40 @@ export type ScoringInput = {
 };
 
 /** The model's score for each row (one batched run). */
-export async function scoresOf(scorer: Scorer, profile: VisitorProfile | null, context: RequestContext, rows: readonly ScoringRow[]) {
-  const raw = await scorer.score(profile, context, rows.map(candidateFeatures));
+export async function scoresOf(
+  scorer: Scorer,
+  profile: VisitorProfile | null,
+  context: RequestContext,
+  rows: readonly ScoringRow[],
+  options?: ScoreOptions,
+) {
+  const raw = await scorer.score(profile, context, rows.map(candidateFeatures), options);
   return rows.map((_, i) => raw[i] ?? 0);
+}
+
+/** Segments are profile-based: none without a profile read under consent, or for a model without them. */
+function placement(served: ServingModels, profile: VisitorProfile | null) {
+  const segments = profile ? served.segments : null;
+  const placed: { segment: SegmentName } = { segment: null };
+  const options: ScoreOptions | undefined = segments?.length
+    ? {
+        onVisitor: (vector) => {
+          if (segments.every((s) => s.centroid.length === vector.length)) {
+            const id = nearestSegment(segments, vector);
+            placed.segment = id === null ? null : `segment:${id}`;
+          }
+        },
+      }
+    : undefined;
+  return { placed, options };
 }
 
 async function modelScores(deps: DecisionDeps, input: ScoringInput, profile: VisitorProfile | null, rows: readonly ScoringRow[]) {
   const served = await deps.loadModels(input.forceVersion);
+  const { placed, options } = placement(served, profile);
   try {
-    return { served, rowScores: await scoresOf(served.scorer, profile, input.context, rows) };
+    const rowScores = await scoresOf(served.scorer, profile, input.context, rows, options);
+    return { scored: { served, rowScores }, segment: placed.segment };
   } catch (cause) {
     throw new DependencyError("model_unavailable", { cause });
   }
@@ -68,11 +100,14 @@ export async function score(input: ScoringInput, deps: DecisionDeps): Promise<Sc
       const profile = visitor.id && visitor.consent.personalization ? await deps.readProfile(visitor.id) : null;
       if (profile) pool = withoutProfileExclusions(pool, policy);
       const rows = scoringRows(candidatesFor(input.slots, pool, input.now), languages);
-      return { profile, pool, rows, scored: await modelScores(deps, input, profile, rows), fallback: input.profileFallback };
+      const { scored, segment } = await modelScores(deps, input, profile, rows);
+      // The segment is known only from the run: its exclusions leave the pool after scoring.
+      pool = withoutSegmentExclusions(pool, policy, segment);
+      return { profile, pool, rows, scored, segment, fallback: input.profileFallback };
     } catch (err) {
       if (!(err instanceof DependencyError)) throw err;
-      return { profile: null, pool, rows: scoringRows(pool, languages), scored: null, fallback: err.reason };
+      return { profile: null, pool, rows: scoringRows(pool, languages), scored: null, segment: null, fallback: err.reason };
     }
   }
-  return { profile: null, pool, rows: scoringRows(pool, languages), scored: null, fallback: input.degraded };
+  return { profile: null, pool, rows: scoringRows(pool, languages), scored: null, segment: null, fallback: input.degraded };
 }

@@ -30,9 +30,9 @@ export async function oneRunScorer(source: ModelSource): Promise<Scorer> {
   const { scorer, session } = await loadSession(source);
   return {
     ...scorer,
-    score: async (profile, context, items) => {
+    score: async (profile, context, items, options) => {
       try {
-        return await scorer.score(profile, context, items);
+        return await scorer.score(profile, context, items, options);
       } finally {
         session.release().catch(() => undefined);
       }
@@ -85,12 +85,12 @@ class Slot {
     if (this.evicted) this.release();
     return {
       ...scorer,
-      score: async (profile, context, items) => {
+      score: async (profile, context, items, options) => {
         // A caller still holding an evicted scorer gets the reason a decision falls back with.
         if (this.evicted) throw new DependencyError("model_unavailable", { cause: new Error(`${source.version} was evicted`) });
         this.running++;
         try {
-          return await scorer.score(profile, context, items);
+          return await scorer.score(profile, context, items, options);
         } finally {
           this.running--;
           if (this.evicted && this.running === 0) this.release();

@@ -9,11 +9,23 @@ import type { MlpManifest, ModelManifest, SequenceManifest } from "./manifest";
  * Node) build their scorers here, so that both give the same scores for the same inputs.
  */
 
+/**
+ * What a caller may take from the same run besides the scores: the `sequence` family's pooled
+ * visitor vector (its `visitor` output), which places the visitor in a micro-segment
+ * (./segments.ts). The `mlp` family has none and never calls it.
+ */
+export type ScoreOptions = { onVisitor?: (vector: Float32Array) => void };
+
 /** A loaded model: scores all candidates of one decision in one batched `run`. */
 export type Scorer = {
   version: string;
   manifest: ModelManifest;
-  score(profile: VisitorProfile | null, context: RequestContext, items: readonly CandidateFeatures[]): Promise<Float32Array>;
+  score(
+    profile: VisitorProfile | null,
+    context: RequestContext,
+    items: readonly CandidateFeatures[],
+    options?: ScoreOptions,
+  ): Promise<Float32Array>;
 };
 
 export type ModelSource = {
@@ -84,9 +96,13 @@ function sequenceScore(manifest: SequenceManifest, session: OrtSession, Tensor: 
   const names = [inputs.sequence, inputs.items, inputs.context?.name, inputs.itemFeatures?.name].filter((n) => n !== undefined);
   checkNames(session, names, [output.name, output.visitor]);
   const feeds = sequenceFeeds(manifest, Tensor);
-  return async (profile, context, items) => {
+  return async (profile, context, items, options) => {
     if (items.length === 0) return new Float32Array(0);
-    return outputOf(await session.run(feeds(profile, context, items), [output.name]), output.name);
+    const onVisitor = options?.onVisitor;
+    // One run either way: asking for the visitor output too costs no second pass over the graph.
+    const result = await session.run(feeds(profile, context, items), onVisitor ? [output.name, output.visitor] : [output.name]);
+    onVisitor?.(outputOf(result, output.visitor));
+    return outputOf(result, output.name);
   };
 }
 

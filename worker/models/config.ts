@@ -14,6 +14,8 @@ export const SERVING_CONFIG_KEY = "models:serving";
  */
 export const modelObjectKey = (version: string) => `models/${version}/model.onnx`;
 export const manifestObjectKey = (version: string) => `models/${version}/manifest.json`;
+/** The version's micro-segments, when it was pushed with some (worker/models/segments.ts). */
+export const segmentsObjectKey = (version: string) => `models/${version}/segments.json`;
 /** Where versions pushed before R2 (`storage: "kv"`) kept their files in `CONFIG`, until `npm run model -- move-to-r2`. */
 export const legacyBytesKey = (version: string) => `model:${version}`;
 export const legacyManifestKey = (version: string) => `model-manifest:${version}`;

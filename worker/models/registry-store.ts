@@ -1,7 +1,8 @@
 import { eq, sql } from "drizzle-orm";
+import type { SegmentsFile } from "../inference/segments";
 import type { Database } from "../store/db";
 import { modelControls, modelVersions } from "../store/schema";
-import { manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY, type ServingConfig } from "./config";
+import { manifestObjectKey, modelObjectKey, SERVING_CONFIG_KEY, type ServingConfig, segmentsObjectKey } from "./config";
 import { type RegistryRow, type RowChange, servingConfigOf } from "./lifecycle";
 import { forgetServingConfig } from "./serving-cache";
 
@@ -65,8 +66,18 @@ export async function publishServingConfig(db: Database, kv: KVNamespace): Promi
 }
 
 /** Uploads a validated version's bytes and manifest to R2, then registers it. */
-export async function storeVersion(db: Database, models: R2Bucket, row: RegistryRow, manifest: unknown, bytes: ArrayBuffer): Promise<void> {
+export async function storeVersion(
+  db: Database,
+  models: R2Bucket,
+  row: RegistryRow,
+  manifest: unknown,
+  bytes: ArrayBuffer,
+  segments?: SegmentsFile,
+): Promise<void> {
   await Promise.all([
+    segments
+      ? models.put(segmentsObjectKey(row.version), JSON.stringify(segments), { httpMetadata: { contentType: "application/json" } })
+      : undefined,
     models.put(modelObjectKey(row.version), bytes, { httpMetadata: { contentType: "application/octet-stream" }, sha256: row.sha256 }),
     models.put(manifestObjectKey(row.version), JSON.stringify(manifest), { httpMetadata: { contentType: "application/json" } }),
   ]);

@@ -1,6 +1,7 @@
 import { bucketOf } from "../experiments/assign";
 import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor } from "../inference/model";
 import { bundledSource } from "../inference/registry";
+import type { Segment } from "../inference/segments";
 import { DependencyError } from "../lib/errors";
 import {
   manifestObjectKey,
@@ -11,6 +12,7 @@ import {
   servingConfigSchema,
 } from "./config";
 import { servingConfigCache } from "./serving-cache";
+import { segmentsOf } from "./segments";
 
 /**
  * Which model serves this request. The serving config is read from KV once per isolate per TTL;
@@ -96,7 +98,13 @@ export async function sourceOf(models: R2Bucket, served: ServedVersion): Promise
 }
 
 export type Arm = "live" | "canary" | "forced";
-export type ServingModels = { scorer: Scorer; arm: Arm; shadows: Scorer[] };
+export type ServingModels = {
+  scorer: Scorer;
+  arm: Arm;
+  shadows: Scorer[];
+  /** The served version's micro-segments (./segments.ts), when it was pushed with some. */
+  segments?: readonly Segment[] | null;
+};
 
 export type ServingOptions = {
   kv: KVNamespace;
@@ -130,6 +138,7 @@ export async function servingModels(assignmentKey: string, options: ServingOptio
 
   let scorer: Scorer | null = null;
   let arm: Arm = "live";
+  let servedVersion: ServedVersion | null = null;
   for (const step of chain) {
     try {
       scorer = await modelWithinBudget(
@@ -139,14 +148,16 @@ export async function servingModels(assignmentKey: string, options: ServingOptio
         options.maxSessions,
       );
       arm = step.arm;
+      servedVersion = step.served;
       break;
     } catch (err) {
       // Only a version that cannot load is skipped; a cold start ends the search.
       if (!(err instanceof DependencyError) || err.reason !== "model_unavailable") throw err;
     }
   }
-  if (!scorer) throw new DependencyError("model_unavailable");
-  return { scorer, arm, shadows: await loadedShadows(config, options) };
+  if (!scorer || !servedVersion) throw new DependencyError("model_unavailable");
+  const [segments, shadows] = await Promise.all([segmentsOf(options.models, servedVersion), loadedShadows(config, options)]);
+  return { scorer, arm, shadows, segments };
 }
 
 async function loadedShadows(config: ServingConfig, options: ServingOptions): Promise<Scorer[]> {

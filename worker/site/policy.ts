@@ -13,6 +13,18 @@ const contentMatch = {
   categories: z.array(z.string()).default([]),
 };
 
+/**
+ * A pin or an exclusion may name a micro-segment (`segment:<id>` of the serving model version,
+ * worker/inference/segments.ts): it then applies only to visitors the model placed in it, which
+ * needs their profile (personalization consent). Without `segment` a rule applies to everyone.
+ */
+const forSegment = {
+  segment: z
+    .string()
+    .regex(/^segment:[A-Za-z0-9_-]{1,32}$/, "segment:<id>")
+    .optional(),
+};
+
 export const explorationSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("none") }),
   /** The model's best item with probability 1 − ε, else one drawn uniformly (ε spread over all). */
@@ -47,16 +59,19 @@ export const sitePolicySchema = z.strictObject({
   /** At most `perDay` decisions showing matching content per visitor and day. */
   caps: z.array(z.strictObject({ ...contentMatch, perDay: z.number().int().positive() })).default([]),
   /** Content that takes the first position of a slot in a share of decisions. */
-  pinned: z.array(z.strictObject({ slot: z.string(), contentId: z.string(), share: z.number().min(0).max(1) })).default([]),
-  /** Content that may not be chosen from a profile (`profile`), or at all (`all`). */
-  exclusions: z.array(z.strictObject({ ...contentMatch, scope: z.enum(["profile", "all"]) })).default([]),
+  pinned: z.array(z.strictObject({ slot: z.string(), contentId: z.string(), share: z.number().min(0).max(1), ...forSegment })).default([]),
+  /** Content that may not be chosen from a profile (`profile`), or at all (`all`); with `segment`, only for its visitors. */
+  exclusions: z.array(z.strictObject({ ...contentMatch, scope: z.enum(["profile", "all"]), ...forSegment })).default([]),
   experiments: z.array(experimentSchema).max(10).default([]),
   /** Terms that reject a content variant at import (worker/variants/schema.ts). */
   blocklist: z.array(z.string().min(1).max(100)).max(1000).default([]),
   fairness: z
     .object({
-      /** `country`, `device`, `language` (the visitor's first), or `user:<attribute>` from the visitor's profile. */
-      segments: z.array(z.string().regex(/^(country|device|language|user:[A-Za-z0-9_]+)$/)).default(["country", "device"]),
+      /**
+       * `country`, `device`, `language` (the visitor's first), `user:<attribute>` from the visitor's
+       * profile, or `segment`: the micro-segment the serving model placed the visitor in.
+       */
+      segments: z.array(z.string().regex(/^(country|device|language|segment|user:[A-Za-z0-9_]+)$/)).default(["country", "device"]),
       /** A segment's CTR or exposure share further than this ratio from another's is flagged. */
       disparityRatio: z.number().min(1).default(1.25),
     })

@@ -9,6 +9,8 @@ export const pushFormSchema = z.object({
   model: z.instanceof(File, { message: "model: the .onnx file" }),
   status: z.enum(["shadow", "canary"]).default("shadow"),
   share: z.coerce.number().default(0.05),
+  /** The version's micro-segments (`npm run segments`' file for these bytes), optional. */
+  segments: z.union([z.string(), z.instanceof(File)]).optional(),
 });
 export const canaryBodySchema = z.object({ share: z.number() });
 export const killBodySchema = z.object({ on: z.boolean() });

@@ -15,6 +15,7 @@ import { experimentsPage } from "./pages/experiments";
 import { modelsPage } from "./pages/models";
 import { performancePage } from "./pages/performance";
 import { privacyPage } from "./pages/privacy";
+import { segmentsPage } from "./pages/segments";
 import { signInPage } from "./pages/sign-in";
 import { sitesPage } from "./pages/sites";
 
@@ -86,6 +87,7 @@ export const consoleRoutes = new Hono<AppEnv>()
   .route("/", performancePage)
   .route("/", contentPage)
   .route("/", modelsPage)
+  .route("/", segmentsPage)
   .route("/", experimentsPage)
   .route("/", sitesPage)
   .route("/", privacyPage);

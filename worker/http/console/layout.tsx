@@ -7,6 +7,7 @@ export const PAGES = [
   { path: "performance", title: "Performance", role: "admin" },
   { path: "content", title: "Content & variants", role: "admin" },
   { path: "models", title: "Models", role: "admin" },
+  { path: "segments", title: "Segments", role: "admin" },
   { path: "experiments", title: "Experiments & fairness", role: "admin" },
   { path: "sites", title: "Sites", role: "admin" },
   { path: "privacy", title: "Privacy", role: "privacy" },

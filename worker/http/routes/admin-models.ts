@@ -4,6 +4,7 @@ import { ApiError } from "../../lib/errors";
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from "../../models/config";
 import { planCanary, planPromote, planPush, planRetire, planRollback, type RowChange } from "../../models/lifecycle";
 import { applyChanges, publishServingConfig, readRegistry, setKillSwitch, storeVersion } from "../../models/registry-store";
+import { validateSegments } from "../../models/segments";
 import { validateModel } from "../../models/validate";
 import { audit } from "../../store/audit";
 import type { Database } from "../../store/db";
@@ -73,6 +74,14 @@ export async function publishedServingConfig(kv: KVNamespace): Promise<ServingCo
     .parse(await kv.get(SERVING_CONFIG_KEY, "json"));
 }
 
+async function segmentsJson(field: string | File): Promise<unknown> {
+  try {
+    return JSON.parse(typeof field === "string" ? field : await field.text());
+  } catch {
+    throw new ApiError(400, "invalid_json", "segments is not valid JSON", "segments");
+  }
+}
+
 const run = async (c: Context<AppEnv>, action: ModelAction) => c.json(await runModelAction(c.var.db, c.env.CONFIG, action));
 
 export const adminModelRoutes = new Hono<AppEnv>()
@@ -111,9 +120,13 @@ export const adminModelRoutes = new Hono<AppEnv>()
     if (manifest.version !== version) {
       throw new ApiError(422, "model_refused", `the manifest's version is "${manifest.version}", the URL says "${version}"`, "version");
     }
+    const segments =
+      push.segments === undefined
+        ? undefined
+        : validateSegments(await segmentsJson(push.segments), { version, sha256, family: manifest.family });
     const { rows } = await readRegistry(c.var.db);
     const row = planPush(rows, { version, sha256, storage: "r2", status: push.status, share: push.share });
-    await storeVersion(c.var.db, c.env.MODELS, row, manifest, bytes);
+    await storeVersion(c.var.db, c.env.MODELS, row, manifest, bytes, segments);
     await audit(c.var.db, { role: "admin", action: `admin.model.push.${row.status}`, target: version });
     return c.json({ version: row, serving: await publishServingConfig(c.var.db, c.env.CONFIG) }, 201);
   })
