@@ -11,8 +11,8 @@ import {
   type ServingConfig,
   servingConfigSchema,
 } from "./config";
-import { servingConfigCache } from "./serving-cache";
 import { segmentsOf } from "./segments";
+import { servingConfigCache } from "./serving-cache";
 
 /**
  * Which model serves this request. The serving config is read from KV once per isolate per TTL;
