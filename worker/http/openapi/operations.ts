@@ -468,6 +468,7 @@ export const operations = {
   "POST /admin/content/review": form("Review a variant"),
   "POST /admin/content/blocklist": form("Block or unblock content"),
   "GET /admin/models": page("Models"),
+  "GET /admin/segments": page("Segments"),
   "POST /admin/models/promote": form("Promote a model"),
   "POST /admin/models/retire": form("Retire a model"),
   "POST /admin/models/rollback": form("Roll back the model"),
