@@ -14,6 +14,7 @@ import { demoRoutes } from "./http/routes/demo";
 import { edgeRoutes } from "./http/routes/edge";
 import { eventRoutes } from "./http/routes/events";
 import { healthRoutes } from "./http/routes/health";
+import { identityRoutes } from "./http/routes/identity";
 import { privacyRoutes } from "./http/routes/privacy";
 import { tagRoutes } from "./http/routes/tag";
 import { whyRoutes } from "./http/routes/why";
@@ -30,6 +31,7 @@ const app = new Hono<AppEnv>()
   .route("/v1/decide", decideRoutes)
   .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)
+  .route("/v1/identity", identityRoutes)
   .route("/v1/why", whyRoutes)
   .route("/v1/privacy", privacyRoutes)
   .route("/v1/admin", adminRoutes)

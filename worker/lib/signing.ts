@@ -16,7 +16,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
+export function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
   return btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")

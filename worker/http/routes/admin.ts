@@ -5,6 +5,7 @@ import { audit } from "../../store/audit";
 import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
 import { adminExperimentRoutes } from "./admin-experiments";
+import { adminKeyRoutes } from "./admin-keys";
 import { adminModelRoutes } from "./admin-models";
 import { adminSiteRoutes } from "./admin-sites";
 import { adminVariantRoutes } from "./admin-variants";
@@ -30,4 +31,5 @@ export const adminRoutes = new Hono<AppEnv>()
   .route("/visitors", adminVisitorRoutes)
   .route("/", adminExperimentRoutes)
   .route("/", adminVariantRoutes)
-  .route("/", adminSiteRoutes);
+  .route("/", adminSiteRoutes)
+  .route("/", adminKeyRoutes);

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { decideRequestSchema } from "./decide";
+
+/**
+ * What servers and apps send with an API key (docs/channels.md): who the decision is for, and the
+ * consent the site holds for that person, since no cookie or banner speaks for them.
+ */
+export const apiKeyScopeSchema = z.enum(["decide", "events"]);
+
+export const apiKeyInputSchema = z.object({
+  name: z.string().min(1).max(100),
+  scopes: z.array(apiKeyScopeSchema).min(1).max(2),
+});
+
+/** A customer id as the site knows it (an account id, an e-mail address): hashed at the edge, never stored. */
+export const customerIdSchema = z.string().min(1).max(256);
+
+/** A visitor as a server names one: the signed visitor id (the `ep_vid` cookie's value), or the site's customer id. */
+export const callerSchema = z.union([
+  z.object({ visitorToken: z.string().min(1).max(512) }).strict(),
+  z.object({ customerId: customerIdSchema }).strict(),
+]);
+
+/**
+ * The consent the site holds for this person, per purpose. Absent: none is assumed, so no profile
+ * is read or written and the decision is not measured.
+ */
+export const heldConsentSchema = z.object({ personalization: z.boolean(), measurement: z.boolean() }).strict();
+
+export const serverDecideRequestSchema = decideRequestSchema.extend({
+  visitor: callerSchema,
+  consent: heldConsentSchema.optional(),
+});
+export type ServerDecideRequest = z.infer<typeof serverDecideRequestSchema>;
+
+/** A device signs in: its signed visitor id becomes linked to the customer's profile. */
+export const linkRequestSchema = z.object({
+  site: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
+  visitorToken: z.string().min(1).max(512),
+  customerId: customerIdSchema,
+  consent: heldConsentSchema,
+});
+
+/** The privacy team's requests by customer id (the site's id, hashed with its key to find the subject). */
+export const customerSubjectRequestSchema = z.object({
+  site: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
+  customerId: customerIdSchema,
+  reason: z.string().max(500).optional(),
+});
