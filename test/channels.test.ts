@@ -9,7 +9,6 @@ import { subjectHash } from "../worker/store/subject";
 import type { DecideResponse } from "../worker/wire/decide";
 import {
   BROWSER,
-  contentIds,
   createSite,
   db,
   decideAs,
@@ -142,6 +141,34 @@ describe("API keys", () => {
     const otherKey = await createKey(other);
     expect((await post("/v1/decide", { ...decideBody(site), visitor }, bearer(otherKey.secret))).status).toBe(403);
     expect((await postEvents([click], bearer(otherKey.secret))).status).toBe(403);
+  });
+
+  it("limits each key, whichever address its calls come from", async () => {
+    const [busy, calm] = [await createKey(site, ["events"]), await createKey(site, ["events"])];
+    const burst = async (secret: string, n: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const address = { "cf-connecting-ip": `2001:db8::${crypto.randomUUID().slice(0, 4)}` };
+        const res = await SELF.fetch("https://edge.example/v1/events", {
+          method: "POST",
+          headers: { ...bearer(secret), ...address },
+          body: "{}",
+        });
+        statuses.push(res.status);
+        await res.body?.cancel();
+      }
+      return statuses;
+    };
+    // The limiter's windows follow the wall clock: a burst that straddled two is sent again with a new key.
+    let statuses: number[] = [];
+    for (let key = busy; ; key = await createKey(site, ["events"])) {
+      const window = Math.floor(Date.now() / 60_000);
+      statuses = await burst(key.secret, 601);
+      if (Math.floor(Date.now() / 60_000) === window) break;
+    }
+    expect(statuses.slice(0, 600).every((s) => s === 400)).toBe(true);
+    expect(statuses[600]).toBe(429);
+    expect(await burst(calm.secret, 1)).toEqual([400]);
   });
 
   it("names a bad caller in a 400", async () => {

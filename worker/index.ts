@@ -12,6 +12,7 @@ import { consentRoutes } from "./http/routes/consent";
 import { decideRoutes } from "./http/routes/decide";
 import { demoRoutes } from "./http/routes/demo";
 import { edgeRoutes } from "./http/routes/edge";
+import { emailRoutes } from "./http/routes/email";
 import { eventRoutes } from "./http/routes/events";
 import { healthRoutes } from "./http/routes/health";
 import { identityRoutes } from "./http/routes/identity";
@@ -32,6 +33,7 @@ const app = new Hono<AppEnv>()
   .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)
   .route("/v1/identity", identityRoutes)
+  .route("/v1/email", emailRoutes)
   .route("/v1/why", whyRoutes)
   .route("/v1/privacy", privacyRoutes)
   .route("/v1/admin", adminRoutes)

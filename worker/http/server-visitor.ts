@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { customerSubject } from "../channels/customers";
+import type { RecipientGrant } from "../channels/email";
 import { ApiError } from "../lib/errors";
 import { verify } from "../lib/signing";
 import type { ServerDecideRequest } from "../wire/channels";
@@ -41,4 +42,18 @@ export const byServerCall =
       gpc: false,
     };
     return { ...(await readVisitor(c, site, subject, signals, ask)), mayGiveId: false };
+  };
+
+/** An e-mail's recipient: the customer its token names, with the consent the site held when sending. */
+export const byRecipient =
+  (grant: Pick<RecipientGrant, "c" | "p" | "m">): Identify =>
+  async (c, site, ask) => {
+    const signals: ConsentWithoutRevocation = {
+      consentModel: "opt-in",
+      honorGpc: false,
+      banner: { personalization: grant.p, measurement: grant.m },
+      tcf: null,
+      gpc: false,
+    };
+    return { ...(await readVisitor(c, site, grant.c, signals, ask)), mayGiveId: false };
   };

@@ -56,6 +56,14 @@ export async function exportSubjectData(db: Database, visitors: VisitorStore, lo
     /** Identity links: the customer a device signed in as, or a customer's linked devices (visitor ids). */
     linkedTo: state.linkedTo,
     linkedDevices: state.linkedDevices.map(({ visitorId, at }) => ({ visitorId, at: new Date(at).toISOString() })),
+    /** What each e-mail slot showed when it was first opened, and whether its impression and click were counted. */
+    emailOpens: state.emailOpens.map(({ slot, contentId, at, impression, click }) => ({
+      slot,
+      contentId,
+      at: new Date(at).toISOString(),
+      impression,
+      click,
+    })),
     consentLedger: ledger.map(({ siteId, personalization, measurement, source, policyVersion, createdAt }) => ({
       siteId,
       personalization,

@@ -26,6 +26,9 @@ const TOMBSTONE = "tombstone";
 /** A device's link to the customer it signed in as, and a customer's list of linked devices (worker/channels/links.ts). */
 const LINK = "link";
 const LINKS = "links";
+/** What each e-mail open showed, so that a later open and the click show and land on the same content. */
+const EMAIL_OPENS = "email-opens";
+const EMAIL_OPENS_KEPT = 200;
 const profileKey = (site: string) => `profile:${site}`;
 const capsKey = (site: string) => `caps:${site}`;
 const PROFILE_PREFIX = "profile:";
@@ -45,6 +48,19 @@ type Tombstone = { at: number };
 type Caps = { day: string; shown: Record<string, number> };
 type Link = { subject: string; at: number };
 export type LinkedDevice = { visitorId: string; at: number };
+/** An e-mail slot as first opened: the decision's content and token, and whether its impression and click were logged. */
+export type EmailOpen = {
+  decisionId: string;
+  slot: string;
+  contentId: string;
+  image: string;
+  href: string;
+  eventToken: string;
+  at: number;
+  impression: boolean;
+  click: boolean;
+};
+export type EmailMark = "impression" | "click";
 /** A site's row: the profile and the ids of the events applied to it, written together. */
 type SiteRow = { profile: StoredProfile; applied: string[] };
 
@@ -69,6 +85,7 @@ export type VisitorExport = {
   /** The customer this device is linked to, and a customer's linked devices. */
   linkedTo: string | null;
   linkedDevices: LinkedDevice[];
+  emailOpens: EmailOpen[];
 };
 
 export class VisitorState extends DurableObject<Env> {
@@ -198,6 +215,32 @@ export class VisitorState extends DurableObject<Env> {
     return { revoked: false, merged: true, full: false };
   }
 
+  /** The open recorded under `key` (a recipient token's nonce and a slot); null once revoked. */
+  emailOpen(key: string): EmailOpen | null {
+    if (this.revoked()) return null;
+    return this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS)?.[key] ?? null;
+  }
+
+  /**
+   * Records a first open (kept if one is there already: two opens racing show one content), and
+   * marks its impression or click logged. Answers the open as stored and the marks that are new,
+   * so that each is logged once however often the image is fetched or the link followed.
+   */
+  recordEmail(key: string, open: EmailOpen, marks: readonly EmailMark[], now: number): { open: EmailOpen | null; marked: EmailMark[] } {
+    if (this.revoked()) return { open: null, marked: [] };
+    const opens = this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {};
+    const current = opens[key] ?? open;
+    const marked = marks.filter((mark) => !current[mark]);
+    if (opens[key] && marked.length === 0) return { open: current, marked };
+    const stored = { ...current, ...Object.fromEntries(marked.map((mark) => [mark, true])) };
+    const kept = Object.entries({ ...opens, [key]: stored })
+      .sort((a, b) => b[1].at - a[1].at)
+      .slice(0, EMAIL_OPENS_KEPT);
+    this.kv.put(EMAIL_OPENS, Object.fromEntries(kept));
+    this.extendRetention(now);
+    return { open: stored, marked };
+  }
+
   /**
    * Revocation and erasure: deletes everything the object holds (a customer's links with it), then
    * keeps only the tombstone. Answers the linked devices it held, for the caller to revoke too.
@@ -227,6 +270,7 @@ export class VisitorState extends DurableObject<Env> {
       appliedEvents,
       linkedTo: this.kv.get<Link>(LINK)?.subject ?? null,
       linkedDevices: this.kv.get<LinkedDevice[]>(LINKS) ?? [],
+      emailOpens: Object.values(this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {}),
     };
   }
 

@@ -55,3 +55,19 @@ export const customerSubjectRequestSchema = z.object({
   customerId: customerIdSchema,
   reason: z.string().max(500).optional(),
 });
+
+/** Recipient tokens for an e-mail send, one per recipient, in order (worker/channels/email.ts). */
+export const recipientTokensRequestSchema = z.object({
+  site: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
+  /** When the mail goes out (default: now): a fetch of its images within a minute of it is a proxy's prefetch. */
+  sentAt: z.number().int().min(0).max(8.64e15).optional(),
+  ttlDays: z.number().int().min(1).max(90).default(30),
+  recipients: z
+    .array(z.object({ customerId: customerIdSchema, consent: heldConsentSchema }).strict())
+    .min(1)
+    .max(500),
+});
