@@ -4,7 +4,7 @@ import { waitFor } from "../scripts/harness/wait";
 import { demoItems } from "../scripts/seed/demo-data";
 import { sign } from "../worker/lib/signing";
 import type { DecideResponse } from "../worker/wire/decide";
-import { BROWSER, createSite, demoProfile, expectError, newVisitorId, putProfile } from "./support/fixtures";
+import { BROWSER, createSite, demoProfile, expectError, newVisitorId, putProfile, visitorCookie } from "./support/fixtures";
 import { loggedRows } from "./support/log";
 
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };
@@ -161,5 +161,41 @@ describe("e-mail at open time", () => {
     const decided = await onSite();
     expect(decided.mode).toBe("personalized");
     expect(decided.slots.flatMap((s) => s.items.map((i) => i.contentId))).not.toContain(seen);
+  });
+  it("splits the performance report by channel: web, server, e-mail", async () => {
+    const split = await createSite("email-channels", { consentModel: "opt-out" });
+    const splitKey = await newKey(split);
+    const customerId = await profiledCustomer(split, splitKey);
+    const onWeb = await SELF.fetch("https://edge.example/v1/decide", {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": BROWSER, cookie: await visitorCookie(newVisitorId()) },
+      body: JSON.stringify({ site: split, page: { url: "https://shop.example/" }, slots: [{ id: "hero" }] }),
+    });
+    expect(onWeb.status).toBe(200);
+    const onServer = await serverCall("/v1/decide", splitKey, {
+      site: split,
+      page: { url: "https://shop.example/" },
+      slots: [{ id: "hero" }],
+      visitor: { customerId },
+      consent: GRANTED,
+      channel: "app",
+    });
+    expect(onServer.status).toBe(200);
+    const token = await recipientToken(split, splitKey, customerId);
+    await fetchMail(image(split, token));
+    await fetchMail(click(split, token));
+    type ChannelRow = { channel: string; decisions: number; impressions: number; clicks: number };
+    const report = async () => {
+      const res = await SELF.fetch(`https://edge.example/v1/admin/reports/performance?site=${split}`, { headers: ADMIN });
+      return ((await res.json()) as { byChannel: ChannelRow[] }).byChannel;
+    };
+    await waitFor(
+      async () => (await report()).reduce((n, row) => n + row.decisions, 0) === 3 && (await report()).some((r) => r.clicks === 1),
+    );
+    expect((await report()).map(({ channel, decisions, impressions, clicks }) => [channel, decisions, impressions, clicks])).toEqual([
+      ["app", 1, 0, 0],
+      ["email", 1, 1, 1],
+      ["web", 1, 0, 0],
+    ]);
   });
 });

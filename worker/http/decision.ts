@@ -10,6 +10,7 @@ import { servingConfig, servingModels } from "../models/serving";
 import { type Catalogue, loadCatalogue } from "../site/catalogue";
 import { languageChain } from "../variants/language";
 import { visitorStore, visitorStub } from "../visitors/client";
+import type { Channel } from "../wire/channels";
 import type { DecideRequest, DecideResponse } from "../wire/decide";
 import type { AppEnv } from "./app-env";
 import { setVisitorId } from "./cookies";
@@ -39,7 +40,11 @@ const byCookies: Identify = async (c, site, ask) => ({ ...(await resolveVisitor(
  * that do not depend on each other run side by side. The decision event and the caps' count
  * leave after the answer.
  */
-export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequest, identify = byCookies): Promise<DecideResponse> {
+export async function decisionForRequest(
+  c: Context<AppEnv>,
+  request: DecideRequest,
+  { identify = byCookies, channel = "web" }: { identify?: Identify; channel?: Channel } = {},
+): Promise<DecideResponse> {
   const ttl = c.var.config.configTtlMs;
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   // The serving config is needed after the visitor's state, but reading it does not depend on it.
@@ -128,6 +133,6 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       await stub.countShown(site.id, day, shownCapped, now.getTime());
     });
   }
-  afterAnswer(waitUntil, "decision event not queued", () => c.env.EVENTS.send(event, { contentType: "json" }));
-  return { ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) };
+  afterAnswer(waitUntil, "decision event not queued", () => c.env.EVENTS.send({ ...event, channel }, { contentType: "json" }));
+  return { ...response, eventToken: await issueEventToken({ ...grant, ch: channel }, c.env.ID_SIGNING_KEY) };
 }

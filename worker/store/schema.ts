@@ -245,6 +245,7 @@ export const aggregateMetrics = [
   "drift",
   "variant",
   "variant_segment",
+  "channel",
 ] as const;
 
 /**

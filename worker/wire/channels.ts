@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { decideRequestSchema } from "./decide";
 
+/** Where a decision was shown: a page's tag or API call, the edge-rewritten page, a server, an app, an e-mail. */
+export const channels = ["web", "edge", "server", "app", "email"] as const;
+export type Channel = (typeof channels)[number];
+
 /**
  * What servers and apps send with an API key (docs/channels.md): who the decision is for, and the
  * consent the site holds for that person, since no cookie or banner speaks for them.
@@ -30,6 +34,8 @@ export const heldConsentSchema = z.object({ personalization: z.boolean(), measur
 export const serverDecideRequestSchema = decideRequestSchema.extend({
   visitor: callerSchema,
   consent: heldConsentSchema.optional(),
+  /** Where the server shows the decision: on its own pages or in an app. */
+  channel: z.enum(["server", "app"]).default("server"),
 });
 export type ServerDecideRequest = z.infer<typeof serverDecideRequestSchema>;
 

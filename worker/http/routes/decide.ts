@@ -13,9 +13,9 @@ import { jsonBody, limitBody, parseWith } from "./validate";
 async function answer(c: Context<AppEnv>, input: unknown): Promise<Response> {
   let response: Awaited<ReturnType<typeof decisionForRequest>>;
   if (c.var.apiKey) {
-    const { visitor, consent, ...request } = parseWith(serverDecideRequestSchema, input);
+    const { visitor, consent, channel, ...request } = parseWith(serverDecideRequestSchema, input);
     keyForSite(c.var.apiKey, request.site);
-    response = await decisionForRequest(c, request, byServerCall({ visitor, consent }));
+    response = await decisionForRequest(c, request, { identify: byServerCall({ visitor, consent }), channel });
   } else {
     response = await decisionForRequest(c, parseWith(decideRequestSchema, input) satisfies DecideRequest);
   }

@@ -65,7 +65,7 @@ async function openFor(c: Ctx, catalogue: Catalogue, slot: string, grant: Recipi
     page: { url: `${own}/v1/email/${catalogue.site.id}`, category: "email" },
     slots: [{ id: slot, count: 1 }],
   };
-  const decision = await decisionForRequest(c, request, byRecipient(grant));
+  const decision = await decisionForRequest(c, request, { identify: byRecipient(grant), channel: "email" });
   const item = decision.slots[0]?.items[0];
   if (decision.mode !== "personalized" || !item) return null;
   const image = redirectTarget(item.imageUrl, catalogue.site, own);
