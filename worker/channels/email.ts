@@ -58,9 +58,9 @@ export async function checkRecipientToken(token: string, keys: readonly (string 
 
 /**
  * Whether a fetch of the image is a mail client's privacy proxy rather than a person opening the
- * mail: a proxy's user agent (Gmail's and Yahoo's image proxies say so), Apple Mail Privacy
- * Protection's bare one, or a fetch within a minute of sending, when proxies prefetch every image
- * of a delivered mail and no person has read it yet. Such a fetch is served (the proxy shows its
+ * mail: a proxy's user agent (Gmail's and Yahoo's image proxies say so), a bare `Mozilla/5.0`, or
+ * a fetch within a minute of sending, when proxies (Apple Mail Privacy Protection) prefetch every
+ * image of a delivered mail and no person has read it yet. Heuristics: proxies publish no contract. Such a fetch is served (the proxy shows its
  * copy to the person later) but never counted as an open.
  */
 export const PREFETCH_WINDOW_MS = 60_000;
