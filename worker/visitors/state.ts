@@ -215,21 +215,23 @@ export class VisitorState extends DurableObject<Env> {
     return { revoked: false, merged: true, full: false };
   }
 
-  /** The open recorded under `key` (a recipient token's nonce and a slot); null once revoked. */
-  emailOpen(key: string): EmailOpen | null {
-    if (this.revoked()) return null;
-    return this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS)?.[key] ?? null;
-  }
-
   /**
-   * Records a first open (kept if one is there already: two opens racing show one content), and
-   * marks its impression or click logged. Answers the open as stored and the marks that are new,
-   * so that each is logged once however often the image is fetched or the link followed.
+   * The open recorded under `key` (a recipient token's nonce and a slot), with its impression or
+   * click marked as logged; `open` is recorded when there is none yet (one already there is kept:
+   * two opens racing show one content). Answers the open as stored (null: none, or revoked) and
+   * the marks that are new, so that each is logged once however often the image is fetched or the
+   * link followed.
    */
-  recordEmail(key: string, open: EmailOpen, marks: readonly EmailMark[], now: number): { open: EmailOpen | null; marked: EmailMark[] } {
+  recordEmail(
+    key: string,
+    open: EmailOpen | null,
+    marks: readonly EmailMark[],
+    now: number,
+  ): { open: EmailOpen | null; marked: EmailMark[] } {
     if (this.revoked()) return { open: null, marked: [] };
     const opens = this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {};
     const current = opens[key] ?? open;
+    if (!current) return { open: null, marked: [] };
     const marked = marks.filter((mark) => !current[mark]);
     if (opens[key] && marked.length === 0) return { open: current, marked };
     const stored = { ...current, ...Object.fromEntries(marked.map((mark) => [mark, true])) };

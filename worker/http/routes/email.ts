@@ -38,6 +38,9 @@ async function recipientOf(c: Ctx, site: string) {
   const check = await checkRecipientToken(c.req.query("r") ?? "", signingKeys(c), Date.now());
   if (!check.ok) throw new ApiError(403, "invalid_token", "r: the recipient token does not verify", "r");
   if (check.grant.s !== site) throw new ApiError(403, "token_mismatch", "r: the recipient token belongs to another site", "r");
+  // Per mail, not per address: a mail provider's image proxy fetches for all its users from few addresses.
+  const limited = await c.env.DECIDE_RATE_LIMITER?.limit({ key: `recipient:${check.grant.n}` });
+  if (limited && !limited.success) throw new ApiError(429, "rate_limited", "too many requests for this mail; slow down");
   return { grant: check.grant, personal: check.grant.p && !check.expired };
 }
 
@@ -54,11 +57,24 @@ async function catalogueOf(c: Ctx, site: string, slot: string): Promise<Catalogu
 const openKey = (grant: RecipientGrant, slot: string) => `${grant.n}:${slot}`;
 const customerOf = (c: Ctx, grant: RecipientGrant) => visitorStub(visitorStore(c.env, c.var.config), grant.c);
 
-/** The open this mail's slot showed, deciding it now if this is the first; null when nothing personal may be shown. */
-async function openFor(c: Ctx, catalogue: Catalogue, slot: string, grant: RecipientGrant, now: number): Promise<EmailOpen | null> {
+type Marked = { open: EmailOpen | null; marked: EmailMark[] };
+
+/**
+ * The open this mail's slot showed, deciding it now if this is the first, with `marks` set: one
+ * call to the customer's object for a known open, two for a first one. No open when nothing
+ * personal may be shown.
+ */
+async function openFor(
+  c: Ctx,
+  catalogue: Catalogue,
+  slot: string,
+  grant: RecipientGrant,
+  marks: EmailMark[],
+  now: number,
+): Promise<Marked> {
   const customer = await customerOf(c, grant);
-  const known = await customer.emailOpen(openKey(grant, slot));
-  if (known) return known;
+  const known = await customer.recordEmail(openKey(grant, slot), null, marks, now);
+  if (known.open) return known;
   const own = new URL(c.req.url).origin;
   const request = {
     site: catalogue.site.id,
@@ -67,10 +83,10 @@ async function openFor(c: Ctx, catalogue: Catalogue, slot: string, grant: Recipi
   };
   const decision = await decisionForRequest(c, request, { identify: byRecipient(grant), channel: "email" });
   const item = decision.slots[0]?.items[0];
-  if (decision.mode !== "personalized" || !item) return null;
+  if (decision.mode !== "personalized" || !item) return { open: null, marked: [] };
   const image = redirectTarget(item.imageUrl, catalogue.site, own);
   const href = redirectTarget(item.href, catalogue.site, own);
-  if (!image || !href) return null;
+  if (!image || !href) return { open: null, marked: [] };
   const open: EmailOpen = {
     decisionId: decision.decisionId,
     slot,
@@ -82,13 +98,12 @@ async function openFor(c: Ctx, catalogue: Catalogue, slot: string, grant: Recipi
     impression: false,
     click: false,
   };
-  return (await customer.recordEmail(openKey(grant, slot), open, [], now)).open;
+  return customer.recordEmail(openKey(grant, slot), open, marks, now);
 }
 
-/** Marks the open's impression and/or click, and logs those that had not been, after the answer. */
-async function logOnce(c: Ctx, catalogue: Catalogue, grant: RecipientGrant, open: EmailOpen, marks: EmailMark[], now: number) {
-  const { marked } = await (await customerOf(c, grant)).recordEmail(openKey(grant, open.slot), open, marks, now);
-  if (marked.length === 0) return;
+/** Logs the events of the marks that were new, after the answer. */
+function logMarked(c: Ctx, catalogue: Catalogue, { open, marked }: Marked, now: number) {
+  if (!open || marked.length === 0) return;
   afterAnswer(
     (p) => c.executionCtx.waitUntil(p),
     "e-mail events not queued",
@@ -129,10 +144,11 @@ export const emailRoutes = new Hono<AppEnv>()
     const { grant, personal } = await recipientOf(c, site);
     const catalogue = await catalogueOf(c, site, slot);
     const now = Date.now();
-    const open = personal ? await openFor(c, catalogue, slot, grant, now) : null;
-    if (open) {
-      if (!prefetchReason(c.req.header("user-agent"), now - grant.t)) await logOnce(c, catalogue, grant, open, ["impression"], now);
-      return redirect(c, open.image);
+    const human = !prefetchReason(c.req.header("user-agent"), now - grant.t);
+    const shown = personal ? await openFor(c, catalogue, slot, grant, human ? ["impression"] : [], now) : null;
+    if (shown?.open) {
+      logMarked(c, catalogue, shown, now);
+      return redirect(c, shown.open.image);
     }
     const fallback = editorDefault(catalogue, slot, now);
     const image = redirectTarget(fallback?.render.imageUrl, catalogue.site, new URL(c.req.url).origin);
@@ -150,11 +166,13 @@ export const emailRoutes = new Hono<AppEnv>()
     if (given !== undefined && !destination)
       throw new ApiError(400, "invalid_redirect", "d: must be a URL on one of the site's allowed origins", "d");
     const now = Date.now();
-    const open = personal ? await (await customerOf(c, grant)).emailOpen(openKey(grant, slot)) : null;
-    if (open) {
-      // A person clicked: the open was theirs too, even if only a proxy fetched the image.
-      await logOnce(c, catalogue, grant, open, ["impression", "click"], now);
-      return redirect(c, open.href);
+    // A person clicked: the open was theirs too, even if only a proxy fetched the image.
+    const clicked = personal
+      ? await (await customerOf(c, grant)).recordEmail(openKey(grant, slot), null, ["impression", "click"], now)
+      : null;
+    if (clicked?.open) {
+      logMarked(c, catalogue, clicked, now);
+      return redirect(c, clicked.open.href);
     }
     const target = destination ?? redirectTarget(editorDefault(catalogue, slot, now)?.render.href, catalogue.site, own);
     if (!target) throw new ApiError(404, "no_content", `slot "${slot}" has no content with a page`, "slot");
