@@ -113,6 +113,22 @@ describe("e-mail at open time", () => {
       .sort((a, b) => a.defaultRank - b.defaultRank)[0];
     expect(contentOf((await fetchMail(image(site, withoutConsent))).location)).toBe(editorsFirst?.id);
     expect(contentOf((await fetchMail(click(site, withoutConsent))).location)).toBe(editorsFirst?.id);
+
+    const revokedId = await profiledCustomer(site, secret);
+    const revokedToken = await recipientToken(site, secret, revokedId);
+    const revoked = await SELF.fetch("https://edge.example/v1/privacy/customers/revocations", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.PRIVACY_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ site, customerId: revokedId }),
+    });
+    expect(revoked.status).toBe(202);
+    expect(contentOf((await fetchMail(image(site, revokedToken))).location)).toBe(editorsFirst?.id);
+    const exported = await SELF.fetch("https://edge.example/v1/privacy/customers/export", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.PRIVACY_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ site, customerId: revokedId }),
+    });
+    expect(((await exported.json()) as { emailOpens: unknown[] }).emailOpens).toEqual([]);
   });
 
   it("never redirects off the site's origins, and refuses a forged or another site's token", async () => {

@@ -83,7 +83,8 @@ async function openFor(
   };
   const decision = await decisionForRequest(c, request, { identify: byRecipient(grant), channel: "email" });
   const item = decision.slots[0]?.items[0];
-  if (decision.mode !== "personalized" || !item) return { open: null, marked: [] };
+  // A revoked customer's object records nothing (the answer is then no open: the editor's default).
+  if (!item) return { open: null, marked: [] };
   const image = redirectTarget(item.imageUrl, catalogue.site, own);
   const href = redirectTarget(item.href, catalogue.site, own);
   if (!image || !href) return { open: null, marked: [] };
