@@ -243,6 +243,45 @@ describe("identity linking", () => {
     expect(exported.linkedDevices.map((d) => d.visitorId).sort()).toEqual([laptop, phone].sort());
   });
 
+  it("links a signed-in page's own browser with a link token its server minted, only from the site's origin and with consent", async () => {
+    const customerId = `page-${crypto.randomUUID()}`;
+    const minted = await post("/v1/identity/tokens", { site, customerId }, bearer(secret));
+    const { linkToken } = (await minted.json()) as { linkToken: string };
+    const device = newVisitorId();
+    await putProfile(site, device, demoProfile(2));
+    const fromPage = async (origin: string, token = linkToken, visitorId = device) =>
+      post("/v1/identity/link", { site, linkToken: token }, { origin, cookie: await visitorCookie(visitorId) });
+
+    expect(await expectError(await fromPage("https://evil.example"))).toMatchObject({ status: 403, code: "forbidden_origin" });
+    expect(await expectError(await fromPage("https://shop.example", `${linkToken.slice(0, -4)}AAAA`))).toMatchObject({
+      status: 403,
+      code: "invalid_token",
+    });
+    // A recipient token (another purpose, another key) never links a device.
+    const mail = await post("/v1/email/tokens", { site, recipients: [{ customerId, consent: GRANTED }] }, bearer(secret));
+    const [recipient = ""] = ((await mail.json()) as { tokens: string[] }).tokens;
+    expect((await fromPage("https://shop.example", recipient)).status).toBe(403);
+    expect((await visitorState(device)).linkedTo).toBeNull();
+
+    const linked = await fromPage("https://shop.example");
+    expect(linked.status).toBe(200);
+    expect(linked.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+    expect(await subjectOf(await webDecide(site, device))).toBe(await subjectOf(await serverDecide(site, secret, { customerId })));
+
+    // On an opt-in site without a choice, the browser has no personalization consent: no link.
+    const optIn = await createSite("linking-opt-in", { consentModel: "opt-in" });
+    const optInKey = (await createKey(optIn)).secret;
+    const optInToken = (
+      (await (await post("/v1/identity/tokens", { site: optIn, customerId }, bearer(optInKey))).json()) as { linkToken: string }
+    ).linkToken;
+    const refused = await post(
+      "/v1/identity/link",
+      { site: optIn, linkToken: optInToken },
+      { origin: "https://shop.example", cookie: await visitorCookie(newVisitorId()) },
+    );
+    expect(await expectError(refused)).toMatchObject({ status: 403, code: "consent_required" });
+  });
+
   it("links only with personalization consent", async () => {
     const device = newVisitorId();
     const refused = await link(site, secret, device, "no-consent", { personalization: false, measurement: true });

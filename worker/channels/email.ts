@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { admitEvent } from "../events/admit";
 import { checkEventToken } from "../events/token";
-import { base64UrlToText, sign, textToBase64Url, toBase64Url, verify } from "../lib/signing";
+import { sign, textToBase64Url, toBase64Url, verifyJson } from "../lib/signing";
 import type { Catalogue, CatalogueItem } from "../site/catalogue";
 import type { EmailOpen } from "../visitors/state";
 import type { InteractionEvent } from "../wire/events";
@@ -39,18 +39,11 @@ export type RecipientCheck = { ok: true; grant: RecipientGrant; expired: boolean
 
 /** The token's grant if one of `keys` signed it (expired or not: an expired mail still shows the editor's default). */
 export async function checkRecipientToken(token: string, keys: readonly (string | undefined)[], now: number): Promise<RecipientCheck> {
-  if (token.length > 1024) return { ok: false };
-  const payload = await verify(
+  const json = await verifyJson(
     token,
     keys.map((k) => (k ? keyFor(k) : undefined)),
+    1024,
   );
-  if (!payload) return { ok: false };
-  let json: unknown;
-  try {
-    json = JSON.parse(base64UrlToText(payload) ?? "null");
-  } catch {
-    return { ok: false };
-  }
   const grant = recipientGrantSchema.safeParse(json);
   if (!grant.success) return { ok: false };
   return { ok: true, grant: grant.data, expired: !(grant.data.e > now) };

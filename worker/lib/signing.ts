@@ -52,6 +52,18 @@ export async function verify(token: string, secrets: readonly (string | undefine
   return null;
 }
 
+/** A signed JSON payload (`sign(textToBase64Url(json))`) parsed, or null if no key signed it or it is not JSON. */
+export async function verifyJson(token: string, secrets: readonly (string | undefined)[], maxLength: number): Promise<unknown> {
+  if (token.length > maxLength) return null;
+  const payload = await verify(token, secrets);
+  if (!payload) return null;
+  try {
+    return JSON.parse(base64UrlToText(payload) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
 /** UTF-8 text as base64url (no dots), for signed JSON payloads. */
 export const textToBase64Url = (text: string) => toBase64Url(encoder.encode(text));
 

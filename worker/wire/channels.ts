@@ -77,3 +77,9 @@ export const recipientTokensRequestSchema = z.object({
     .min(1)
     .max(500),
 });
+
+/** A link token for the customer who just signed in (the site's server asks, with an API key). */
+export const linkTokenRequestSchema = z.object({ site: linkRequestSchema.shape.site, customerId: customerIdSchema });
+
+/** A signed-in page links its own browser (its cookies name the visitor and their consent). */
+export const browserLinkRequestSchema = z.object({ site: linkRequestSchema.shape.site, linkToken: z.string().min(1).max(1024) });
