@@ -9,7 +9,17 @@ import type { VisitorState } from "../worker/visitors/state";
 import { type DecideResponse, decideResponseSchema } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { waitForCompletion } from "./support/erasure";
-import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie, visitorState, visitors } from "./support/fixtures";
+import {
+  BROWSER,
+  createSite,
+  decideAs,
+  decideBody,
+  newVisitorId,
+  putProfile,
+  visitorCookie,
+  visitorState,
+  visitors,
+} from "./support/fixtures";
 import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
 
 /**
@@ -127,6 +137,7 @@ describe("the visitor's Durable Object", () => {
     await waitFor(async () => (await visitorState(subject)).appliedEvents === 1);
 
     const requestId = await revoke(subject);
+    // The erasure completes once the scheduled run has cleared the log (driven here as the cron would).
     await waitForCompletion(requestId);
     const stored = await runInDurableObject(await stubOf(subject), async (_instance: VisitorState, state) => ({
       keys: [...state.storage.kv.list()].map(([key]) => key),

@@ -82,6 +82,7 @@ export async function admitEvent(
     ...(grant.h ? { holdout: true } : {}),
     ...(grant.x ? { assignments: grant.x.map(([experiment, arm]) => ({ experiment, arm })) } : {}),
     ...(grant.g ? { segments: grant.g } : {}),
+    ...(grant.ch ? { channel: grant.ch } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { base64UrlToText, sign, textToBase64Url, verify } from "../lib/signing";
+import { channels } from "../wire/channels";
 import { epochMs } from "../wire/events";
 
 /**
@@ -39,6 +40,8 @@ const eventGrantSchema = z.object({
   h: z.boolean().optional(),
   x: z.array(z.tuple([z.string(), z.string()])).optional(),
   g: z.record(z.string(), z.string()).optional(),
+  /** the channel the decision was shown in */
+  ch: z.enum(channels).optional(),
   /** when the decision was made, and when its token expires (ms) */
   t: epochMs,
   e: epochMs,

@@ -1,3 +1,4 @@
+import type { ApiKeyGrant } from "../channels/api-keys";
 import type { Config } from "../lib/config";
 import type { Catalogue } from "../site/catalogue";
 import type { Database } from "../store/db";
@@ -21,5 +22,7 @@ export type AppEnv = {
     form?: Record<string, unknown>;
     /** The role of an authenticated admin or privacy request (worker/http/middleware/auth.ts). */
     role?: TokenRole;
+    /** The verified API key of a server or app call (worker/http/middleware/api-key.ts). */
+    apiKey?: ApiKeyGrant;
   };
 };

@@ -9,8 +9,10 @@ import { consentRoutes } from "./routes/consent";
 import { decideRoutes } from "./routes/decide";
 import { demoRoutes } from "./routes/demo";
 import { edgeRoutes } from "./routes/edge";
+import { emailRoutes } from "./routes/email";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
+import { identityRoutes } from "./routes/identity";
 import { openapiRoutes } from "./routes/openapi";
 import { privacyRoutes } from "./routes/privacy";
 import { tagRoutes } from "./routes/tag";
@@ -29,6 +31,8 @@ export const app = new Hono<AppEnv>()
   .route("/v1/decide", decideRoutes)
   .route("/v1/events", eventRoutes)
   .route("/v1/consent", consentRoutes)
+  .route("/v1/identity", identityRoutes)
+  .route("/v1/email", emailRoutes)
   .route("/v1/why", whyRoutes)
   .route("/v1/privacy", privacyRoutes)
   .route("/v1/admin", adminRoutes)

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { storageAllowed } from "../consent/evaluate";
+import { storageAllowed, type Visitor } from "../consent/evaluate";
 import { buildContext } from "../decisions/context";
 import { catalogueUnavailable, decide } from "../decisions/decide";
 import { issueEventToken } from "../events/token";
@@ -7,13 +7,27 @@ import { readPreviewToken } from "../experiments/preview";
 import { afterAnswer } from "../lib/after-answer";
 import { ApiError, DependencyError } from "../lib/errors";
 import { servingConfig, servingModels } from "../models/serving";
-import { loadCatalogue } from "../site/catalogue";
+import { type Catalogue, loadCatalogue } from "../site/catalogue";
 import { languageChain } from "../variants/language";
 import { visitorStore, visitorStub } from "../visitors/client";
+import type { Channel } from "../wire/channels";
 import type { DecideRequest, DecideResponse } from "../wire/decide";
 import type { AppEnv } from "./app-env";
 import { setVisitorId } from "./cookies";
-import { resolveVisitor } from "./visitor";
+import { resolveVisitor, type VisitorReading } from "./visitor";
+
+/**
+ * Who a decision is for, as the request identifies them, and whether they may be given an id:
+ * a browser by its cookies (the default), a server's call by the visitor or customer it names
+ * (worker/http/server-visitor.ts), which never sets a cookie.
+ */
+export type Identify = (
+  c: Context<AppEnv>,
+  site: Catalogue["site"],
+  ask: { profile: boolean; capsDay: string | null },
+) => Promise<{ visitor: Visitor; reading: VisitorReading; mayGiveId: boolean }>;
+
+const byCookies: Identify = async (c, site, ask) => ({ ...(await resolveVisitor(c, site, ask)), mayGiveId: true });
 
 /**
  * The decision for one HTTP request: wires the request (cookies, consent signals, `cf`), the
@@ -26,7 +40,11 @@ import { resolveVisitor } from "./visitor";
  * that do not depend on each other run side by side. The decision event and the caps' count
  * leave after the answer.
  */
-export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequest): Promise<DecideResponse> {
+export async function decisionForRequest(
+  c: Context<AppEnv>,
+  request: DecideRequest,
+  { identify = byCookies, channel = "web" }: { identify?: Identify; channel?: Channel } = {},
+): Promise<DecideResponse> {
   const ttl = c.var.config.configTtlMs;
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   // The serving config is needed after the visitor's state, but reading it does not depend on it.
@@ -45,8 +63,8 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
 
   const now = new Date();
   const day = now.toISOString().slice(0, 10);
-  const [{ visitor, reading }, preview] = await Promise.all([
-    resolveVisitor(c, site, { profile: !degraded, capsDay: site.policy.caps.length > 0 ? day : null }),
+  const [{ visitor, reading, mayGiveId }, preview] = await Promise.all([
+    identify(c, site, { profile: !degraded, capsDay: site.policy.caps.length > 0 ? day : null }),
     readPreviewToken(
       c.req.header("x-ep-preview") ?? c.req.query("preview"),
       [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREVIOUS],
@@ -56,10 +74,12 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
   ]);
   // Storage is allowed (an opt-out site, or consent just given) and the visitor has no id yet: they
   // get one, and this very decision is made under it, so that the clicks on this page (whose event
-  // token carries the id) already reach the visitor's profile.
-  const freshId = !visitor.id && storageAllowed(visitor.consent) ? crypto.randomUUID() : null;
+  // token carries the id) already reach the visitor's profile. A device linked to a customer is
+  // decided as the customer, so that its clicks reach the customer's profile.
+  const freshId = mayGiveId && !visitor.id && storageAllowed(visitor.consent) ? crypto.randomUUID() : null;
   if (freshId) await setVisitorId(c, freshId);
-  const decidedFor = freshId ? { ...visitor, id: freshId } : visitor;
+  const subject = freshId ?? reading.linkedTo ?? visitor.id;
+  const decidedFor = { ...visitor, id: subject };
   const languages = languageChain({
     pageLanguage: request.page.language,
     acceptLanguage: c.req.header("accept-language"),
@@ -113,6 +133,6 @@ export async function decisionForRequest(c: Context<AppEnv>, request: DecideRequ
       await stub.countShown(site.id, day, shownCapped, now.getTime());
     });
   }
-  afterAnswer(waitUntil, "decision event not queued", () => c.env.EVENTS.send(event, { contentType: "json" }));
-  return { ...response, eventToken: await issueEventToken(grant, c.env.ID_SIGNING_KEY) };
+  afterAnswer(waitUntil, "decision event not queued", () => c.env.EVENTS.send({ ...event, channel }, { contentType: "json" }));
+  return { ...response, eventToken: await issueEventToken({ ...grant, ch: channel }, c.env.ID_SIGNING_KEY) };
 }

@@ -25,7 +25,8 @@ const NOTHING: VisitorReading = { profile: null, shownToday: {}, unavailable: fa
  * personalization (and for today's caps only where storage is allowed), and its tombstone is
  * applied to the answer. An object that fails or times out leaves consent `revocation_unknown`
  * (no profile, no id in events) and the reading `unavailable`. A visitor without an id makes no
- * call at all.
+ * call at all. A device linked to a customer is read through the customer's object; the reading
+ * names the customer's subject (`linkedTo`), under which the decision is made.
  */
 export async function resolveVisitor(
   c: Context<AppEnv>,
@@ -36,13 +37,29 @@ export async function resolveVisitor(
   const banner = await readBannerChoice(c, site.id);
   // The CMP's string in the page is the current one: it wins over a cookie, which some CMPs never set.
   const tcString = c.req.query(TCF_PARAM) || getCookie(c, TCF_COOKIE);
-  const signals: Omit<ConsentSignals, "revocation"> = {
+  const signals: ConsentWithoutRevocation = {
     consentModel: site.consentModel,
     honorGpc: site.honorGpc,
     banner,
     tcf: tcString ? decodeTcf(tcString, site.tcfVendorId) : null,
     gpc: c.req.header("sec-gpc") === "1",
   };
+  return readVisitor(c, site, id, signals, ask);
+}
+
+export type ConsentWithoutRevocation = Omit<ConsentSignals, "revocation">;
+
+/**
+ * The object call of `resolveVisitor`, for a subject identified by other means (a server's call
+ * with an API key names a visitor or a customer, worker/http/server-visitor.ts).
+ */
+export async function readVisitor(
+  c: Context<AppEnv>,
+  site: Catalogue["site"],
+  id: string | null,
+  signals: ConsentWithoutRevocation,
+  ask: { profile?: boolean; capsDay?: string | null },
+): Promise<{ visitor: Visitor; reading: VisitorReading }> {
   const assumed = evaluateConsent({ ...signals, revocation: "clear" });
   if (!id) return { visitor: { id, consent: assumed }, reading: NOTHING };
   try {

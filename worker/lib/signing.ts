@@ -16,7 +16,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
+export function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
   return btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
@@ -50,6 +50,18 @@ export async function verify(token: string, secrets: readonly (string | undefine
     if (await crypto.subtle.verify("HMAC", await hmacKey(secret), signature, encoder.encode(value))) return value;
   }
   return null;
+}
+
+/** A signed JSON payload (`sign(textToBase64Url(json))`) parsed, or null if no key signed it or it is not JSON. */
+export async function verifyJson(token: string, secrets: readonly (string | undefined)[], maxLength: number): Promise<unknown> {
+  if (token.length > maxLength) return null;
+  const payload = await verify(token, secrets);
+  if (!payload) return null;
+  try {
+    return JSON.parse(base64UrlToText(payload) ?? "null");
+  } catch {
+    return null;
+  }
 }
 
 /** UTF-8 text as base64url (no dots), for signed JSON payloads. */

@@ -47,11 +47,16 @@ function modelContributions(row: LogRow, version: string): Contribution[] {
   ];
 }
 
+/** Rows logged before the channel was recorded count under this key. */
+export const UNRECORDED_CHANNEL = "unrecorded";
+const channelOf = (row: LogRow) => row.channel ?? UNRECORDED_CHANNEL;
+
 function decisionContributions(row: LogRow): Contribution[] {
   const slots = row.slots ?? [];
   const modelItems = slots.filter((s) => s.policy === "model").flatMap((s) => s.items);
   return [
     { metric: "decisions", key: [], counters: { count: 1 } },
+    { metric: "channel", key: [channelOf(row)], counters: { count: 1 } },
     ...slots.map((s) => ({ metric: "slot" as const, key: [s.slot, s.policy], counters: { count: 1 } })),
     ...Object.entries(row.segments ?? {}).map(([segment, value]) => ({
       metric: "segment" as const,
@@ -108,6 +113,7 @@ function interactionContributions(row: LogRow): Contribution[] {
   return [
     { metric: "content", key: [row.slot ?? "", row.content_id ?? "", row.policy ?? "", row.model_version ?? ""], counters: outcome },
     ...segments.map(([segment, value]) => ({ metric: "segment" as const, key: [segment, value], counters: { impressions, clicks } })),
+    { metric: "channel", key: [channelOf(row)], counters: outcome },
     ...variant,
   ];
 }

@@ -20,6 +20,7 @@ import { aggregateMetrics } from "../store/schema";
  * | `drift`           | model version, feature, bin           | count: decisions                                                    |
  * | `variant`         | content, variant                      | impressions, clicks, conversions; hits: cold-start impressions      |
  * | `variant_segment` | content, variant, segment, value      | impressions, clicks, conversions                                    |
+ * | `channel`         | channel (web, edge, server, app, email) | count: decisions; impressions, clicks, conversions, dismissals, value |
  *
  * `holdout` and `experiment` count identified visitors per day: a visitor active on two days of a
  * range counts twice (visitor-days). Their squares are sums over visitors of each visitor's daily

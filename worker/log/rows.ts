@@ -28,7 +28,7 @@ const NO_INTERACTION_FIELDS = {
 /** What a decision's row and its events' rows have in common: who, when, which model and which groups. */
 function sharedFields(
   e: DecisionEvent | InteractionEvent,
-): Pick<LogRow, "v" | "site_id" | "ts" | "decision_id" | "visitor_id" | "model_version" | "holdout" | "assignments" | "segments"> {
+): Pick<LogRow, "v" | "site_id" | "ts" | "decision_id" | "visitor_id" | "model_version" | "channel" | "holdout" | "assignments" | "segments"> {
   return {
     v: LOG_SCHEMA_VERSION,
     site_id: e.siteId,
@@ -36,6 +36,7 @@ function sharedFields(
     decision_id: e.decisionId,
     visitor_id: e.visitorId,
     model_version: e.modelVersion,
+    channel: e.channel ?? null,
     holdout: e.holdout ?? false,
     assignments: e.assignments?.length ? e.assignments : null,
     segments: e.segments ?? null,

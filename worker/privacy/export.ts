@@ -34,6 +34,11 @@ export async function exportSubject(
     throw new ApiError(400, "invalid_request", `${request.field}: must be a visitor id (UUID v4)`, request.field);
   const hash = await subjectHash(subjectId);
   await audit(db, { role: request.role, action: "privacy.subject.export", target: hash });
+  return exportSubjectData(db, visitors, log, subjectId, hash);
+}
+
+/** The export of any subject (a visitor, or a customer: worker/channels/links.ts), once the caller has checked and audited the request. */
+export async function exportSubjectData(db: Database, visitors: VisitorStore, log: LogLocation, subjectId: string, hash: string) {
   const [state, ledger, revocation, requests, logged] = await Promise.all([
     subjectStub(visitors, hash).export(),
     db.select().from(consentLedger).where(eq(consentLedger.subjectId, subjectId)),
@@ -48,6 +53,17 @@ export async function exportSubject(
     profiles: state.profiles,
     /** Today's frequency-cap counts per site, from the same object. */
     frequencyCaps: state.caps,
+    /** Identity links: the customer a device signed in as, or a customer's linked devices (visitor ids). */
+    linkedTo: state.linkedTo,
+    linkedDevices: state.linkedDevices.map(({ visitorId, at }) => ({ visitorId, at: new Date(at).toISOString() })),
+    /** What each e-mail slot showed when it was first opened, and whether its impression and click were counted. */
+    emailOpens: state.emailOpens.map(({ slot, contentId, at, impression, click }) => ({
+      slot,
+      contentId,
+      at: new Date(at).toISOString(),
+      impression,
+      click,
+    })),
     consentLedger: ledger.map(({ siteId, personalization, measurement, source, policyVersion, createdAt }) => ({
       siteId,
       personalization,

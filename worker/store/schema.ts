@@ -245,6 +245,7 @@ export const aggregateMetrics = [
   "drift",
   "variant",
   "variant_segment",
+  "channel",
 ] as const;
 
 /**
@@ -332,3 +333,40 @@ export const catalogueImports = sqliteTable(
   },
   (t) => [index("catalogue_imports_site").on(t.siteId, t.createdAt)],
 );
+
+// ---- Channels: API keys and customer ids -------------------------------------------------------
+
+export const apiKeyScopes = ["decide", "events"] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
+
+/**
+ * A site's key for server and app calls to /v1/decide and /v1/events. Only the SHA-256 of the
+ * secret is kept (the secret is shown once, at creation); a revoked key stays listed, refused.
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    siteId: text("site_id")
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    secretHash: text("secret_hash").notNull().unique(),
+    scopes: text("scopes", { mode: "json" }).$type<ApiKeyScope[]>().notNull(),
+    createdAt: timestampDefaultNow("created_at"),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("api_keys_site").on(t.siteId)],
+);
+
+/**
+ * Each site's HMAC key for customer ids: a customer id is kept and compared only as its HMAC under
+ * its site's key, never in clear, and the same id on two sites gives two unrelated hashes.
+ */
+export const customerKeys = sqliteTable("customer_keys", {
+  siteId: text("site_id")
+    .primaryKey()
+    .references(() => sites.id, { onDelete: "cascade" }),
+  secret: text("secret").notNull(),
+  createdAt: timestampDefaultNow("created_at"),
+});

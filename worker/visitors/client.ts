@@ -35,14 +35,20 @@ export async function visitorStub(store: VisitorStore, visitorId: string): Promi
 }
 
 /**
- * A decision's one remote call: the tombstone, and the profile and caps as asked. A failure or
- * an answer slower than the store's timeout is `visitor_state_unavailable`, which the decision
- * serves around (contextual content, consent treated as unknown), never an error page.
+ * A decision's one remote call (two for a device linked to a customer): the tombstone, and the
+ * profile and caps as asked. A failure or an answer slower than the store's timeout is
+ * `visitor_state_unavailable`, which the decision serves around (contextual content, consent
+ * treated as unknown), never an error page.
  */
 export async function readForDecision(store: VisitorStore, visitorId: string, ask: DecisionAsk): Promise<DecisionState> {
   try {
     const stub = await visitorStub(store, visitorId);
-    return await withDeadline(stub.forDecision(ask), store.timeoutMs);
+    const state = await withDeadline(stub.forDecision(ask), store.timeoutMs);
+    if (state.revoked || !state.linkedTo) return state;
+    // A device linked to a customer: a second call, to the customer's object, which holds the
+    // profile and caps of every device and channel (and its own tombstone).
+    const customer = await visitorStub(store, state.linkedTo);
+    return { ...(await withDeadline(customer.forDecision(ask), store.timeoutMs)), linkedTo: state.linkedTo };
   } catch (cause) {
     throw new DependencyError("visitor_state_unavailable", { cause });
   }

@@ -23,6 +23,12 @@ import {
  * visitor's profile is never read or written again.
  */
 const TOMBSTONE = "tombstone";
+/** A device's link to the customer it signed in as, and a customer's list of linked devices (worker/channels/links.ts). */
+const LINK = "link";
+const LINKS = "links";
+/** What each e-mail open showed, so that a later open and the click show and land on the same content. */
+const EMAIL_OPENS = "email-opens";
+const EMAIL_OPENS_KEPT = 200;
 const profileKey = (site: string) => `profile:${site}`;
 const capsKey = (site: string) => `caps:${site}`;
 const PROFILE_PREFIX = "profile:";
@@ -35,15 +41,38 @@ const CAPPED_KEPT = 200;
 /** A profile untouched this long is deleted: the visitor id's cookie (13 months) has expired by then. */
 export const RETENTION_MS = 400 * 24 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Devices a customer may link: a bound on what one account's sign-ins can store. */
+export const LINKED_DEVICES_MAX = 100;
 
 type Tombstone = { at: number };
 type Caps = { day: string; shown: Record<string, number> };
+type Link = { subject: string; at: number };
+export type LinkedDevice = { visitorId: string; at: number };
+/** An e-mail slot as first opened: the decision's content and token, and whether its impression and click were logged. */
+export type EmailOpen = {
+  decisionId: string;
+  slot: string;
+  contentId: string;
+  image: string;
+  href: string;
+  eventToken: string;
+  at: number;
+  impression: boolean;
+  click: boolean;
+};
+export type EmailMark = "impression" | "click";
 /** A site's row: the profile and the ids of the events applied to it, written together. */
 type SiteRow = { profile: StoredProfile; applied: string[] };
 
 /** What a decision asks for: the profile only with personalization consent, caps only where storage is allowed. */
 export type DecisionAsk = { site: string; profile: boolean; capsDay: string | null };
-export type DecisionState = { revoked: boolean; profile: ProfileFeatures | null; shownToday: Record<string, number> };
+export type DecisionState = {
+  revoked: boolean;
+  profile: ProfileFeatures | null;
+  shownToday: Record<string, number>;
+  /** A device linked to a customer: the customer's subject, whose object holds the profile and caps. */
+  linkedTo?: string;
+};
 
 /** How an imported profile meets one the object already holds. */
 export type ImportMode = "replace" | "merge";
@@ -53,6 +82,10 @@ export type VisitorExport = {
   profiles: Record<string, StoredProfile>;
   caps: Record<string, Caps>;
   appliedEvents: number;
+  /** The customer this device is linked to, and a customer's linked devices. */
+  linkedTo: string | null;
+  linkedDevices: LinkedDevice[];
+  emailOpens: EmailOpen[];
 };
 
 export class VisitorState extends DurableObject<Env> {
@@ -75,6 +108,8 @@ export class VisitorState extends DurableObject<Env> {
   /** The decision's one call: the tombstone first; the profile and caps only as asked and only when not revoked. */
   forDecision(ask: DecisionAsk): DecisionState {
     if (this.revoked()) return { revoked: true, profile: null, shownToday: {} };
+    const link = this.kv.get<Link>(LINK);
+    if (link) return { revoked: false, profile: null, shownToday: {}, linkedTo: link.subject };
     const row = ask.profile ? this.readSite(ask.site) : undefined;
     const caps = ask.capsDay ? this.kv.get<Caps>(capsKey(ask.site)) : undefined;
     return {
@@ -147,11 +182,77 @@ export class VisitorState extends DurableObject<Env> {
     return { revoked: false };
   }
 
-  /** Revocation and erasure: deletes everything the object holds, then keeps only the tombstone. */
-  async revoke(at: number): Promise<void> {
+  /**
+   * A device signs in as `customer`: from now on its decisions read the customer's object. Answers
+   * the device's own profiles, which the customer's object takes in once (`adoptDevice`). A device
+   * follows the last customer it signed in as.
+   */
+  linkTo(customer: string, now: number): { revoked: true } | { revoked: false; profiles: Record<string, StoredProfile> } {
+    if (this.revoked()) return { revoked: true };
+    this.kv.put(LINK, { subject: customer, at: now } satisfies Link);
+    this.extendRetention(now);
+    return { revoked: false, profiles: this.export().profiles };
+  }
+
+  /**
+   * A customer's object takes in a linking device: the device is listed (what revocation and the
+   * export follow) and its history is merged into the customer's profile per site, once per
+   * device however often the link is sent (see features.ts `mergeProfiles`).
+   */
+  adoptDevice(visitorId: string, profiles: Record<string, unknown>, now: number): { revoked: boolean; merged: boolean; full: boolean } {
+    if (this.revoked()) return { revoked: true, merged: false, full: false };
+    const devices = this.kv.get<LinkedDevice[]>(LINKS) ?? [];
+    if (devices.some((d) => d.visitorId === visitorId)) return { revoked: false, merged: false, full: false };
+    if (devices.length >= LINKED_DEVICES_MAX) return { revoked: false, merged: false, full: true };
+    for (const [site, profile] of Object.entries(profiles)) {
+      const incoming = storedProfileSchema.parse(profile);
+      const row = this.kv.get<SiteRow>(profileKey(site));
+      const stored = row ? mergeProfiles(row.profile, incoming, now) : { ...incoming, updatedAt: now };
+      this.kv.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
+    }
+    this.kv.put(LINKS, [...devices, { visitorId, at: now }]);
+    this.extendRetention(now);
+    return { revoked: false, merged: true, full: false };
+  }
+
+  /**
+   * The open recorded under `key` (a recipient token's nonce and a slot), with its impression or
+   * click marked as logged; `open` is recorded when there is none yet (one already there is kept:
+   * two opens racing show one content). Answers the open as stored (null: none, or revoked) and
+   * the marks that are new, so that each is logged once however often the image is fetched or the
+   * link followed.
+   */
+  recordEmail(
+    key: string,
+    open: EmailOpen | null,
+    marks: readonly EmailMark[],
+    now: number,
+  ): { open: EmailOpen | null; marked: EmailMark[] } {
+    if (this.revoked()) return { open: null, marked: [] };
+    const opens = this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {};
+    const current = opens[key] ?? open;
+    if (!current) return { open: null, marked: [] };
+    const marked = marks.filter((mark) => !current[mark]);
+    if (opens[key] && marked.length === 0) return { open: current, marked };
+    const stored = { ...current, ...Object.fromEntries(marked.map((mark) => [mark, true])) };
+    const kept = Object.entries({ ...opens, [key]: stored })
+      .sort((a, b) => b[1].at - a[1].at)
+      .slice(0, EMAIL_OPENS_KEPT);
+    this.kv.put(EMAIL_OPENS, Object.fromEntries(kept));
+    this.extendRetention(now);
+    return { open: stored, marked };
+  }
+
+  /**
+   * Revocation and erasure: deletes everything the object holds (a customer's links with it), then
+   * keeps only the tombstone. Answers the linked devices it held, for the caller to revoke too.
+   */
+  async revoke(at: number): Promise<LinkedDevice[]> {
     const since = this.kv.get<Tombstone>(TOMBSTONE)?.at ?? at;
+    const devices = this.kv.get<LinkedDevice[]>(LINKS) ?? [];
     await this.ctx.storage.deleteAll();
     this.kv.put(TOMBSTONE, { at: since } satisfies Tombstone);
+    return devices;
   }
 
   /** Everything the object holds, for the privacy team's export. */
@@ -169,6 +270,9 @@ export class VisitorState extends DurableObject<Env> {
       profiles,
       caps,
       appliedEvents,
+      linkedTo: this.kv.get<Link>(LINK)?.subject ?? null,
+      linkedDevices: this.kv.get<LinkedDevice[]>(LINKS) ?? [],
+      emailOpens: Object.values(this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channels } from "./channels";
 import { decidedItemSchema, itemReasons, modes } from "./decide";
 
 /**
@@ -97,6 +98,8 @@ export const decisionEventSchema = z.object({
   ...provenance,
   mode: z.enum(modes),
   modeReason: z.string().optional(),
+  /** Where it was shown (absent from messages queued before channels were recorded). */
+  channel: z.enum(channels).optional(),
   /** QA preview traffic: never written to the reports or profiles. */
   preview: z.boolean().optional(),
   modelVersion: z.string().nullable(),
@@ -121,6 +124,8 @@ export const interactionEventSchema = z.object({
   eventId: z.string(),
   kind: z.enum(interactionTypes),
   decisionId: z.string(),
+  /** Its decision's channel, from the token. */
+  channel: z.enum(channels).optional(),
   slot: z.string(),
   contentId: z.string(),
   policy: z.string(),

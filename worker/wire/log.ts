@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channels } from "./channels";
 import { modes } from "./decide";
 import { assignmentSchema, decisionContextSchema, decisionSlotSchema, interactionTypes, shadowFillSchema } from "./events";
 
@@ -33,6 +34,8 @@ export const logRowSchema = z.object({
   /** Pseudonymous; null without measurement consent. Erasure rewrites the rows that carry it. */
   visitor_id: z.string().nullable(),
   model_version: z.string().nullable(),
+  /** Where the decision was shown (web, edge, server, app, email); absent from rows written before it was recorded. */
+  channel: z.enum(channels).nullable().optional(),
   /** The decision's groups, on interactions too (from the decision's signed token): the holdout, experiment arms, fairness segments. */
   holdout: z.boolean(),
   assignments: z.array(assignmentSchema).nullable(),

@@ -1,10 +1,12 @@
 import { Hono } from "hono";
+import { channelReport } from "../../channels/report";
 import { decisionsByDay, performanceQuerySchema, performanceReport } from "../../events/report";
 import { modelReport } from "../../models/report";
 import { audit } from "../../store/audit";
 import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
 import { adminExperimentRoutes } from "./admin-experiments";
+import { adminKeyRoutes } from "./admin-keys";
 import { adminModelRoutes } from "./admin-models";
 import { adminSiteRoutes } from "./admin-sites";
 import { adminVariantRoutes } from "./admin-variants";
@@ -16,9 +18,13 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(requireRole("admin"))
   .get("/reports/performance", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
-    const [rows, byDay] = await Promise.all([performanceReport(c.var.db, query), decisionsByDay(c.var.db, query)]);
+    const [rows, byDay, byChannel] = await Promise.all([
+      performanceReport(c.var.db, query),
+      decisionsByDay(c.var.db, query),
+      channelReport(c.var.db, query),
+    ]);
     await audit(c.var.db, { role: "admin", action: "admin.report.performance", target: query.site });
-    return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows, decisionsByDay: byDay });
+    return c.json({ site: query.site, from: query.from ?? null, to: query.to ?? null, rows, decisionsByDay: byDay, byChannel });
   })
   .get("/reports/models", async (c) => {
     const query = parseWith(performanceQuerySchema, c.req.query());
@@ -30,4 +36,5 @@ export const adminRoutes = new Hono<AppEnv>()
   .route("/visitors", adminVisitorRoutes)
   .route("/", adminExperimentRoutes)
   .route("/", adminVariantRoutes)
-  .route("/", adminSiteRoutes);
+  .route("/", adminSiteRoutes)
+  .route("/", adminKeyRoutes);

@@ -38,15 +38,19 @@ export const edgeRoutes = new Hono<AppEnv>().all("/:site/*", async (c) => {
   // Set-Cookie from the decision (a new visitor's id) must be known before the headers go out.
   // The page's language, for content variants, is what the origin says it wrote.
   const language = origin.headers.get("content-language")?.split(",")[0]?.trim();
-  const answer = await decisionForRequest(c, {
-    site: siteId,
-    page: {
-      url: `${url.origin}${pagePath}`,
-      ...(c.req.header("referer") ? { referrer: c.req.header("referer") } : {}),
-      ...(language ? { language } : {}),
+  const answer = await decisionForRequest(
+    c,
+    {
+      site: siteId,
+      page: {
+        url: `${url.origin}${pagePath}`,
+        ...(c.req.header("referer") ? { referrer: c.req.header("referer") } : {}),
+        ...(language ? { language } : {}),
+      },
+      slots: catalogue.slots.map((slot) => ({ id: slot.id })),
     },
-    slots: catalogue.slots.map((slot) => ({ id: slot.id })),
-  }).catch(() => null);
+    { channel: "edge" },
+  ).catch(() => null);
 
   const headers = new Headers(origin.headers);
   headers.delete("content-length");

@@ -9,6 +9,7 @@ import { loadCatalogue } from "../../site/catalogue";
 import { readPolicy } from "../../site/policy";
 import { eventsRequestSchema, type InteractionEvent, MAX_EVENTS_BODY_BYTES } from "../../wire/events";
 import type { AppEnv } from "../app-env";
+import { apiKeyAuth, keyForSite } from "../middleware/api-key";
 import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
 import { jsonBody, limitBody, parseWith } from "./validate";
@@ -22,13 +23,15 @@ export const eventRoutes = new Hono<AppEnv>()
    * text/plain body that `navigator.sendBeacon` sends. The whole batch is refused if any event
    * is malformed or its token does not verify; otherwise it is queued and answered with 202, saying
    * how many will count for learning and why the others will not (an automated user agent, QA
-   * preview traffic, no measurement consent).
+   * preview traffic, no measurement consent). A server or app sends them with an API key scoped for
+   * events, for its own site's decisions only.
    */
-  .post("/", rateLimit("EVENTS_RATE_LIMITER"), limitBody(MAX_EVENTS_BODY_BYTES), async (c) => {
+  .post("/", apiKeyAuth("events"), rateLimit("EVENTS_RATE_LIMITER"), limitBody(MAX_EVENTS_BODY_BYTES), async (c) => {
     const { events } = parseWith(eventsRequestSchema, await jsonBody(c));
     const keys = [c.env.ID_SIGNING_KEY, c.env.ID_SIGNING_KEY_PREVIOUS];
     const now = Date.now();
-    const bot = deviceClass(c.req.header("user-agent")) === "bot";
+    // A server relays its users' events: its own user agent says nothing about them (the decision's token does).
+    const bot = !c.var.apiKey && deviceClass(c.req.header("user-agent")) === "bot";
     const grantOf = memoize((token: string) => checkEventToken(token, keys, now));
     // The site's event bounds; a catalogue that cannot be read leaves the defaults.
     const siteOf = memoize((siteId: string) =>
@@ -44,6 +47,7 @@ export const eventRoutes = new Hono<AppEnv>()
         const message = result.reason === "expired_token" ? "the event token has expired" : "the event token does not verify";
         throw new ApiError(403, result.reason, `events.${index}: ${message}`, `events.${index}.eventToken`);
       }
+      if (c.var.apiKey) keyForSite(c.var.apiKey, result.grant.s);
       const site = await siteOf(result.grant.s);
       if (site && !c.get("site")) c.set("site", site);
       messages.push(await admitEvent(event, result.grant, (site?.policy ?? DEFAULT_POLICY).events, index, bot));

@@ -10,6 +10,7 @@ import { visitorStore } from "../../visitors/client";
 import { revocationRequestSchema } from "../../wire/consent";
 import type { AppEnv } from "../app-env";
 import { requireRole } from "../middleware/auth";
+import { privacyCustomerRoutes } from "./privacy-customers";
 import { jsonBody, limitBody, parseWith } from "./validate";
 
 /** The privacy team's endpoints: bearer `PRIVACY_TOKEN` only; every action is audited. */
@@ -24,6 +25,7 @@ export const privacyRoutes = new Hono<AppEnv>()
     });
     return c.json({ requestId }, 202);
   })
+  .route("/customers", privacyCustomerRoutes)
   // Lists, newest first, with the console's filters (worker/privacy/lists.ts); each read is audited.
   .get("/requests", async (c) => {
     const filter = parseWith(requestListSchema, c.req.query());
