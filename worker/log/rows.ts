@@ -28,7 +28,10 @@ const NO_INTERACTION_FIELDS = {
 /** What a decision's row and its events' rows have in common: who, when, which model and which groups. */
 function sharedFields(
   e: DecisionEvent | InteractionEvent,
-): Pick<LogRow, "v" | "site_id" | "ts" | "decision_id" | "visitor_id" | "model_version" | "channel" | "holdout" | "assignments" | "segments"> {
+): Pick<
+  LogRow,
+  "v" | "site_id" | "ts" | "decision_id" | "visitor_id" | "model_version" | "channel" | "holdout" | "assignments" | "segments"
+> {
   return {
     v: LOG_SCHEMA_VERSION,
     site_id: e.siteId,
