@@ -51,6 +51,7 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
   admin: [{ adminToken: [] }],
   privacy: [{ privacyToken: [] }],
   console: [{ consoleSession: [] }],
+  apiKey: [{ siteApiKey: [] }],
 };
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
@@ -115,6 +116,7 @@ export function openapiDocument(prefix = "") {
       securitySchemes: {
         adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
         privacyToken: { type: "http", scheme: "bearer", description: "PRIVACY_TOKEN" },
+        siteApiKey: { type: "http", scheme: "bearer", description: "a site's API key (epk_…), scoped to decide and/or events" },
         consoleSession: {
           type: "apiKey",
           in: "cookie",

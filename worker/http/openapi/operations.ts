@@ -24,6 +24,14 @@ import {
   slotUpdateSchema,
   slotViewSchema,
 } from "../../wire/catalogue";
+import {
+  apiKeyInputSchema,
+  browserLinkRequestSchema,
+  customerSubjectRequestSchema,
+  linkRequestSchema,
+  linkTokenRequestSchema,
+  recipientTokensRequestSchema,
+} from "../../wire/channels";
 import { consentRequestSchema, consentStateSchema, privacyRequestStatusSchema, revocationRequestSchema } from "../../wire/consent";
 import { decideQuerySchema, decideRequestSchema, decideResponseSchema, whyQuerySchema } from "../../wire/decide";
 import { eventsAnswerSchema, eventsRequestSchema } from "../../wire/events";
@@ -39,6 +47,7 @@ import { importQuerySchema, itemListQuerySchema } from "../routes/admin-sites";
 
 export type Tag =
   | "decisions"
+  | "channels"
   | "consent"
   | "privacy"
   | "admin: sites"
@@ -48,8 +57,8 @@ export type Tag =
   | "console"
   | "demo"
   | "service";
-/** Who may call: anyone (CORS-checked for a site's pages), the admin or privacy bearer token, the console's session cookie. */
-export type Auth = "public" | "admin" | "privacy" | "console";
+/** Who may call (`apiKey`: a site's API key, for servers and apps): anyone (CORS-checked for a site's pages), the admin or privacy bearer token, the console's session cookie. */
+export type Auth = "public" | "admin" | "privacy" | "console" | "apiKey";
 type Body =
   | { schema: z.ZodType; type?: "application/json" | "multipart/form-data" | "application/x-www-form-urlencoded" }
   | { raw: string; type: string };
@@ -403,6 +412,81 @@ export const operations = {
     tag: "admin: sites",
     auth: "admin",
     body: json(visitorImportSchema),
+    ok: { status: 200, schema: object },
+  },
+
+  "GET /v1/admin/sites/{site}/keys": {
+    summary: "A site's API keys (never their secrets)",
+    tag: "admin: sites",
+    auth: "admin",
+    params: site,
+    ok: { status: 200, schema: object },
+  },
+  "POST /v1/admin/sites/{site}/keys": {
+    summary: "Create an API key for servers and apps (its secret is in this answer only)",
+    tag: "admin: sites",
+    auth: "admin",
+    params: site,
+    body: json(apiKeyInputSchema),
+    ok: { status: 201, schema: object },
+  },
+  "DELETE /v1/admin/sites/{site}/keys/{id}": {
+    summary: "Revoke an API key: its next call gets 401",
+    tag: "admin: sites",
+    auth: "admin",
+    params: { ...site, id: z.uuid() },
+    ok: { status: 200, schema: object },
+  },
+  "POST /v1/identity/link": {
+    summary: "Link a device to a customer (a server with its API key, or a signed-in page with a link token)",
+    tag: "channels",
+    auth: "public",
+    description: "With an API key the body is a server's link request; without one, a page's link token from one of the site's origins.",
+    body: json(z.union([linkRequestSchema, browserLinkRequestSchema])),
+    ok: { status: 200, schema: object },
+  },
+  "POST /v1/identity/tokens": {
+    summary: "Mint a short-lived link token for a signed-in page",
+    tag: "channels",
+    auth: "apiKey",
+    body: json(linkTokenRequestSchema),
+    ok: { status: 200, schema: object },
+  },
+  "POST /v1/email/tokens": {
+    summary: "Mint signed recipient tokens for an e-mail's slots",
+    tag: "channels",
+    auth: "apiKey",
+    body: json(recipientTokensRequestSchema),
+    ok: { status: 200, schema: object },
+  },
+  "GET /v1/email/{site}/{image}": {
+    summary: "An e-mail slot's image, chosen at open time (`<slot>.png?r=<recipient token>`): a redirect",
+    tag: "channels",
+    auth: "public",
+    params: { ...site, image: z.string().regex(/\.png$/) },
+    query: z.object({ r: z.string().describe("the signed recipient token") }),
+    ok: { status: 302, description: "to the chosen content's image" },
+  },
+  "GET /v1/email/{site}/{slot}/click": {
+    summary: "An e-mail slot's link: logs the click and redirects to the content shown at open",
+    tag: "channels",
+    auth: "public",
+    params: { ...site, slot: resourceId },
+    query: z.object({ r: z.string().describe("the signed recipient token"), d: z.string().optional() }),
+    ok: { status: 302, description: "to the content's page on one of the site's origins" },
+  },
+  "POST /v1/privacy/customers/revocations": {
+    summary: "Revoke a customer by customer id: every linked device, and erasure of each",
+    tag: "privacy",
+    auth: "privacy",
+    body: json(customerSubjectRequestSchema),
+    ok: { status: 202, schema: object },
+  },
+  "POST /v1/privacy/customers/export": {
+    summary: "Everything held about a customer, with the devices linked to them",
+    tag: "privacy",
+    auth: "privacy",
+    body: json(customerSubjectRequestSchema),
     ok: { status: 200, schema: object },
   },
 
