@@ -1,3 +1,5 @@
+// Long by design: every D1 table in one file, the one home of the tables (drizzle-kit generates the
+// migrations from it).
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { availabilities } from "../wire/catalogue";

@@ -1,3 +1,5 @@
+// Long by design: the HTTP contract is one table with an entry per route, so that test/openapi.test.ts
+// can hold it against the routes the app registers and /openapi.json is generated from one place.
 import { z } from "zod";
 import { performanceQuerySchema } from "../../events/report";
 import { previewRequestSchema } from "../../experiments/preview";
