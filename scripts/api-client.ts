@@ -6,7 +6,7 @@
  * the response schema. A change to a schema that breaks a caller fails `npm run check`.
  */
 import type { z } from "zod";
-import type { OperationKey, operations } from "../worker/http/openapi/operations";
+import { type OperationKey, operations } from "../worker/http/openapi/operations";
 import type { ErrorBody } from "../worker/lib/errors";
 
 type Ops = typeof operations;
@@ -50,7 +50,10 @@ export type CallInput<K extends OperationKey> = Empty extends Input<K> ? [Input<
 export async function callApi<K extends OperationKey>(target: ApiTarget, operation: K, ...[input]: CallInput<K>): Promise<Answer<K>> {
   const [method, path = ""] = operation.split(" ");
   const given = (input ?? {}) as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; type?: string };
-  const headers: Record<string, string> = target.token ? { authorization: `Bearer ${target.token}` } : {};
+  // The token goes only where the contract asks for one: on a public route a bearer would be read
+  // as a site's API key (and the admin token has no business leaving for a page's route).
+  const needsToken = operations[operation].auth !== "public";
+  const headers: Record<string, string> = target.token && needsToken ? { authorization: `Bearer ${target.token}` } : {};
   let body: string | undefined;
   if (given.body !== undefined) {
     headers["content-type"] = given.type ?? "application/json";

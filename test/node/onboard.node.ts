@@ -115,13 +115,18 @@ describe("Onboard your own site in ten minutes", () => {
   });
 });
 
-describe("the CLI at a few hundred items (the 10,000-item run is npm run bench:import's)", () => {
+/** A real catalogue's size for the CLI's own import (about two seconds: bench:import times it). */
+const CLI_FEED_ITEMS = 10_000;
+
+describe("the CLI alone, with a 10,000-item feed", () => {
   it("imports a Merchant feed file, naming the refused row's line, and serves in-stock items only", async () => {
-    writeFileSync(join(dir, "feed.xml"), merchantFeed(FEED_ITEMS, { bad: [7], outOfStock: [3] }));
+    writeFileSync(join(dir, "feed.xml"), merchantFeed(CLI_FEED_ITEMS, { bad: [7], outOfStock: [3] }));
     await site(["create", "--id", "knit-cli", "--name", "Knitwear by CLI", "--origin", "https://cli.knit.example"]);
     await site(["slots", "knit-cli", "add", "--id", "recommendations", "--name", "Recommended", "--default", "5"]);
     const out = await site(["items", "knit-cli", "import", "feed.xml", "--slots", "recommendations"]);
-    expect(out).toMatch(new RegExp(`^imported in [\\d.]+ s: ${FEED_ITEMS - 1} added, 0 changed, 0 unchanged, 0 archived, 1 refused`, "m"));
+    expect(out).toMatch(
+      new RegExp(`^imported in [\\d.]+ s: ${CLI_FEED_ITEMS - 1} added, 0 changed, 0 unchanged, 0 archived, 1 refused`, "m"),
+    );
     expect(out).toContain(`line ${lineOf(7)} (P-7): `);
     const answer = await callApi(target, "POST /v1/decide", {
       body: { site: "knit-cli", page: { url: "https://cli.knit.example/" }, slots: [{ id: "recommendations" }] },
