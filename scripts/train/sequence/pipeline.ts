@@ -33,7 +33,7 @@ import {
 } from "../../evaluate/leave-one-out";
 import { type Dataset, type DatasetSource, loadDataset } from "../dataset";
 import { buildFeatureSpecs, DEFAULT_FEATURE_OPTIONS, driftReference } from "../featurize";
-import { iso, runPython, SEQUENCE_TRAIN_PY, seconds, writeJson } from "../pipeline";
+import { iso, runPython, SEQUENCE_TRAIN_PY, seconds, type TrainOptions, writeJson } from "../pipeline";
 import { checkWorkerParity, PARITY_TOLERANCE, pythonRunFields } from "../python-report";
 import { renderSequenceCard } from "./card";
 import { sequenceCatalogue, splitCounts, trainingPositives, visitorSequences } from "./split";
@@ -47,22 +47,14 @@ export const SEQUENCE_IO = {
 export const EVALUATION_NEGATIVES = 99;
 const DROPOUT = { anonymous: 0.1 };
 
-export type SequenceTrainOptions = {
-  source: DatasetSource;
-  out: string;
-  build: string;
-  version: string;
-  seed: number;
-  /** Maximum epochs (train.py picks one by data size otherwise). */
-  epochs?: number;
+/** The MLP trainer's options without its hidden width (`epochs` is a maximum here), and the sequence model's own. */
+export type SequenceTrainOptions = Omit<TrainOptions, "hidden"> & {
   /** CPU seconds of training after which no new epoch starts (train.py's default otherwise). */
   timeBudget?: number;
   /** The most recent items the model reads (default RECENT_ITEMS_MAX). */
   length?: number;
   /** Embedding width (train.py's default otherwise); small fixtures use a narrow one. */
   dim?: number;
-  bootstrap: number;
-  log: (line: string) => void;
 };
 
 const pythonReportSchema = z.object({
