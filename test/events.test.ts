@@ -138,23 +138,30 @@ describe("the event pipeline through the real local queue", () => {
     expect(await res.json()).toEqual({ accepted: 1, forLearning: 1, notForLearning: {} });
   });
 
-  it("drops a revoked visitor's events", async () => {
+  it("drops a revoked visitor's events: clicks (checked by their object) and impressions alone (checked in D1)", async () => {
     const revoked = newVisitorId();
+    const revokedImpressionsOnly = newVisitorId();
     const other = newVisitorId();
     const dRevoked = await decideAs(site, { cookie: await visitorCookie(revoked) });
+    const dImpressionsOnly = await decideAs(site, { cookie: await visitorCookie(revokedImpressionsOnly) });
     const dOther = await decideAs(site, { cookie: await visitorCookie(other) });
-    const res = await SELF.fetch("https://edge.example/v1/privacy/revocations", {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${env.PRIVACY_TOKEN}` },
-      body: JSON.stringify({ subjectId: revoked }),
-    });
-    expect(res.status).toBe(202);
+    for (const subjectId of [revoked, revokedImpressionsOnly]) {
+      const res = await SELF.fetch("https://edge.example/v1/privacy/revocations", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${env.PRIVACY_TOKEN}` },
+        body: JSON.stringify({ subjectId }),
+      });
+      expect(res.status).toBe(202);
+    }
     // Events from before the revocation, still in flight, must not be written.
     expect((await postEvents([event(dRevoked, shownIn(dRevoked)[0] as Shown, "click")])).status).toBe(202);
+    expect((await postEvents(shownIn(dImpressionsOnly).map((s) => event(dImpressionsOnly, s, "impression")))).status).toBe(202);
+    expect((await postEvents([event(dOther, shownIn(dOther)[0] as Shown, "impression")])).status).toBe(202);
     expect((await postEvents([event(dOther, shownIn(dOther)[0] as Shown, "click")])).status).toBe(202);
-    await waitFor(async () => (await countFor(dOther.decisionId)) === 1);
+    await waitFor(async () => (await countFor(dOther.decisionId)) === 2);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await countFor(dRevoked.decisionId)).toBe(0);
+    expect(await countFor(dImpressionsOnly.decisionId)).toBe(0);
   });
 
   it("changes the visitor's features in their object on a click, and the next decision sees it", async () => {

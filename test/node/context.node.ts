@@ -30,6 +30,15 @@ describe("request context", () => {
     expect(localTime(now, "Not/AZone")).toEqual({ hour: 23, dayOfWeek: 3 });
   });
 
+  it("turns the local day over at the zone's own midnight, also for zones a quarter or half hour off", () => {
+    // Kathmandu is UTC+5:45 and Kolkata UTC+5:30: their midnights fall on UTC quarter hours.
+    expect(localTime(new Date("2026-11-25T18:14:59Z"), "Asia/Kathmandu")).toEqual({ hour: 23, dayOfWeek: 3 });
+    expect(localTime(new Date("2026-11-25T18:15:00Z"), "Asia/Kathmandu")).toEqual({ hour: 0, dayOfWeek: 4 });
+    expect(localTime(new Date("2026-11-25T18:29:59Z"), "Asia/Kolkata")).toEqual({ hour: 23, dayOfWeek: 3 });
+    expect(localTime(new Date("2026-11-25T18:30:00Z"), "Asia/Kolkata")).toEqual({ hour: 0, dayOfWeek: 4 });
+    expect(localTime(new Date("2026-11-25T18:29:59Z"), "Asia/Kolkata")).toEqual({ hour: 23, dayOfWeek: 3 });
+  });
+
   it("derives the page category from the path unless the page states one", () => {
     expect(pageCategory("https://shop.example/Women/knitwear?utm=1", undefined)).toBe("women");
     expect(pageCategory("https://shop.example/", undefined)).toBe("home");

@@ -31,9 +31,18 @@ export function deviceClass(userAgent: string | undefined): DeviceClass {
 
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Every zone's offset is a whole number of quarter hours, so the local hour and day hold for a UTC quarter hour. */
+const QUARTER_HOUR_MS = 15 * 60 * 1000;
+const lastAnswer = new Map<string, { quarter: number; answer: { hour: number; dayOfWeek: number } }>();
 
-/** Local hour (0-23) and day of week (0 = Sunday) in `timeZone`; UTC if the zone is unknown. */
+/**
+ * Local hour (0-23) and day of week (0 = Sunday) in `timeZone`; UTC if the zone is unknown. The
+ * answer is kept per zone for its quarter hour: `formatToParts` was about 2% of a decision's CPU.
+ */
 export function localTime(now: Date, timeZone: string): { hour: number; dayOfWeek: number } {
+  const quarter = Math.floor(now.getTime() / QUARTER_HOUR_MS);
+  const last = lastAnswer.get(timeZone);
+  if (last?.quarter === quarter) return last.answer;
   let format = formatters.get(timeZone);
   if (!format) {
     try {
@@ -46,7 +55,9 @@ export function localTime(now: Date, timeZone: string): { hour: number; dayOfWee
   const parts = format.formatToParts(now);
   const hour = Number(parts.find((p) => p.type === "hour")?.value ?? 0) % 24;
   const dayOfWeek = WEEKDAYS.indexOf(parts.find((p) => p.type === "weekday")?.value ?? "Sun");
-  return { hour, dayOfWeek };
+  const answer = { hour, dayOfWeek };
+  lastAnswer.set(timeZone, { quarter, answer });
+  return answer;
 }
 
 /** Page category: the one the page states, else the first path segment ("home" for "/"). */

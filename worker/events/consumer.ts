@@ -7,7 +7,8 @@ import { writeCatalogueSnapshot } from "../site/catalogue";
 import { refreshFeed } from "../site/feeds/refresh";
 import { dohResolver, testOriginsOf } from "../site/feeds/remote";
 import { sweepSites } from "../site/maintenance";
-import { createDb } from "../store/db";
+import { createDb, type Database } from "../store/db";
+import { revokedAmong } from "../store/revocations";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
 import { changesProfile } from "../visitors/features";
 import { type DecisionEvent, type InteractionEvent, type InteractionsMessage, type QueueMessage, queueMessageSchema } from "../wire/events";
@@ -24,10 +25,10 @@ const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Ma
 /**
  * The central consumer (the worker's `queue()` handler). It validates every message again, drops
  * what consent does not allow and what must not count (no measurement consent, bot traffic, QA
- * preview traffic), then makes one call per visitor in the batch to their Durable Object before
- * anything is written: the call applies their clicks and conversions to the profile (once each)
- * and answers whether they are revoked (the object holds the tombstone), in which case their events
- * are dropped. The rest is counted once into the daily aggregates in D1 and written to the log
+ * preview traffic), then drops revoked visitors' events before anything is written: a visitor with
+ * clicks or conversions in the batch gets one call to their Durable Object, which applies them to
+ * the profile (once each) and answers whether they are revoked (the object holds the tombstone);
+ * the batch's other visitors are looked up in D1's revocation records, one query for all. The rest is counted once into the daily aggregates in D1 and written to the log
  * (worker/events/ingest.ts). Messages are acknowledged or retried one by one. Erasures and
  * scheduled maintenance travel on the same queue.
  */
@@ -56,7 +57,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     else tasks.push(runTask(body, message, db, env, visitors));
   }
   const oneByOne = feeds.reduce((done, next) => done.then(next), Promise.resolve());
-  const [, , kept] = await Promise.all([Promise.all(tasks), oneByOne, throughVisitors(visitors, loggable, Date.now())]);
+  const [, , kept] = await Promise.all([Promise.all(tasks), oneByOne, throughVisitors(db, visitors, loggable, Date.now())]);
   const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept);
   // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the visitor's update is idempotent.
   for (const { message } of written) message.ack();
@@ -92,32 +93,60 @@ async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typ
 }
 
 /**
- * One call per visitor of the batch to their object: their profile-changing interactions are
- * applied, and a revoked visitor's events are dropped (an event sent with a token from before the
- * revocation included). A visitor whose object cannot be reached has their messages retried.
+ * A revoked visitor's events are dropped (an event sent with a token from before the revocation
+ * included), and profile-changing interactions are applied to the visitor's object. A visitor with
+ * such interactions gets one call to their object, which applies them and answers whether the
+ * visitor is revoked (the object holds the tombstone); the batch's other visitors (decisions and
+ * impressions only, most of them) are checked against D1's revocation records in one query instead
+ * of a call each. A visitor whose object or whose check fails has their messages retried.
  * Returns what may be written.
  */
-async function throughVisitors(visitors: VisitorStore, pending: readonly Pending[], now: number): Promise<Pending[]> {
+async function throughVisitors(db: Database, visitors: VisitorStore, pending: readonly Pending[], now: number): Promise<Pending[]> {
   const kept: Pending[] = [];
   const byVisitor = new Map<string, Pending[]>();
   for (const p of pending) {
     if (p.event.visitorId) byVisitor.set(p.event.visitorId, [...(byVisitor.get(p.event.visitorId) ?? []), p]);
     else kept.push(p);
   }
-  await Promise.all(
-    [...byVisitor].map(async ([visitorId, list]) => {
-      const interactions = list.flatMap(({ event }) =>
-        event.type === "interaction" && event.personalization && changesProfile(event.kind) ? [event] : [],
+  const withProfileChanges: [string, Pending[], InteractionEvent[]][] = [];
+  const checkOnly: [string, Pending[]][] = [];
+  for (const [visitorId, list] of byVisitor) {
+    const interactions = list.flatMap(({ event }) =>
+      event.type === "interaction" && event.personalization && changesProfile(event.kind) ? [event] : [],
+    );
+    if (interactions.length) withProfileChanges.push([visitorId, list, interactions]);
+    else checkOnly.push([visitorId, list]);
+  }
+  const retry = (list: readonly Pending[]) => {
+    for (const { message } of list) message.retry(backoff(message.attempts));
+  };
+  const settle = (list: readonly Pending[], revoked: boolean) => {
+    if (revoked) for (const { message } of list) message.ack();
+    else kept.push(...list);
+  };
+  const checked = async () => {
+    if (!checkOnly.length) return;
+    try {
+      const revoked = await revokedAmong(
+        db,
+        checkOnly.map(([visitorId]) => visitorId),
       );
+      for (const [visitorId, list] of checkOnly) settle(list, revoked.has(visitorId));
+    } catch {
+      for (const [, list] of checkOnly) retry(list);
+    }
+  };
+  await Promise.all([
+    checked(),
+    ...withProfileChanges.map(async ([visitorId, list, interactions]) => {
       try {
         const { revoked } = await (await visitorStub(visitors, visitorId)).apply(interactions, now);
-        if (revoked) for (const { message } of list) message.ack();
-        else kept.push(...list);
+        settle(list, revoked);
       } catch {
-        for (const { message } of list) message.retry(backoff(message.attempts));
+        retry(list);
       }
     }),
-  );
+  ]);
   return kept;
 }
 

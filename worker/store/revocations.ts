@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "./db";
 import { revocations } from "./schema";
 import { subjectHash } from "./subject";
@@ -28,4 +28,22 @@ export async function revocationStatus(db: Database, subjectId: string): Promise
 
 export function rememberRevoked(subjectId: string): void {
   known.add(subjectId);
+}
+
+/**
+ * Which of these subjects are revoked, by one D1 query for all of them (the queue consumer's check
+ * for a batch's visitors whose objects it has no other reason to call). Throws when D1 cannot
+ * answer: the caller retries rather than write under an id that may be revoked.
+ */
+export async function revokedAmong(db: Database, subjectIds: readonly string[]): Promise<Set<string>> {
+  const unknown = subjectIds.filter((id) => !known.has(id));
+  const hashes = new Map(await Promise.all(unknown.map(async (id) => [await subjectHash(id), id] as const)));
+  const rows = hashes.size
+    ? await db
+        .select({ hash: revocations.subjectHash })
+        .from(revocations)
+        .where(sql`${revocations.subjectHash} IN (SELECT value FROM json_each(${JSON.stringify([...hashes.keys()])}))`)
+    : [];
+  for (const { hash } of rows) known.add(hashes.get(hash) as string);
+  return new Set(subjectIds.filter((id) => known.has(id)));
 }
