@@ -1,11 +1,11 @@
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { demoVisitors } from "../scripts/seed/demo-data";
 import { base64UrlToText } from "../worker/lib/signing";
 import { subjectHash } from "../worker/store/subject";
 import { subjectStub, visitorStub } from "../worker/visitors/client";
-import type { VisitorState } from "../worker/visitors/state";
+import { RETENTION_MS, type VisitorState } from "../worker/visitors/state";
 import { type DecideResponse, decideResponseSchema } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { waitForCompletion } from "./support/erasure";
@@ -144,6 +144,28 @@ describe("the visitor's Durable Object", () => {
       alarm: await state.storage.getAlarm(),
     }));
     expect(stored).toEqual({ keys: ["tombstone"], alarm: null });
+  });
+
+  it("keeps the deletion alarm a retention period after the last write, moved at most once a day, and set again after it fired", async () => {
+    const visitor = newVisitorId();
+    const stub = await stubOf(visitor);
+    const alarm = () => runInDurableObject(stub, (_instance: VisitorState, state) => state.storage.getAlarm());
+    const t0 = Date.UTC(2026, 10, 2, 9);
+    const hour = 60 * 60 * 1000;
+    await stub.countShown(site, "2026-11-02", ["c1"], t0);
+    await waitFor(async () => (await alarm()) === t0 + RETENTION_MS);
+    await stub.countShown(site, "2026-11-02", ["c1"], t0 + hour);
+    await stub.countShown(site, "2026-11-04", ["c1"], t0 + 50 * hour);
+    await waitFor(async () => (await alarm()) === t0 + 50 * hour + RETENTION_MS);
+    // An hour later is within a day of the alarm set: left where it is.
+    await stub.countShown(site, "2026-11-04", ["c1"], t0 + 51 * hour);
+    expect(await alarm()).toBe(t0 + 50 * hour + RETENTION_MS);
+    // The alarm fires (the visitor was not seen for the retention period): everything goes, and
+    // the next write sets a new alarm.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await visitorState(visitor)).caps).toEqual({});
+    await stub.countShown(site, "2026-11-05", ["c1"], t0 + 70 * hour);
+    await waitFor(async () => (await alarm()) === t0 + 70 * hour + RETENTION_MS);
   });
 
   it("reads no profile for a revoked visitor's decision", async () => {

@@ -95,17 +95,21 @@ export function planInteractions(
   return { requests, events: total, sent };
 }
 
-const REQUEST_TIMEOUT_MS = 30_000;
-
 /** Answers a request may get again: Miniflare's entry worker sometimes fails a request under concurrency with a 500 (I/O across requests). */
 const ATTEMPTS = 3;
 /** Requests that answered a 500 and were sent again (safe: events are idempotent by id), with the first few errors. */
 export const resent: string[] = [];
 
-/** Posts one body; anything but a 202 that accepted every event (after ATTEMPTS tries of a 500) is an error (the run would not add up). */
-async function postEvents(url: URL, headers: Record<string, string>, body: string, expected: number): Promise<void> {
+/**
+ * Posts one body; anything but a 202 that accepted every event (after ATTEMPTS tries of a 500) is
+ * an error (the run would not add up). A slow answer is not: locally the consumer's batches run on
+ * the same thread as the requests and can hold one back for tens of seconds, so only the run's
+ * deadline bounds it.
+ */
+async function postEvents(url: URL, headers: Record<string, string>, body: string, expected: number, deadline: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now())));
+    const res = await fetch(url, { method: "POST", headers, body, signal });
     const text = await res.text();
     if (res.status === 500 && attempt < ATTEMPTS) {
       resent.push(text.slice(0, 200));
@@ -130,7 +134,7 @@ export async function enqueueAll(base: URL, cookie: string, plan: Plan, concurre
   const sender = async () => {
     for (let request = pending.shift(); request; request = pending.shift()) {
       if (performance.now() > deadline) throw new Error(`enqueueing did not finish in time (${pending.length} requests left)`);
-      await postEvents(url, headers, request.body, request.events);
+      await postEvents(url, headers, request.body, request.events, deadline);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, plan.requests.length) }, sender));

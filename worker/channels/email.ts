@@ -3,7 +3,7 @@ import { admitEvent } from "../events/admit";
 import { checkEventToken } from "../events/token";
 import { sign, textToBase64Url, toBase64Url, verifyJson } from "../lib/signing";
 import type { Catalogue, CatalogueItem } from "../site/catalogue";
-import type { EmailOpen } from "../visitors/state";
+import type { EmailOpen } from "../visitors/shapes";
 import type { InteractionEvent } from "../wire/events";
 
 /**

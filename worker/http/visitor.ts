@@ -5,7 +5,7 @@ import { decodeTcf } from "../consent/tcf";
 import { DependencyError } from "../lib/errors";
 import type { Catalogue } from "../site/catalogue";
 import { readForDecision, visitorStore } from "../visitors/client";
-import type { DecisionState } from "../visitors/state";
+import type { DecisionState } from "../visitors/shapes";
 import type { AppEnv } from "./app-env";
 import { readBannerChoice, readVisitorId } from "./cookies";
 

@@ -2,7 +2,8 @@ import type { Config } from "../lib/config";
 import { withDeadline } from "../lib/deadline";
 import { DependencyError } from "../lib/errors";
 import { subjectHash } from "../store/subject";
-import type { DecisionAsk, DecisionState, VisitorState } from "./state";
+import type { DecisionAsk, DecisionState } from "./shapes";
+import type { VisitorState } from "./state";
 
 /**
  * The typed way to a visitor's Durable Object (./state.ts). An object is named by the subject

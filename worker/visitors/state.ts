@@ -1,14 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
 import type { InteractionEvent } from "../wire/events";
-import {
-  applyInteractions,
-  changesProfile,
-  featuresOf,
-  mergeProfiles,
-  type ProfileFeatures,
-  type StoredProfile,
-  storedProfileSchema,
-} from "./features";
+import { applyInteractions, changesProfile, featuresOf, mergeProfiles, type StoredProfile, storedProfileSchema } from "./features";
+import type {
+  Caps,
+  DecisionAsk,
+  DecisionState,
+  EmailMark,
+  EmailOpen,
+  ImportMode,
+  Link,
+  LinkedDevice,
+  SiteRow,
+  Tombstone,
+  VisitorExport,
+} from "./shapes";
 
 /**
  * Everything per visitor that must be consistent, in one SQLite-backed Durable Object per
@@ -43,50 +48,6 @@ export const RETENTION_MS = 400 * 24 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Devices a customer may link: a bound on what one account's sign-ins can store. */
 export const LINKED_DEVICES_MAX = 100;
-
-type Tombstone = { at: number };
-type Caps = { day: string; shown: Record<string, number> };
-type Link = { subject: string; at: number };
-export type LinkedDevice = { visitorId: string; at: number };
-/** An e-mail slot as first opened: the decision's content and token, and whether its impression and click were logged. */
-export type EmailOpen = {
-  decisionId: string;
-  slot: string;
-  contentId: string;
-  image: string;
-  href: string;
-  eventToken: string;
-  at: number;
-  impression: boolean;
-  click: boolean;
-};
-export type EmailMark = "impression" | "click";
-/** A site's row: the profile and the ids of the events applied to it, written together. */
-type SiteRow = { profile: StoredProfile; applied: string[] };
-
-/** What a decision asks for: the profile only with personalization consent, caps only where storage is allowed. */
-export type DecisionAsk = { site: string; profile: boolean; capsDay: string | null };
-export type DecisionState = {
-  revoked: boolean;
-  profile: ProfileFeatures | null;
-  shownToday: Record<string, number>;
-  /** A device linked to a customer: the customer's subject, whose object holds the profile and caps. */
-  linkedTo?: string;
-};
-
-/** How an imported profile meets one the object already holds. */
-export type ImportMode = "replace" | "merge";
-
-export type VisitorExport = {
-  revokedAt: number | null;
-  profiles: Record<string, StoredProfile>;
-  caps: Record<string, Caps>;
-  appliedEvents: number;
-  /** The customer this device is linked to, and a customer's linked devices. */
-  linkedTo: string | null;
-  linkedDevices: LinkedDevice[];
-  emailOpens: EmailOpen[];
-};
 
 export class VisitorState extends DurableObject<Env> {
   /** Profile reads since this instance started: observable proof that a revoked visitor's decision read none. */
@@ -250,6 +211,7 @@ export class VisitorState extends DurableObject<Env> {
   async revoke(at: number): Promise<LinkedDevice[]> {
     const since = this.kv.get<Tombstone>(TOMBSTONE)?.at ?? at;
     const devices = this.kv.get<LinkedDevice[]>(LINKS) ?? [];
+    this.alarmDue = null;
     await this.ctx.storage.deleteAll();
     this.kv.put(TOMBSTONE, { at: since } satisfies Tombstone);
     return devices;
@@ -279,17 +241,28 @@ export class VisitorState extends DurableObject<Env> {
   /** A visitor not seen for RETENTION_MS: their profile goes (a tombstone, holding nothing about them, stays). */
   override async alarm(): Promise<void> {
     const tombstone = this.kv.get<Tombstone>(TOMBSTONE);
+    this.alarmDue = null;
     await this.ctx.storage.deleteAll();
     if (tombstone) this.kv.put(TOMBSTONE, tombstone);
   }
 
+  /** The deletion alarm as this instance last saw it: while it is due within a day of what a call would set, no read. */
+  private alarmDue: number | null = null;
+
   /** Moves the deletion alarm forward, at most once a day (setting an alarm is a billed row write). */
   private extendRetention(now: number): void {
     const due = now + RETENTION_MS;
+    if (this.alarmDue !== null && this.alarmDue >= due - DAY_MS) return;
     // Not awaited, so that the calls above stay free of interleaving; a failure only delays the clean-up.
     void this.ctx.storage
       .getAlarm()
-      .then((current) => (current === null || current < due - DAY_MS ? this.ctx.storage.setAlarm(due) : undefined))
+      .then(async (current) => {
+        if (current !== null && current >= due - DAY_MS) this.alarmDue = current;
+        else {
+          await this.ctx.storage.setAlarm(due);
+          this.alarmDue = due;
+        }
+      })
       .catch(() => undefined);
   }
 }

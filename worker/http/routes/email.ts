@@ -13,7 +13,7 @@ import { afterAnswer } from "../../lib/after-answer";
 import { ApiError, DependencyError } from "../../lib/errors";
 import { type Catalogue, loadCatalogue } from "../../site/catalogue";
 import { visitorStore, visitorStub } from "../../visitors/client";
-import type { EmailMark, EmailOpen } from "../../visitors/state";
+import type { EmailMark, EmailOpen } from "../../visitors/shapes";
 import { resourceId } from "../../wire/catalogue";
 import { recipientTokensRequestSchema } from "../../wire/channels";
 import type { AppEnv } from "../app-env";
