@@ -1,6 +1,6 @@
 /**
  * Benchmarks the data plane behind the queue consumer, end to end through a local queue:
- * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--json]`.
+ * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--state-dir D] [--json]`.
  *
  * 1. builds the worker as `wrangler deploy` would, from scripts/bench/counting-entry.ts (the real
  *    entry with its bindings counted), and starts it on workerd with the EVENTS queue's producer
@@ -66,11 +66,10 @@ async function bench(setup: Setup, path: string, method = "GET"): Promise<Counts
 }
 
 /** Builds the counted bundle and starts one workerd with the queue's producer and consumer on fresh, seeded state. */
-async function start(): Promise<Setup> {
+async function start(stateDir: string): Promise<Setup> {
   const config = await readWranglerConfig();
   const consumer = consumerOf(config.queueProducers, await readQueueConsumers(), "EVENTS");
   const bundle = buildBundle(COUNTING_ENTRY, join(OUT, "bundle"));
-  const stateDir = join(OUT, "state");
   rmSync(stateDir, { recursive: true, force: true });
   const secrets = throwawaySecrets();
   const logs = stderrLogSink("workerd");
@@ -238,7 +237,9 @@ async function main(): Promise<boolean> {
   say(
     `edge-personalizer consumer bench: node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}), ${options.events} events`,
   );
-  const setup = await start();
+  const stateDir = options.stateDir ?? join(OUT, "state");
+  say(`${label("state")}${stateDir} (the local stores' SQLite files)`);
+  const setup = await start(stateDir);
   try {
     const { maxBatchSize, maxBatchTimeout, maxRetries } = setup.consumer;
     say(

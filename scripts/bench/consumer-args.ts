@@ -9,6 +9,8 @@ export type ConsumerBenchOptions = {
   redeliver: number;
   /** Seconds from the first send until every event must be written. */
   timeoutS: number;
+  /** Where the local stores keep their SQLite files (default bench-out/consumer/state). */
+  stateDir: string | undefined;
   json: boolean;
 };
 
@@ -17,12 +19,21 @@ const USAGE = `usage: npm run bench:consumer -- [--events N] [--visitors V] [--r
   --visitors V   identified visitors sharing the page views (default: one per two page views)
   --redeliver B  consumer invocations that fail after writing, so the queue delivers them again (default 5)
   --timeout S    give up when they are not all written this many seconds after the first send (default 300)
+  --state-dir D  keep the local stores' files in D (emptied first), e.g. on a tmpfs such as /dev/shm/ep-bench:
+                 locally every visitor's object is a SQLite file created and synced on the worker's own
+                 thread, which on a slow disk measures the disk more than the consumer
   --json         end stdout with one line of JSON figures`;
 
 export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOptions {
   const values = parseFlags(
     argv,
-    { events: { type: "string" }, visitors: { type: "string" }, redeliver: { type: "string" }, timeout: { type: "string" } },
+    {
+      events: { type: "string" },
+      visitors: { type: "string" },
+      redeliver: { type: "string" },
+      timeout: { type: "string" },
+      "state-dir": { type: "string" },
+    },
     USAGE,
   );
   return {
@@ -30,6 +41,7 @@ export function parseConsumerBenchArgs(argv: readonly string[]): ConsumerBenchOp
     visitors: values.visitors === undefined ? undefined : positiveInt("visitors", values.visitors, 1, USAGE),
     redeliver: values.redeliver === "0" ? 0 : positiveInt("redeliver", values.redeliver, 5, USAGE),
     timeoutS: positiveInt("timeout", values.timeout, 300, USAGE),
+    stateDir: typeof values["state-dir"] === "string" ? values["state-dir"] : undefined,
     json: values.json === true,
   };
 }
