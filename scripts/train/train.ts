@@ -38,7 +38,7 @@ mlp family:
   --hidden N           hidden units (default 32)
 sequence family:
   --length N           the most recent items the model reads (default and at most ${RECENT_ITEMS_MAX})
-  --time-budget S      CPU seconds of training after which no new epoch starts (default 1800)
+  --time-budget S      CPU seconds of training after which no new epoch starts (default 600)
 `;
 
 const count = (name: string) => z.coerce.number().int(`--${name} must be an integer`).positive(`--${name} must be positive`);
