@@ -4,7 +4,7 @@ import { waitFor } from "../scripts/harness/wait";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
-import { eventText, ledgerKey } from "../worker/log/plan";
+import { decisionText, eventHash, ledgerKey } from "../worker/log/plan";
 import { dayOf } from "../worker/log/rows";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
@@ -13,6 +13,21 @@ import { loggedRows } from "./support/log";
 import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
+
+/**
+ * A real D1 failure for the ledger write that would count one event: triggers that abort any write
+ * of a decision's entry listing the event (the entry lists the rows counted under the decision).
+ */
+async function failLedgerWritesOf(name: string, site: string, eventId: string) {
+  const hash = await eventHash({ site_id: site, kind: "interaction", id: eventId });
+  for (const op of ["INSERT", "UPDATE"])
+    await env.DB.exec(
+      `CREATE TRIGGER ${name}_${op.toLowerCase()} BEFORE ${op} ON log_ledger WHEN instr(NEW.events, '${hash}') > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
+    );
+  return async () => {
+    for (const op of ["insert", "update"]) await env.DB.exec(`DROP TRIGGER ${name}_${op}`);
+  };
+}
 
 /** The daily content aggregates of a site, summed per slot and content. */
 async function rollupsFor(site: string) {
@@ -253,11 +268,8 @@ describe("the consumer", () => {
       queuedInteraction(site, d.decisionId, { eventId: `retry-${i}`, slot: shown.slot, contentId: shown.contentId }),
     );
 
-    // A real D1 failure for one message: a trigger that aborts the ledger insert of its row.
-    const key = await ledgerKey(dayOf(interactions[7]?.ts ?? 0), eventText({ site_id: site, kind: "interaction", id: "retry-7" }));
-    await env.DB.exec(
-      `CREATE TRIGGER fail_retry_7 BEFORE INSERT ON log_ledger WHEN NEW.key = ${key} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
-    );
+    // A real D1 failure for one message: triggers that abort the ledger write counting its row.
+    const restore = await failLedgerWritesOf("fail_retry_7", site, "retry-7");
     const messages = interactions.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body }));
     const first = createMessageBatch<unknown>("edge-personalizer-events", [
       ...messages,
@@ -271,7 +283,7 @@ describe("the consumer", () => {
     expect(await countFor(d.decisionId, site)).toBe(19);
     expect((await rollupsFor(site))[0]?.impressions).toBe(19);
 
-    await env.DB.exec("DROP TRIGGER fail_retry_7");
+    await restore();
     const again = createMessageBatch<unknown>(
       "edge-personalizer-events",
       messages.filter((m) => m.id === "m7").map((m) => ({ ...m, attempts: 2 })),
@@ -286,6 +298,43 @@ describe("the consumer", () => {
   });
 });
 
+describe("the ledger", () => {
+  it("keeps one entry per decision listing every row counted under it, and counts nothing twice", async () => {
+    const site = await createSite("events-ledger", { consentModel: "opt-out" });
+    const decisionId = `ledger-${crypto.randomUUID()}`;
+    const ids = ["ledger-a", "ledger-b", "ledger-c"];
+    const messages = ids.map((eventId, i) => ({
+      id: `m-${eventId}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: queuedInteraction(site, decisionId, { eventId, contentId: `item-${i}` }),
+    }));
+    const consume = async (list: typeof messages) => {
+      const batch = createMessageBatch<unknown>("edge-personalizer-events", list);
+      const ctx = createExecutionContext();
+      await handler.queue?.(batch, env, ctx);
+      return getQueueResult(batch, ctx);
+    };
+    const entries = async () => {
+      const key = await ledgerKey(dayOf(messages[0]?.body.ts ?? 0), decisionText({ site_id: site, decision_id: decisionId }));
+      return (
+        await env.DB.prepare("SELECT version, events FROM log_ledger WHERE key = ?").bind(key).all<{ version: number; events: string }>()
+      ).results;
+    };
+    const hashes = await Promise.all(ids.map((id) => eventHash({ site_id: site, kind: "interaction", id })));
+
+    expect((await consume(messages.slice(0, 2))).explicitAcks).toHaveLength(2);
+    expect(await entries()).toEqual([{ version: 1, events: `${hashes[0]}${hashes[1]}` }]);
+    // The last one with a redelivered one: the entry grows by the new row only, and it is counted once.
+    expect(
+      (await consume([{ ...(messages[1] as (typeof messages)[number]), attempts: 2 }, messages[2] as (typeof messages)[number]]))
+        .explicitAcks,
+    ).toHaveLength(2);
+    expect(await entries()).toEqual([{ version: 2, events: hashes.join("") }]);
+    expect((await rollupsFor(site)).reduce((n, r) => n + r.impressions, 0)).toBe(3);
+  });
+});
+
 describe("a request's events as one queue message", () => {
   it("is retried whole when one of its events fails, and counts each event once after redelivery", async () => {
     const site = await createSite("events-message", { consentModel: "opt-out" });
@@ -294,10 +343,7 @@ describe("a request's events as one queue message", () => {
     const interaction = (eventId: string) =>
       queuedInteraction(site, d.decisionId, { eventId, slot: shown.slot, contentId: shown.contentId });
     const several = { type: "interactions", events: Array.from({ length: 10 }, (_, i) => interaction(`several-${i}`)) };
-    const key = await ledgerKey(dayOf(Date.now()), eventText({ site_id: site, kind: "interaction", id: "several-4" }));
-    await env.DB.exec(
-      `CREATE TRIGGER fail_several_4 BEFORE INSERT ON log_ledger WHEN NEW.key = ${key} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
-    );
+    const restore = await failLedgerWritesOf("fail_several_4", site, "several-4");
     const run = async (messages: { id: string; attempts: number; body: unknown }[]) => {
       const batch = createMessageBatch<unknown>(
         "edge-personalizer-events",
@@ -315,7 +361,7 @@ describe("a request's events as one queue message", () => {
     expect(first.explicitAcks).toEqual(["single"]);
     expect(await countFor(d.decisionId, site)).toBe(10);
 
-    await env.DB.exec("DROP TRIGGER fail_several_4");
+    await restore();
     const again = await run([{ id: "several", attempts: 2, body: several }]);
     expect(again.explicitAcks).toEqual(["several"]);
     expect(await countFor(d.decisionId, site)).toBe(11);

@@ -21,9 +21,10 @@ import { dayOf } from "./rows";
  * at once (the rows travel as one JSON parameter, expanded with `json_each`, since D1 binds at most
  * 100 parameters):
  *
- * 1. the ledger entries (worker/log/plan.ts). An entry is written only on the version it was
- *    planned from: otherwise its version becomes NULL, the NOT NULL constraint fails and the whole
- *    transaction rolls back. That happens when another batch counted the same event or changed the
+ * 1. the ledger entries (worker/log/plan.ts): one per decision the batch counts rows of, one per
+ *    visitor tally it changes. An entry is written only on the version it was planned from:
+ *    otherwise its version becomes NULL, the NOT NULL constraint fails and the whole transaction
+ *    rolls back. That happens when another batch counted rows of the same decision or changed the
  *    same visitor's tally first; the batch is then planned again from the ledger as it is.
  * 2. the daily aggregates, each key's counters added in one statement.
  *
@@ -39,9 +40,9 @@ const REMEMBERED = 100_000;
 const remembered = new Map<string, LedgerEntry>();
 
 function remember(writes: readonly LedgerWrite[]) {
-  for (const [key, version, decisions, conversions, value] of writes) {
+  for (const [key, version, decisions, conversions, value, events] of writes) {
     remembered.delete(key);
-    remembered.set(key, { version, decisions, conversions, value });
+    remembered.set(key, { version, decisions, conversions, value, events });
   }
   for (const key of remembered.keys()) {
     if (remembered.size <= REMEMBERED) break;
@@ -49,9 +50,7 @@ function remember(writes: readonly LedgerWrite[]) {
   }
 }
 
-const keysOf = (keyed: readonly KeyedRow[]) => [
-  ...new Set(keyed.flatMap((k) => [k.eventKey, ...k.tallies.map((t) => t.tallyKey), ...(k.bound ? [k.bound.key] : [])])),
-];
+const keysOf = (keyed: readonly KeyedRow[]) => [...new Set(keyed.flatMap((k) => [k.decisionKey, ...k.tallies.map((t) => t.tallyKey)]))];
 
 function fromMemory(keys: readonly string[]): Map<string, LedgerEntry> {
   return new Map(keys.flatMap((key) => (remembered.has(key) ? [[key, remembered.get(key) as LedgerEntry] as const] : [])));
@@ -61,7 +60,7 @@ function fromMemory(keys: readonly string[]): Map<string, LedgerEntry> {
 export async function readLedger(db: Database, keys: readonly string[]): Promise<Map<string, LedgerEntry>> {
   const rows = await db.all<{ key: string } & LedgerEntry>(sql`
     SELECT CAST(${logLedger.key} AS TEXT) AS key, ${logLedger.version} AS version, ${logLedger.decisions} AS decisions,
-           ${logLedger.conversions} AS conversions, ${logLedger.value} AS value
+           ${logLedger.conversions} AS conversions, ${logLedger.value} AS value, ${logLedger.events} AS events
     FROM ${logLedger} WHERE ${logLedger.key} IN (SELECT CAST(value AS INTEGER) FROM json_each(${JSON.stringify(keys)}))`);
   return new Map(rows.map(({ key, ...entry }) => [key, entry]));
 }
@@ -73,7 +72,7 @@ function ledgerStatement(db: Database, writes: readonly LedgerWrite[]) {
   return db
     .insert(logLedger)
     .select(
-      sql`SELECT CAST(${column(0)} AS INTEGER), ${column(1)}, ${column(2)}, ${column(3)}, ${column(4)} FROM json_each(${JSON.stringify(writes)}) WHERE true`,
+      sql`SELECT CAST(${column(0)} AS INTEGER), ${column(1)}, ${column(2)}, ${column(3)}, ${column(4)}, ${column(5)} FROM json_each(${JSON.stringify(writes)}) WHERE true`,
     )
     .onConflictDoUpdate({
       target: logLedger.key,
@@ -82,6 +81,7 @@ function ledgerStatement(db: Database, writes: readonly LedgerWrite[]) {
         decisions: excluded("decisions"),
         conversions: excluded("conversions"),
         value: excluded("value"),
+        events: excluded("events"),
       },
     });
 }

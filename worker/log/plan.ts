@@ -7,27 +7,32 @@ import { addCounters, type Counters, encodeKey, type Metric, zeroCounters } from
  * per key), and the ledger entries that make those writes exact when the queue delivers a message
  * twice or a client sends an event twice.
  *
- * The ledger (D1 `log_ledger`) holds, per UTC day, an entry for every row already counted (by kind
- * and id), and a tally per identified visitor and group (holdout or experiment arm): the visitor's
- * decisions, conversions and conversion value that day. A tally's version grows by one with each
- * change, and a write only succeeds on the version it was planned from (worker/log/write.ts), so
- * concurrent batches cannot both count the same visitor or event. A decision's conversions have a
- * tally of their own, so that no more than the site's bound per decision are counted (an event token
- * cannot count unlimited conversions); the ones past it are refused, and neither counted nor logged.
+ * The ledger (D1 `log_ledger`) holds, per UTC day, an entry per decision and a tally per identified
+ * visitor and group (holdout or experiment arm). A decision's entry lists the rows already counted
+ * under it (the decision's own and its interactions', by a 48-bit hash of kind and id) and how many
+ * conversions it counted: one row written per decision and batch rather than one per event, and
+ * the conversion bound (an event token cannot count unlimited conversions) in the same row; the
+ * conversions past it are refused, neither counted nor logged. A visitor's tally holds whether
+ * they had a decision that day (1 or 0: all the group's visitors counter needs, so that their
+ * later decisions write nothing), and their conversions and conversion value. An entry's version
+ * grows by one with each change, and a write only succeeds on the version it was planned from
+ * (worker/log/ledger.ts), so concurrent batches cannot both count the same event or visitor.
  */
-export type LedgerEntry = { version: number; decisions: number; conversions: number; value: number };
-/** [key, version, decisions, conversions, value] */
-export type LedgerWrite = [string, number, number, number, number];
+export type LedgerEntry = { version: number; decisions: number; conversions: number; value: number; events: string };
+/** [key, version, decisions, conversions, value, events] */
+export type LedgerWrite = [string, number, number, number, number, string];
 export type AggregateRow = { siteId: string; day: string; metric: Metric; key: string; counters: Counters };
 
 export type KeyedRow = {
   row: LogRow;
-  /** The ledger key of the row itself (its kind and id, on its day). */
-  eventKey: string;
+  /** The ledger key of the row's decision on the row's day: its entry lists what was counted under it. */
+  decisionKey: string;
+  /** The row in its decision's entry: 12 hex digits of a hash of its kind and id. */
+  eventHash: string;
   /** The ledger keys of the visitor's tallies in the row's groups (none without a visitor id). */
   tallies: { metric: "holdout" | "experiment"; key: string[]; tallyKey: string }[];
-  /** For a conversion: its decision's conversion tally, and how many conversions the decision may count. */
-  bound: { key: string; max: number } | null;
+  /** For a conversion: how many conversions its decision may count. */
+  bound: number | null;
 };
 
 const EPOCH_MS = Date.UTC(2020, 0, 1);
@@ -35,16 +40,36 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Keys are the day since 2020-01-01 in the top 14 bits and a 49-bit SHA-256 prefix below (signed 64-bit, to 2064). */
 const HASH_BITS = 49n;
 const encoder = new TextEncoder();
+const EVENT_HASH_BYTES = 6;
 
 const dayNumber = (day: string) => BigInt(Math.round((Date.parse(`${day}T00:00:00Z`) - EPOCH_MS) / DAY_MS));
 
+async function digestOf(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
 /** The ledger key of `text` on `day`: a decimal string, since it does not fit a JavaScript number. */
 export async function ledgerKey(day: string, text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
   let hash = 0n;
-  for (const byte of digest.subarray(0, 7)) hash = (hash << 8n) | BigInt(byte);
+  for (const byte of (await digestOf(text)).subarray(0, 7)) hash = (hash << 8n) | BigInt(byte);
   return ((dayNumber(day) << HASH_BITS) | (hash & ((1n << HASH_BITS) - 1n))).toString();
 }
+
+/** How a row appears in its decision's entry: a 48-bit hash as 12 hex digits (a decision holds a few rows, so a collision is about 1e-13 per decision). */
+export async function eventHash(row: Pick<LogRow, "site_id" | "kind" | "id">): Promise<string> {
+  const bytes = (await digestOf(eventText(row))).subarray(0, EVENT_HASH_BYTES);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The hashes a decision's entry lists, as a set. */
+export function eventsOf(entry: Pick<LedgerEntry, "events">): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i < entry.events.length; i += 2 * EVENT_HASH_BYTES) out.add(entry.events.slice(i, i + 2 * EVENT_HASH_BYTES));
+  return out;
+}
+
+/** The ledger text of a decision: its entry's key is this text's, on the row's day. */
+export const decisionText = (row: Pick<LogRow, "site_id" | "decision_id">) => `d\u0000${row.site_id}\u0000${row.decision_id}`;
 
 /** The smallest key of `day`: entries below it belong to earlier days. */
 export const firstKeyOf = (day: string) => (dayNumber(day) << HASH_BITS).toString();
@@ -54,18 +79,16 @@ export const eventText = (row: Pick<LogRow, "site_id" | "kind" | "id">) => `e\u0
 /** The conversion bound of a row (a conversion's decision's `maxConversions`), or undefined when none applies. */
 export type ConversionBound = (row: LogRow) => number | undefined;
 
-async function boundOf(row: LogRow, maxOf: ConversionBound): Promise<KeyedRow["bound"]> {
-  const max = row.kind === "interaction" && row.event === "conversion" ? maxOf(row) : undefined;
-  if (max === undefined) return null;
-  return { key: await ledgerKey(row.day, `c\u0000${row.site_id}\u0000${row.decision_id}`), max };
-}
+const boundOf = (row: LogRow, maxOf: ConversionBound): number | null =>
+  (row.kind === "interaction" && row.event === "conversion" ? maxOf(row) : undefined) ?? null;
 
 export async function keyRows(rows: readonly LogRow[], maxOf: ConversionBound = () => undefined): Promise<KeyedRow[]> {
   return Promise.all(
     rows.map(async (row) => ({
       row,
-      eventKey: await ledgerKey(row.day, eventText(row)),
-      bound: await boundOf(row, maxOf),
+      decisionKey: await ledgerKey(row.day, decisionText(row)),
+      eventHash: await eventHash(row),
+      bound: boundOf(row, maxOf),
       tallies: row.visitor_id
         ? await Promise.all(
             groupsOf(row).map(async (g) => ({
@@ -78,7 +101,7 @@ export async function keyRows(rows: readonly LogRow[], maxOf: ConversionBound = 
   );
 }
 
-const EMPTY: LedgerEntry = { version: 0, decisions: 0, conversions: 0, value: 0 };
+const EMPTY: LedgerEntry = { version: 0, decisions: 0, conversions: 0, value: 0, events: "" };
 
 type Tally = { siteId: string; day: string; metric: "holdout" | "experiment"; key: string; before: LedgerEntry; after: LedgerEntry };
 
@@ -91,6 +114,12 @@ function visitorCounters({ before, after }: Tally): Partial<Counters> {
     valueSq: after.value ** 2 - before.value ** 2,
   };
 }
+
+const unchanged = ({ before, after }: Tally) =>
+  before.decisions === after.decisions && before.conversions === after.conversions && before.value === after.value;
+
+/** A decision's entry as the batch changes it: what it held, and the rows and conversions it will hold. */
+type DecisionEntry = { before: LedgerEntry; events: Set<string>; added: string; conversions: number };
 
 /**
  * Plans a batch against what the ledger is believed to hold (`known`; absent keys are believed
@@ -105,25 +134,29 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
     addCounters(row.counters, counters);
     aggregates.set(id, row);
   };
-  const ledger = new Map<string, LedgerWrite>();
+  const decisions = new Map<string, DecisionEntry>();
+  const entryOf = (key: string) => {
+    const before = known.get(key) ?? EMPTY;
+    const entry = decisions.get(key) ?? { before, events: eventsOf(before), added: "", conversions: before.conversions };
+    decisions.set(key, entry);
+    return entry;
+  };
   const tallies = new Map<string, Tally>();
   const counted: LogRow[] = [];
   const refused: LogRow[] = [];
-  const conversionsOf = new Map<string, { before: LedgerEntry; count: number }>();
 
-  for (const { row, eventKey, tallies: groups, bound } of keyed) {
-    if (known.has(eventKey) || ledger.has(eventKey)) continue;
-    if (bound) {
-      const before = known.get(bound.key) ?? EMPTY;
-      const tally = conversionsOf.get(bound.key) ?? { before, count: before.conversions };
-      conversionsOf.set(bound.key, tally);
-      if (tally.count >= bound.max) {
+  for (const { row, decisionKey, eventHash, tallies: groups, bound } of keyed) {
+    const entry = entryOf(decisionKey);
+    if (entry.events.has(eventHash)) continue;
+    if (bound !== null) {
+      if (entry.conversions >= bound) {
         refused.push(row);
         continue;
       }
-      tally.count++;
+      entry.conversions++;
     }
-    ledger.set(eventKey, [eventKey, 1, 0, 0, 0]);
+    entry.events.add(eventHash);
+    entry.added += eventHash;
     counted.push(row);
     for (const c of contributionsOf(row)) add(row.site_id, row.day, c.metric, encodeKey(c.key), c.counters);
     const { impressions = 0, clicks = 0, conversions = 0, value = 0 } = row.kind === "interaction" ? outcomeOf(row) : {};
@@ -140,7 +173,9 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
         before,
         after: { ...before },
       };
-      if (row.kind === "decision") tally.after.decisions++;
+      // Only whether the visitor had a decision matters (it makes them one of the group's visitors):
+      // their later decisions that day leave the tally as it is, and unwritten.
+      if (row.kind === "decision") tally.after.decisions = 1;
       else {
         tally.after.conversions += conversions;
         tally.after.value += value;
@@ -148,13 +183,15 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
       tallies.set(group.tallyKey, tally);
     }
   }
+  const ledger: LedgerWrite[] = [];
+  for (const [key, { before, added, conversions }] of decisions)
+    if (added) ledger.push([key, before.version + 1, 0, conversions, 0, before.events + added]);
   for (const [tallyKey, tally] of tallies) {
+    if (unchanged(tally)) continue;
     add(tally.siteId, tally.day, tally.metric, tally.key, visitorCounters(tally));
     const { decisions, conversions, value } = tally.after;
-    ledger.set(tallyKey, [tallyKey, tally.before.version + 1, decisions, conversions, value]);
+    ledger.push([tallyKey, tally.before.version + 1, decisions, conversions, value, ""]);
   }
-  for (const [key, { before, count }] of conversionsOf)
-    if (count !== before.conversions) ledger.set(key, [key, before.version + 1, 0, count, 0]);
-  return { counted, refused, ledger: [...ledger.values()], aggregates: [...aggregates.values()] };
+  return { counted, refused, ledger, aggregates: [...aggregates.values()] };
 }
 export type BatchPlan = ReturnType<typeof planBatch>;

@@ -280,8 +280,10 @@ export const dailyAggregates = sqliteTable(
 
 /**
  * What the aggregates have already counted, for the last days (worker/log/plan.ts): an entry per
- * logged row, and a tally per identified visitor, group and day. The key is the day in its top bits
- * and a hash below, so that old days are deleted by key range. No visitor id is stored.
+ * decision and day (`events`: the hashes of its rows already counted, 12 hex digits each;
+ * `conversions`: how many of its conversions were counted), and a tally per identified visitor,
+ * group and day. The key is the day in its top bits and a hash below, so that old days are deleted
+ * by key range. No visitor id is stored.
  */
 export const logLedger = sqliteTable("log_ledger", {
   key: integer("key").primaryKey(),
@@ -289,6 +291,7 @@ export const logLedger = sqliteTable("log_ledger", {
   decisions: integer("decisions").notNull().default(0),
   conversions: integer("conversions").notNull().default(0),
   value: real("value").notNull().default(0),
+  events: text("events").notNull().default(""),
 });
 
 /**

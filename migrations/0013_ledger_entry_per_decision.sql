@@ -1,0 +1,2 @@
+-- Ledger entries per decision (worker/log/plan.ts): the per-event and per-decision-bound entries written before this stay until the ledger window prunes them.
+ALTER TABLE `log_ledger` ADD `events` text DEFAULT '' NOT NULL;
