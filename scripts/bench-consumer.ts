@@ -98,12 +98,21 @@ async function warmUp(setup: Setup): Promise<void> {
   });
 }
 
+/**
+ * One visitor per two page views, at most MAX_DEFAULT_VISITORS: locally every visitor's object keeps
+ * its own SQLite files open while it lives, and with many thousands of live objects workerd reaches this
+ * machine's limit of open files (20,000) and fails them with SQLITE_CANTOPEN (seen in a 200,000-event
+ * run); in production the objects live on many machines.
+ */
+const MAX_DEFAULT_VISITORS = 5_000;
+const defaultVisitors = (pageViews: number) => Math.min(MAX_DEFAULT_VISITORS, Math.max(1, Math.ceil(pageViews / 2)));
+
 type Run = { pageViews: number; decideS: number; decideErrors: string[]; enqueueS: number; totalS: number; foreignCpu: number | undefined };
 
 /** Decides every page view, waits for their decisions, then enqueues and polls D1 at once, both timed from the first send. */
 async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ run: Run; plan: Plan }> {
   const pageViews = Math.ceil(options.events / EVENTS_PER_PAGE_VIEW);
-  const cookies = await visitorCookies(options.visitors ?? Math.max(1, Math.ceil(pageViews / 2)), setup.signingKey);
+  const cookies = await visitorCookies(options.visitors ?? defaultVisitors(pageViews), setup.signingKey);
   const before = cpuSnapshot();
   const decideStarted = performance.now();
   const decideErrors: string[] = [];

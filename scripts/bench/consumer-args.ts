@@ -3,7 +3,7 @@ import { parseFlags, positiveInt } from "./cli";
 export type ConsumerBenchOptions = {
   /** Interaction events sent through POST /v1/events, three per page view. */
   events: number;
-  /** Identified visitors the page views are shared among (default: half as many as page views). */
+  /** Identified visitors the page views are shared among (default: half as many as page views, at most 5,000). */
   visitors: number | undefined;
   /** Consumer invocations made to fail after their writes, so that their messages are delivered again. */
   redeliver: number;
@@ -16,7 +16,8 @@ export type ConsumerBenchOptions = {
 
 const USAGE = `usage: npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--json]
   --events N     interaction events to send, three per page view, 100 per request (default 20000)
-  --visitors V   identified visitors sharing the page views (default: one per two page views)
+  --visitors V   identified visitors sharing the page views (default: one per two page views, at most 5,000:
+                 locally each live visitor object holds SQLite files open, bounded by the open-file limit)
   --redeliver B  consumer invocations that fail after writing, so the queue delivers them again (default 5)
   --timeout S    give up when they are not all written this many seconds after the first send (default 300)
   --state-dir D  keep the local stores' files in D (emptied first), e.g. on a tmpfs such as /dev/shm/ep-bench:
