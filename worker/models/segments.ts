@@ -32,8 +32,11 @@ export function validateSegments(raw: unknown, model: { version: string; sha256:
   return file;
 }
 
-/** Segment files never change (versions are immutable): one read per isolate and version. */
-const cache = new Map<string, Promise<readonly Segment[] | null>>();
+/**
+ * Segment files never change (versions are immutable): one read per isolate and version. The
+ * values are kept, not the reads in flight (worker/lib/ttl-cache.ts says why).
+ */
+const cache = new Map<string, readonly Segment[] | null>();
 
 /** A version's segments file as stored, or null when there is none or it is not for these bytes. */
 export async function readSegmentsFile(models: R2Bucket, served: Pick<ServedVersion, "version" | "sha256">): Promise<SegmentsFile | null> {
@@ -46,17 +49,16 @@ export async function readSegmentsFile(models: R2Bucket, served: Pick<ServedVers
 const read = async (models: R2Bucket, served: ServedVersion) => (await readSegmentsFile(models, served))?.segments ?? null;
 
 /** The served version's segments, or null (none pushed, a bundled version, or the file unreadable). */
-export function segmentsOf(models: R2Bucket, served: ServedVersion): Promise<readonly Segment[] | null> {
-  if (served.storage !== "r2") return Promise.resolve(null);
+export async function segmentsOf(models: R2Bucket, served: ServedVersion): Promise<readonly Segment[] | null> {
+  if (served.storage !== "r2") return null;
   const key = `${served.version}:${served.sha256}`;
-  let pending = cache.get(key);
-  if (!pending) {
-    pending = read(models, served).catch(() => {
-      // An R2 failure is not remembered: the next decision asks again.
-      cache.delete(key);
-      return null;
-    });
-    cache.set(key, pending);
+  if (cache.has(key)) return cache.get(key) ?? null;
+  try {
+    const segments = await read(models, served);
+    cache.set(key, segments);
+    return segments;
+  } catch {
+    // An R2 failure is not remembered: the next decision asks again.
+    return null;
   }
-  return pending;
 }

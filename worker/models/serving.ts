@@ -49,23 +49,20 @@ export async function servingConfig(kv: KVNamespace, ttlMs: number): Promise<Ser
   }
 }
 
-/** Manifests of pushed versions never change (versions are immutable), so one read per isolate. */
-const manifests = new Map<string, Promise<unknown>>();
+/**
+ * Manifests of pushed versions never change (versions are immutable), so one read per isolate and
+ * version. The values are kept, not the reads in flight: a request never awaits another's I/O
+ * (worker/lib/ttl-cache.ts says why).
+ */
+const manifests = new Map<string, unknown>();
 
-async function readManifest(models: R2Bucket, version: string): Promise<unknown> {
+async function manifestOf(models: R2Bucket, version: string): Promise<unknown> {
+  if (manifests.has(version)) return manifests.get(version);
   const object = await models.get(manifestObjectKey(version));
   if (!object) throw new Error(`no manifest for ${version} in R2`);
-  return object.json();
-}
-
-function manifestOf(models: R2Bucket, version: string): Promise<unknown> {
-  let pending = manifests.get(version);
-  if (!pending) {
-    pending = readManifest(models, version);
-    manifests.set(version, pending);
-    pending.catch(() => manifests.delete(version));
-  }
-  return pending;
+  const manifest: unknown = await object.json();
+  manifests.set(version, manifest);
+  return manifest;
 }
 
 /** The loadable source of a served version. The bundle only answers for its own version. */
