@@ -5,10 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadModelDir } from "../../scripts/evaluate/scorer";
+import type { Example } from "../../scripts/train/dataset";
 import { PYTHON, trainModel } from "../../scripts/train/pipeline";
 import { PARITY_TOLERANCE } from "../../scripts/train/python-report";
 import { type SequenceTrainingReport, trainSequenceModel } from "../../scripts/train/sequence/pipeline";
 import { RING, writeRing } from "../../scripts/train/sequence/ring";
+import { SPLIT, sequenceCatalogue } from "../../scripts/train/sequence/split";
 import { manifestSchema } from "../../worker/inference/manifest";
 
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx, numpy"]).status === 0;
@@ -55,6 +57,21 @@ describe.skipIf(!hasTorch)("the sequence family on a tiny ring of items", () => 
         .update(readFileSync(join(out, "model.onnx")))
         .digest("hex"),
     );
+  });
+
+  it("gives validation items a row and refits on them once the epoch is chosen; a test item gets none", () => {
+    const visitor = (ids: string[]) => ({
+      userId: ids.join(),
+      positives: ids.map((contentId) => ({ contentId }) as Example),
+      split: Uint8Array.from(ids, (_, i) => (i === ids.length - 1 ? SPLIT.test : i === ids.length - 2 ? SPLIT.validation : SPLIT.train)),
+    });
+    expect(sequenceCatalogue([visitor(["b", "a", "only-validation", "only-test"]), visitor(["a", "b"])])).toEqual([
+      "a",
+      "b",
+      "only-validation",
+    ]);
+    expect(report.model.refitLosses.length).toBeGreaterThan(0);
+    for (const loss of report.model.refitLosses) expect(loss).toBeGreaterThan(0);
   });
 
   it("quantizes without changing the top item, and the worker's scorer reproduces the fixture", async () => {

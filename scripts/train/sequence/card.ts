@@ -52,8 +52,8 @@ ${int(data.positives)} positives of ${int(data.visitors)} visitors on ${int(data
 ## Split (protocol of every figure below)
 
 ${split.method}. Train ${int(split.train)}, validation ${int(split.validation)}, test ${int(split.test)} positives;
-${int(split.catalogue)} items have an embedding row (every item with a training positive: no cap); the others score as
-the unknown row plus their attributes.
+${int(split.catalogue)} items have an embedding row (every item with a training or validation positive: no cap); the others
+score as the unknown row plus their attributes.
 
 ## Inputs
 
@@ -76,6 +76,9 @@ training positives are encoded without the visitor's attributes (seeded), so an 
   validation NDCG@10; dropout ${hp.dropout}; batches of ${hp.batch_size} windows; seed ${hp.seed}.
 - Validation: ${report.validation.protocol}. Best epoch ${model.epochs} (HR@10 ${fixed(best?.valHr10)}, NDCG@10 ${fixed(best?.valNdcg10)})
   of ${model.epochsRun} run (at most ${model.maxEpochs}); stopped by ${model.stoppedBy}.
+- Refit: ${model.refitLosses.length} more epoch${model.refitLosses.length === 1 ? "" : "s"} from the best epoch's weights on every positive but the test ones (the validation
+  items included, at the learning rates reached by then). So the model is trained on every item but the test one; the
+  epoch was chosen on validation before the refit. Until the refit, an item seen only as a validation item is the unknown row.
 - Wall time on this machine (${model.threads} torch thread${model.threads === 1 ? "" : "s"}): ${report.wallSeconds.total} s in all — data ${report.wallSeconds.data} s,
   tensors ${report.wallSeconds.features} s, PyTorch ${report.wallSeconds.python} s (training ${model.trainWallSeconds} s), evaluation ${report.wallSeconds.evaluation} s.
   CPU time ${report.cpuSeconds.total} s (TypeScript ${report.cpuSeconds.typescript} s, Python ${report.cpuSeconds.python} s, of which training

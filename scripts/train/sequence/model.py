@@ -18,7 +18,7 @@ class Validation:
     evaluation, items are drawn from all of the data's items, and those without a row are scored
     as the unknown row with their attributes."""
 
-    def __init__(self, seqs, which, users, negatives, rng):
+    def __init__(self, seqs, which, users, negatives, rng, untrained=None):
         histories, targets = seqs.held_out(which)
         seen = seqs.seen_by()
         owners = [u for span, u in zip(seqs.visitors(), range(len(seen))) if (seqs.split[span] == which).any()]
@@ -44,7 +44,10 @@ class Validation:
             candidates.append([int(seqs.rows[at[k]])] + [r if r < seqs.rows_total else ROWS["unknown"] for r in drawn])
             features.append(np.concatenate([seqs.item_features[at[k]][None], seqs.catalogue_features[drawn]]))
         self.negatives = negatives
-        self.candidates = torch.from_numpy(np.asarray(candidates, dtype=np.int64).reshape(len(pick), negatives + 1))
+        candidates = np.asarray(candidates, dtype=np.int64).reshape(len(pick), negatives + 1)
+        if untrained is not None:  # rows that have not trained yet are scored as the unknown row, as items without one are
+            candidates = np.where(untrained[candidates], ROWS["unknown"], candidates)
+        self.candidates = torch.from_numpy(candidates)
         self.features = torch.from_numpy(np.asarray(features, dtype=np.float32).reshape(len(pick), negatives + 1, seqs.item_dims))
         self.users = len(pick)
 
@@ -114,12 +117,20 @@ def fit(seqs, *, seed, threads, d, dropout, lr, embedding_lr, batch_size, negati
     # evaluation, an item seen only as someone's held-out one. Both are rare, so the rarest
     # catalogue items are shown as the unknown row half of the time, as targets, as sampled items
     # and in sequences, and the row learns to score like them.
-    counts = np.bincount(np.concatenate(targets), minlength=rows)[first:]
-    rare = np.zeros(rows, dtype=bool)
-    rare[first:] = counts <= max(1, counts[counts > 0].min() if (counts > 0).any() else 1)
+    # Items seen only as validation items have a row that does not train before the refit: until
+    # then they are always the unknown row.
+    def rarity(targets):
+        counts = np.bincount(np.concatenate(targets), minlength=rows)[first:]
+        rare, untrained = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+        rare[first:] = counts <= max(1, counts[counts > 0].min() if (counts > 0).any() else 1)
+        untrained[first:] = counts == 0
+        return rare, untrained
+
+    rare, untrained = rarity(targets)
 
     def unknown(rows_array):
-        return np.where(rare[rows_array] & (rng.random(rows_array.shape) < unknown_share), ROWS["unknown"], rows_array)
+        shown = untrained[rows_array] | (rare[rows_array] & (rng.random(rows_array.shape) < unknown_share))
+        return np.where(shown, ROWS["unknown"], rows_array)
 
     def batches_of(windows):
         order = np.argsort([len(t) for t in windows[0]], kind="stable")
@@ -158,7 +169,7 @@ def fit(seqs, *, seed, threads, d, dropout, lr, embedding_lr, batch_size, negati
             count += len(at)
         return total / count
 
-    validation = Validation(seqs, 1, validation_users, 99, np.random.default_rng(seed + 1))
+    validation = Validation(seqs, 1, validation_users, 99, np.random.default_rng(seed + 1), untrained)
     log(f"  {len(tokens)} training windows ({sum(len(t) for t in targets)} positions), {len(batches_of(windows))} batches; "
         f"validation: {validation.users} visitors' second-to-last item vs {validation.negatives} sampled items")
     started, cpu_started = time.time(), time.process_time()
@@ -195,6 +206,7 @@ def fit(seqs, *, seed, threads, d, dropout, lr, embedding_lr, batch_size, negati
         # The validation items have chosen the epoch; they are the visitors' latest transitions before
         # the test ones, so they now train too (the test items never do).
         with_validation = seqs.windows(up_to=1)
+        rare, untrained = rarity(with_validation[1])
         for _ in range(refit_epochs):
             refit.append(run_epoch(with_validation))
             log(f"  refit with the validation items: train loss {refit[-1]:.4f}")

@@ -248,7 +248,7 @@ export async function trainSequenceModel(
   const train = trainingPositives(sequences);
   if (train.length === 0)
     throw new Error(`${dataset.name}: the sequence family needs visitors with at least three positives (user ids), and there are none`);
-  const catalogue = sequenceCatalogue(train);
+  const catalogue = sequenceCatalogue(sequences);
   const counts = splitCounts(sequences);
   log(
     `${dataset.name}: ${sequences.length} visitors, ${counts.train + counts.validation + counts.test} positives ` +
@@ -355,7 +355,8 @@ export async function trainSequenceModel(
     split: {
       method:
         "leave-one-out per visitor: the latest positive is test, the one before validation, the earlier ones train; " +
-        "the catalogue and the features are fitted on training positives only",
+        "the features are fitted on training positives only, the catalogue on training and validation ones; " +
+        "training on the validation positives starts once they have chosen the epoch (the refit)",
       ...counts,
       catalogue: catalogue.length,
     },

@@ -2,8 +2,9 @@
  * The sequence family's view of a data set: each visitor's positives in time order (clicks,
  * conversions, implicit interactions), split leave-one-out as `npm run evaluate -- --protocol
  * leave-one-out` holds them out: the latest positive is test, the one before it validation
- * (early stopping), every earlier one trains. So a model trained here never saw any visitor's
- * held-out item as a target, and the evaluation's figures are on items it did not learn from.
+ * (early stopping, then a short refit that trains on it too), every earlier one trains. So a model
+ * trained here never saw any visitor's test item as a target, and the evaluation's figures are on
+ * items it did not learn from.
  */
 import type { Dataset, Example } from "../dataset";
 
@@ -41,12 +42,14 @@ export function trainingPositives(sequences: readonly VisitorSequence[]): Exampl
 }
 
 /**
- * The model's catalogue: every item with at least one training positive, in natural order. There
- * is no cap: an item that trained has an embedding row. The others (new items, or items seen only
- * as held-out ones) are scored as unknown, from their attributes.
+ * The model's catalogue: every item with a training or validation positive, in natural order. There
+ * is no cap. Validation items get a row because the model trains on them once the epoch is chosen
+ * (train.py's refit); items seen only as someone's test item (or new items) have none and are
+ * scored as unknown, from their attributes.
  */
-export function sequenceCatalogue(train: readonly Example[]): string[] {
-  return [...new Set(train.map((e) => e.contentId))].sort(naturalOrder);
+export function sequenceCatalogue(sequences: readonly VisitorSequence[]): string[] {
+  const ids = sequences.flatMap((s) => s.positives.filter((_, i) => s.split[i] !== SPLIT.test).map((e) => e.contentId));
+  return [...new Set(ids)].sort(naturalOrder);
 }
 
 export function splitCounts(sequences: readonly VisitorSequence[]): Record<SplitName, number> {

@@ -3,7 +3,8 @@
 
 Reads DATA/index.json and its files (data.py), then:
   1. trains on every visitor's positives before their validation and test ones, early stopping
-     on the validation items' NDCG@10 against 99 sampled items (model.py)
+     on the validation items' NDCG@10 against 99 sampled items, then refits the best epoch's
+     weights on the validation positives too for a few epochs (model.py)
   2. exports OUT/model.onnx (int8 embedding rows, float32 elsewhere) and DATA/model.fp32.onnx (export.py)
   3. scores every scored set (the parity fixture) with the int8 graph's exact emulation (the model
      with its dequantized table) and with the fp32 model: DATA/NAME.int8.f32, DATA/NAME.fp32.f32
@@ -41,6 +42,9 @@ EPOCH_BOUNDS = (20, 400)
 # approximation. They cost one [positions x negatives] matrix product per step, hence the cap.
 NEGATIVE_SHARE = 0.1
 NEGATIVE_BOUNDS = (256, 2048)
+# Epochs on every positive but the test ones once early stopping has chosen the weights: the
+# validation items are each visitor's latest transition before the test one, the nearest in time.
+REFIT_EPOCHS = 3
 
 
 def parse_args():
@@ -62,6 +66,8 @@ def parse_args():
     ap.add_argument("--negatives", type=int, default=None,
                     help="catalogue items sampled per step for the softmax (default: a tenth of the catalogue, 256 to 2048)")
     ap.add_argument("--unknown-share", type=float, default=0.5, help="how often the rarest items are shown as the unknown row")
+    ap.add_argument("--refit-epochs", type=int, default=REFIT_EPOCHS,
+                    help="epochs with the validation positives after early stopping (0: none)")
     ap.add_argument("--validation-users", type=int, default=10_000)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: deterministic)")
     return ap.parse_args()
@@ -99,7 +105,8 @@ def main():
     hp = dict(seed=args.seed, threads=args.threads, d=args.dim, blocks=args.blocks, hidden=args.hidden or args.dim,
               dropout=args.dropout, lr=args.lr, embedding_lr=args.embedding_lr,
               batch_size=args.batch_size, negatives=negatives, unknown_share=args.unknown_share, max_epochs=max_epochs,
-              patience=args.patience, validation_users=args.validation_users, time_budget=args.time_budget)
+              patience=args.patience, validation_users=args.validation_users, time_budget=args.time_budget,
+              refit_epochs=args.refit_epochs)
     t0, c0 = time.time(), time.process_time()
     model, epoch, curve, stop, refit = fit(seqs, log=log, **hp)
     train_seconds, train_cpu = time.time() - t0, time.process_time() - c0
