@@ -29,6 +29,8 @@ export default defineConfig(async () => {
             CONFIG_TTL_MS: "0",
             // Generous on a shared test machine; the failing-object tests stall the object past it.
             VISITOR_STATE_TIMEOUT_MS: "3000",
+            // Decisions still go through the isolate's outbox, but a test waits 20 ms for it, not a second.
+            LOG_BATCH_WINDOW_MS: "20",
             ADMIN_TOKEN: "test-admin-token",
             PRIVACY_TOKEN: "test-privacy-token",
             ID_SIGNING_KEY: "test-id-signing-key",

@@ -11,14 +11,21 @@ import { createDb, type Database } from "../store/db";
 import { revokedAmong } from "../store/revocations";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
 import { changesProfile } from "../visitors/features";
-import { type DecisionEvent, type InteractionEvent, type InteractionsMessage, type QueueMessage, queueMessageSchema } from "../wire/events";
+import {
+  type DecisionEvent,
+  type DecisionsMessage,
+  type InteractionEvent,
+  type InteractionsMessage,
+  type QueueMessage,
+  queueMessageSchema,
+} from "../wire/events";
 import { notLearnedReason } from "./admit";
 import { countEvents, isRefused, type LogTarget, logEvents } from "./ingest";
 import { perEventHandles } from "./messages";
 
 type Loggable = DecisionEvent | InteractionEvent;
 type Pending = { message: Message<unknown>; event: Loggable };
-type Task = Exclude<QueueMessage, Loggable | InteractionsMessage>;
+type Task = Exclude<QueueMessage, Loggable | InteractionsMessage | DecisionsMessage>;
 
 const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Math.max(0, attempts - 1)) });
 
@@ -48,9 +55,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       continue;
     }
     const body = parsed.data;
-    if (body.type === "interactions") {
-      const handles = perEventHandles(message, body.events.length);
-      for (const [i, event] of body.events.entries()) admitToLog(loggable, handles[i] as Message<unknown>, event);
+    if (body.type === "interactions" || body.type === "decisions") {
+      const events: readonly Loggable[] = body.events;
+      const handles = perEventHandles(message, events.length);
+      for (const [i, event] of events.entries()) admitToLog(loggable, handles[i] as Message<unknown>, event);
     } else if (body.type === "decision" || body.type === "interaction") admitToLog(loggable, message, body);
     // Feeds are fetched and imported one after another: each can hold megabytes while it is read.
     else if (body.type === "feed") feeds.push(() => runTask(body, message, db, env, visitors));

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { storageAllowed, type Visitor } from "../consent/evaluate";
 import { buildContext } from "../decisions/context";
 import { catalogueUnavailable, decide } from "../decisions/decide";
+import { decisionOutbox } from "../events/outbox";
 import { issueEventToken } from "../events/token";
 import { readPreviewToken } from "../experiments/preview";
 import { afterAnswer } from "../lib/after-answer";
@@ -37,8 +38,8 @@ const byCookies: Identify = async (c, site, ask) => ({ ...(await resolveVisitor(
  * On a warm isolate its critical path makes one remote call, to the visitor's Durable Object
  * (tombstone, profile and today's caps together), and none for a visitor without an id: the
  * catalogue, the site's policy and the serving config come from isolate caches, and the reads
- * that do not depend on each other run side by side. The decision event and the caps' count
- * leave after the answer.
+ * that do not depend on each other run side by side. The caps' count leaves after the answer, and
+ * the decision event joins the isolate's outbox, queued with the others of its window.
  */
 export async function decisionForRequest(
   c: Context<AppEnv>,
@@ -133,6 +134,6 @@ export async function decisionForRequest(
       await stub.countShown(site.id, day, shownCapped, now.getTime());
     });
   }
-  afterAnswer(waitUntil, "decision event not queued", () => c.env.EVENTS.send({ ...event, channel }, { contentType: "json" }));
+  decisionOutbox.add(c.env.EVENTS, { ...event, channel }, c.var.config.logBatchWindowMs, waitUntil);
   return { ...response, eventToken: await issueEventToken({ ...grant, ch: channel }, c.env.ID_SIGNING_KEY) };
 }

@@ -34,6 +34,8 @@ const varsSchema = z.object({
   MODEL_SESSIONS_MAX: z.coerce.number().int("a whole number of sessions").min(1).default(4),
   /** Where the raw log goes: batch files on R2, or a Pipelines stream (worker/log/sinks.ts). */
   LOG_SINK: z.enum(["r2", "pipelines"]).default("r2"),
+  /** How long an isolate gathers decision events before queueing them as one message (worker/events/outbox.ts). */
+  LOG_BATCH_WINDOW_MS: milliseconds(1_000),
   /** Days of raw log kept; older partitions are deleted. */
   RETENTION_DAYS: days(90),
   /** Days of daily aggregates kept in D1. */
@@ -48,6 +50,7 @@ export type Config = {
   visitorStateTimeoutMs: number;
   modelSessionsMax: number;
   logSink: "r2" | "pipelines";
+  logBatchWindowMs: number;
   retentionDays: number;
   aggregateRetentionDays: number;
 };
@@ -60,6 +63,7 @@ type Vars =
   | "VISITOR_STATE_TIMEOUT_MS"
   | "MODEL_SESSIONS_MAX"
   | "LOG_SINK"
+  | "LOG_BATCH_WINDOW_MS"
   | "RETENTION_DAYS"
   | "AGGREGATE_RETENTION_DAYS";
 /** An unset or empty var takes its default. */
@@ -78,6 +82,7 @@ export function configOf(env: Pick<Env, Vars>): Config {
     VISITOR_STATE_TIMEOUT_MS: env.VISITOR_STATE_TIMEOUT_MS,
     MODEL_SESSIONS_MAX: setOrUndefined(env.MODEL_SESSIONS_MAX),
     LOG_SINK: setOrUndefined(env.LOG_SINK),
+    LOG_BATCH_WINDOW_MS: env.LOG_BATCH_WINDOW_MS,
     RETENTION_DAYS: env.RETENTION_DAYS,
     AGGREGATE_RETENTION_DAYS: env.AGGREGATE_RETENTION_DAYS,
   });
@@ -90,6 +95,7 @@ export function configOf(env: Pick<Env, Vars>): Config {
     visitorStateTimeoutMs: vars.data.VISITOR_STATE_TIMEOUT_MS,
     modelSessionsMax: vars.data.MODEL_SESSIONS_MAX,
     logSink: vars.data.LOG_SINK,
+    logBatchWindowMs: vars.data.LOG_BATCH_WINDOW_MS,
     retentionDays: vars.data.RETENTION_DAYS,
     aggregateRetentionDays: vars.data.AGGREGATE_RETENTION_DAYS,
   };

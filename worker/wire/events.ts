@@ -181,6 +181,20 @@ export const interactionsMessageSchema = z.object({
 export type InteractionsMessage = z.infer<typeof interactionsMessageSchema>;
 export const INTERACTIONS_MESSAGE_MAX_BYTES = 120_000;
 
+/**
+ * Decision events an isolate answered within its log window (worker/events/outbox.ts), queued as
+ * one message: at peak traffic a message per decision would pass the queue's 5,000 messages/s and
+ * cost a queue write, read and delete per decision. DECISIONS_MESSAGE_MAX_BYTES keeps a message
+ * inside one 64 KB billing unit.
+ */
+export const DECISIONS_MESSAGE_MAX_EVENTS = 1_000;
+export const decisionsMessageSchema = z.object({
+  type: z.literal("decisions"),
+  events: z.array(decisionEventSchema).min(1).max(DECISIONS_MESSAGE_MAX_EVENTS),
+});
+export type DecisionsMessage = z.infer<typeof decisionsMessageSchema>;
+export const DECISIONS_MESSAGE_MAX_BYTES = 60_000;
+
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
 
@@ -200,6 +214,7 @@ export const queueMessageSchema = z.discriminatedUnion("type", [
   decisionEventSchema,
   interactionEventSchema,
   interactionsMessageSchema,
+  decisionsMessageSchema,
   erasureMessageSchema,
   siteSweepMessageSchema,
   snapshotMessageSchema,

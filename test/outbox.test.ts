@@ -1,0 +1,98 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { waitFor } from "../scripts/harness/wait";
+import { createRandom } from "../scripts/train/random";
+import { DecisionOutbox } from "../worker/events/outbox";
+import { type DecisionEvent, type DecisionsMessage, decisionsMessageSchema } from "../worker/wire/events";
+import { createSite } from "./support/fixtures";
+import { loggedRows } from "./support/log";
+import { simulatedTraffic } from "./support/traffic";
+
+/** The real local queue, with the body of every message sent through it kept for the test to read. */
+function recordedQueue(queue: Queue): { queue: Queue; sent: DecisionsMessage[] } {
+  const sent: DecisionsMessage[] = [];
+  const wrapped = new Proxy(queue, {
+    get(target, property) {
+      if (property === "send")
+        return (body: unknown, options?: QueueSendOptions) => {
+          sent.push(decisionsMessageSchema.parse(body));
+          return target.send(body, options);
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { queue: wrapped, sent };
+}
+
+async function decisionsFor(name: string, visitors: number, seed: number): Promise<{ site: string; decisions: DecisionEvent[] }> {
+  const site = await createSite(name);
+  const traffic = simulatedTraffic(site, [{ visitors, ctr: 0 }], createRandom(seed).next, { impressionsPerVisitor: 1 });
+  return { site, decisions: traffic.filter((e): e is DecisionEvent => e.type === "decision") };
+}
+
+/** Adds each decision as a request would, keeping what it hands to `waitUntil`; resolves when all of it is done. */
+async function addAll(outbox: DecisionOutbox, queue: Queue, decisions: readonly DecisionEvent[], windowMs: number): Promise<void> {
+  const kept: Promise<unknown>[] = [];
+  for (const decision of decisions) outbox.add(queue, decision, windowMs, (p) => kept.push(p));
+  await Promise.all(kept);
+}
+
+/** The site's decisions in the log, once the consumer has written `expected` of them. */
+const loggedDecisionIds = (site: string, expected: number) =>
+  waitFor(async () => {
+    const ids = (await loggedRows(site)).filter((row) => row.kind === "decision").map((row) => row.id);
+    return ids.length >= expected ? ids : null;
+  });
+
+describe("the decision outbox", () => {
+  it("queues the decisions answered within one window as one message, and each reaches the log once", async () => {
+    const { site, decisions } = await decisionsFor("outbox-window", 25, 1);
+    const { queue, sent } = recordedQueue(env.EVENTS);
+    const outbox = new DecisionOutbox();
+    await addAll(outbox, queue, decisions, 5);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.events.map((d) => d.decisionId)).toEqual(decisions.map((d) => d.decisionId));
+
+    // A decision after the send opens a batch of its own.
+    const [later] = (await decisionsFor("outbox-window-later", 1, 2)).decisions;
+    await addAll(outbox, queue, [later as DecisionEvent], 5);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.events.map((d) => d.decisionId)).toEqual([later?.decisionId]);
+
+    const logged = await loggedDecisionIds(site, decisions.length);
+    expect(logged.sort()).toEqual(decisions.map((d) => d.decisionId).sort());
+  });
+
+  it("sends a batch at once when the next decision would pass its byte bound: every message within it, none lost or doubled", async () => {
+    const { site, decisions } = await decisionsFor("outbox-full", 20, 3);
+    const { queue, sent } = recordedQueue(env.EVENTS);
+    const oneDecision = new TextEncoder().encode(JSON.stringify(decisions[0])).byteLength;
+    const bound = oneDecision * 6;
+    // A window no test waits out: every message here is sent because its batch was full, but the last.
+    const outbox = new DecisionOutbox(bound);
+    await addAll(outbox, queue, decisions, 5);
+    expect(sent.length).toBeGreaterThanOrEqual(Math.ceil(decisions.length / 6));
+    for (const message of sent) {
+      const bytes = message.events.reduce((n, d) => n + new TextEncoder().encode(JSON.stringify(d)).byteLength + 1, 0);
+      expect(bytes).toBeLessThanOrEqual(bound);
+    }
+    expect(sent.flatMap((m) => m.events.map((d) => d.decisionId))).toEqual(decisions.map((d) => d.decisionId));
+
+    const logged = await loggedDecisionIds(site, decisions.length);
+    expect(logged).toHaveLength(decisions.length);
+    expect(new Set(logged)).toEqual(new Set(decisions.map((d) => d.decisionId)));
+  });
+
+  it("keeps a batch per queue binding: decisions for another queue never ride in this one's message", async () => {
+    const { decisions } = await decisionsFor("outbox-bindings", 4, 4);
+    const first = recordedQueue(env.EVENTS);
+    const second = recordedQueue(env.EVENTS);
+    const outbox = new DecisionOutbox();
+    const kept: Promise<unknown>[] = [];
+    for (const [i, decision] of decisions.entries()) outbox.add(i % 2 ? second.queue : first.queue, decision, 5, (p) => kept.push(p));
+    await Promise.all(kept);
+    expect(first.sent.flatMap((m) => m.events.map((d) => d.decisionId))).toEqual([decisions[0]?.decisionId, decisions[2]?.decisionId]);
+    expect(second.sent.flatMap((m) => m.events.map((d) => d.decisionId))).toEqual([decisions[1]?.decisionId, decisions[3]?.decisionId]);
+  });
+});
