@@ -83,16 +83,4 @@ describe("the decision outbox", () => {
     expect(logged).toHaveLength(decisions.length);
     expect(new Set(logged)).toEqual(new Set(decisions.map((d) => d.decisionId)));
   });
-
-  it("keeps a batch per queue binding: decisions for another queue never ride in this one's message", async () => {
-    const { decisions } = await decisionsFor("outbox-bindings", 4, 4);
-    const first = recordedQueue(env.EVENTS);
-    const second = recordedQueue(env.EVENTS);
-    const outbox = new DecisionOutbox();
-    const kept: Promise<unknown>[] = [];
-    for (const [i, decision] of decisions.entries()) outbox.add(i % 2 ? second.queue : first.queue, decision, 5, (p) => kept.push(p));
-    await Promise.all(kept);
-    expect(first.sent.flatMap((m) => m.events.map((d) => d.decisionId))).toEqual([decisions[0]?.decisionId, decisions[2]?.decisionId]);
-    expect(second.sent.flatMap((m) => m.events.map((d) => d.decisionId))).toEqual([decisions[1]?.decisionId, decisions[3]?.decisionId]);
-  });
 });

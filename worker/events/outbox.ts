@@ -2,7 +2,7 @@ import { DECISIONS_MESSAGE_MAX_BYTES, DECISIONS_MESSAGE_MAX_EVENTS, type Decisio
 
 const encoder = new TextEncoder();
 
-type Batch = { events: DecisionEvent[]; bytes: number; sent: boolean };
+type Batch = { queue: Queue; events: DecisionEvent[]; bytes: number; sent: boolean };
 
 /**
  * The decision events an isolate answered, queued together: the first decision after a send opens
@@ -18,8 +18,12 @@ type Batch = { events: DecisionEvent[]; bytes: number; sent: boolean };
  * `waitUntil` were cut short, the batch's decisions would go unlogged together.
  */
 export class DecisionOutbox {
-  /** One open batch per queue binding, so that a test's or a tenant's own binding never mixes. */
-  private open = new WeakMap<Queue, Batch>();
+  /**
+   * One open batch per isolate, sent through the binding of the request that opened it: every
+   * request of a deployment has the same queue binding, but not the same binding object (a
+   * wrapper per request, as the benchmark's counting entry makes), so the batch is not keyed by it.
+   */
+  private open: Batch | null = null;
 
   constructor(
     private readonly maxBytes = DECISIONS_MESSAGE_MAX_BYTES,
@@ -28,27 +32,27 @@ export class DecisionOutbox {
 
   add(queue: Queue, event: DecisionEvent, windowMs: number, keepAlive: (p: Promise<unknown>) => void): void {
     const size = encoder.encode(JSON.stringify(event)).byteLength + 1;
-    const current = this.open.get(queue);
-    if (current && (current.bytes + size > this.maxBytes || current.events.length >= this.maxEvents)) keepAlive(this.send(queue, current));
-    const batch = this.open.get(queue) ?? this.openBatch(queue, windowMs, keepAlive);
+    const current = this.open;
+    if (current && (current.bytes + size > this.maxBytes || current.events.length >= this.maxEvents)) keepAlive(this.send(current));
+    const batch = this.open ?? this.openBatch(queue, windowMs, keepAlive);
     batch.events.push(event);
     batch.bytes += size;
   }
 
   private openBatch(queue: Queue, windowMs: number, keepAlive: (p: Promise<unknown>) => void): Batch {
-    const batch: Batch = { events: [], bytes: 0, sent: false };
-    this.open.set(queue, batch);
-    keepAlive(new Promise((resolve) => setTimeout(resolve, windowMs)).then(() => this.send(queue, batch)));
+    const batch: Batch = { queue, events: [], bytes: 0, sent: false };
+    this.open = batch;
+    keepAlive(new Promise((resolve) => setTimeout(resolve, windowMs)).then(() => this.send(batch)));
     return batch;
   }
 
   /** Closes the batch (later decisions open another) and queues it, once. */
-  private async send(queue: Queue, batch: Batch): Promise<void> {
+  private async send(batch: Batch): Promise<void> {
     if (batch.sent) return;
     batch.sent = true;
-    if (this.open.get(queue) === batch) this.open.delete(queue);
+    if (this.open === batch) this.open = null;
     try {
-      await queue.send({ type: "decisions", events: batch.events }, { contentType: "json" });
+      await batch.queue.send({ type: "decisions", events: batch.events }, { contentType: "json" });
     } catch (err) {
       console.error("decision events not queued", batch.events.length, err instanceof Error ? err.message : "unknown");
     }
