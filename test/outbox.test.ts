@@ -1,12 +1,17 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { createRandom } from "../scripts/train/random";
 import { DecisionOutbox } from "../worker/events/outbox";
+import worker from "../worker/index";
+import { sumAggregates } from "../worker/log/aggregates";
+import { eventHash } from "../worker/log/plan";
 import { type DecisionEvent, type DecisionsMessage, decisionsMessageSchema } from "../worker/wire/events";
-import { createSite } from "./support/fixtures";
+import { createSite, db } from "./support/fixtures";
 import { loggedRows } from "./support/log";
 import { simulatedTraffic } from "./support/traffic";
+
+const handler: ExportedHandler<Env> = worker;
 
 /** The real local queue, with the body of every message sent through it kept for the test to read. */
 function recordedQueue(queue: Queue): { queue: Queue; sent: DecisionsMessage[] } {
@@ -82,5 +87,31 @@ describe("the decision outbox", () => {
     const logged = await loggedDecisionIds(site, decisions.length);
     expect(logged).toHaveLength(decisions.length);
     expect(new Set(logged)).toEqual(new Set(decisions.map((d) => d.decisionId)));
+  });
+
+  it("counts a message's decisions once under one ledger entry, however often the queue delivers it", async () => {
+    const { site, decisions } = await decisionsFor("outbox-ledger", 12, 5);
+    const body: DecisionsMessage = { type: "decisions", events: decisions };
+    const deliver = async () => {
+      const batch = createMessageBatch<unknown>("edge-personalizer-events", [
+        { id: "outbox-ledger-1", timestamp: new Date(), attempts: 1, body },
+      ]);
+      const ctx = createExecutionContext();
+      await handler.queue?.(batch, env, ctx);
+      return getQueueResult(batch, ctx);
+    };
+    expect((await deliver()).explicitAcks).toEqual(["outbox-ledger-1"]);
+    expect((await deliver()).explicitAcks).toEqual(["outbox-ledger-1"]);
+
+    const counted = (await sumAggregates(db, { site }, "decisions")).reduce((n, row) => n + row.counters.count, 0);
+    expect(counted).toBe(decisions.length);
+    // One entry lists every decision of the message (12 hex digits each); none has an entry of its own.
+    const hashes = await Promise.all(decisions.map((d) => eventHash({ site_id: site, kind: "decision", id: d.decisionId })));
+    const listing = await env.DB.prepare("SELECT events FROM log_ledger WHERE instr(events, ?) > 0")
+      .bind(hashes[0])
+      .all<{ events: string }>();
+    expect(listing.results).toHaveLength(1);
+    expect(new Set(listing.results[0]?.events.match(/.{12}/g))).toEqual(new Set(hashes));
+    expect(await loggedDecisionIds(site, decisions.length)).toHaveLength(decisions.length);
   });
 });

@@ -76,4 +76,37 @@ describe("a consumer batch's ledger writes", () => {
     expect(later.ledger.filter(([, , , , , events]) => events === "")).toEqual([]);
     expect(visitorsCounted(first, "a") + visitorsCounted(later, "a")).toBe(VISITORS);
   });
+
+  it("counts an outbox message's decisions under one entry, and their events under each decision's own, whichever comes first", async () => {
+    const rows = traffic.map(toLogRow);
+    const decisions = rows.filter((row) => row.kind === "decision");
+    const events = rows.filter((row) => row.kind === "interaction");
+    const fromOutbox = (row: { id: string }) => (decisions.some((d) => d.id === row.id) ? "message-1" : undefined);
+    const entries = (plan: ReturnType<typeof planBatch>) => plan.ledger.filter(([, , , , , listed]) => listed !== "");
+
+    // Events first (the decisions' message still in the edge's outbox), then the message.
+    const eventsFirst = planBatch(await keyRows(events), new Map());
+    const known = applied(new Map(), eventsFirst.ledger);
+    const message = planBatch(await keyRows(decisions, undefined, fromOutbox), known);
+    expect(message.counted).toHaveLength(decisions.length);
+    expect(entries(message)).toHaveLength(1);
+    expect(entries(message)[0]?.[5]).toHaveLength(12 * decisions.length);
+    // The decisions' own entries, written by their events, are not written again.
+    const decisionEntries = new Set(entries(eventsFirst).map(([key]) => key));
+    expect(decisionEntries.size).toBe(decisions.length);
+    expect(entries(message).some(([key]) => decisionEntries.has(key))).toBe(false);
+
+    // The message again (a redelivery): nothing counted, nothing written.
+    applied(known, message.ledger);
+    const again = planBatch(await keyRows(decisions, undefined, fromOutbox), known);
+    expect(again.counted).toEqual([]);
+    expect(again.ledger).toEqual([]);
+
+    // The other order counts the same: the message, then the events.
+    const messageFirst = planBatch(await keyRows(decisions, undefined, fromOutbox), new Map());
+    const then = planBatch(await keyRows(events), applied(new Map(), messageFirst.ledger));
+    expect(messageFirst.counted.length + then.counted.length).toBe(rows.length);
+    expect(entries(messageFirst)).toHaveLength(1);
+    expect(entries(then)).toHaveLength(decisions.length);
+  });
 });

@@ -1,5 +1,6 @@
 import { configOf } from "../lib/config";
 import { batchIdOf } from "../log/files";
+import type { MessageOf } from "../log/plan";
 import { applyRetention } from "../log/retention";
 import { logSinkOf } from "../log/sinks";
 import { continueErasures, runErasure } from "../privacy/erasure";
@@ -24,7 +25,8 @@ import { countEvents, isRefused, type LogTarget, logEvents } from "./ingest";
 import { perEventHandles } from "./messages";
 
 type Loggable = DecisionEvent | InteractionEvent;
-type Pending = { message: Message<unknown>; event: Loggable };
+/** `outbox`: the event came in a `decisions` message from the edge's outbox (its ledger entry is the message's). */
+type Pending = { message: Message<unknown>; event: Loggable; outbox?: true };
 type Task = Exclude<QueueMessage, Loggable | InteractionsMessage | DecisionsMessage>;
 
 const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Math.max(0, attempts - 1)) });
@@ -58,7 +60,8 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     if (body.type === "interactions" || body.type === "decisions") {
       const events: readonly Loggable[] = body.events;
       const handles = perEventHandles(message, events.length);
-      for (const [i, event] of events.entries()) admitToLog(loggable, handles[i] as Message<unknown>, event);
+      const outbox = body.type === "decisions";
+      for (const [i, event] of events.entries()) admitToLog(loggable, handles[i] as Message<unknown>, event, outbox);
     } else if (body.type === "decision" || body.type === "interaction") admitToLog(loggable, message, body);
     // Feeds are fetched and imported one after another: each can hold megabytes while it is read.
     else if (body.type === "feed") feeds.push(() => runTask(body, message, db, env, visitors));
@@ -72,9 +75,15 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
 }
 
 /** What the consumer learns from and logs; the rest (no measurement consent, bots, QA previews) is acknowledged. */
-function admitToLog(loggable: Pending[], message: Message<unknown>, event: Loggable) {
+function admitToLog(loggable: Pending[], message: Message<unknown>, event: Loggable, outbox = false) {
   if (notLearnedReason(event)) message.ack();
-  else loggable.push({ message, event });
+  else loggable.push(outbox ? { message, event, outbox } : { message, event });
+}
+
+/** The outbox message each decision of `pending` came in, by decision id (worker/log/plan.ts counts it under that message). */
+function outboxMessages(pending: readonly Pending[]): MessageOf {
+  const byDecision = new Map(pending.flatMap((p) => (p.outbox ? [[p.event.decisionId, p.message.id] as const] : [])));
+  return (row) => byDecision.get(row.id);
 }
 
 /**
@@ -186,6 +195,8 @@ async function countIsolatingFailures(target: LogTarget, pending: Pending[]): Pr
     const refused = await countEvents(
       target.db,
       pending.map((p) => p.event),
+      Date.now(),
+      outboxMessages(pending),
     );
     return { counted: pending, refused };
   } catch {
@@ -193,7 +204,7 @@ async function countIsolatingFailures(target: LogTarget, pending: Pending[]): Pr
     const refused = new Set<string>();
     for (const p of pending) {
       try {
-        for (const id of await countEvents(target.db, [p.event])) refused.add(id);
+        for (const id of await countEvents(target.db, [p.event], Date.now(), outboxMessages([p]))) refused.add(id);
         counted.push(p);
       } catch {
         p.message.retry(backoff(p.message.attempts));

@@ -1,4 +1,5 @@
 import { writeAggregates } from "../log/ledger";
+import type { MessageOf } from "../log/plan";
 import { distinctRows, toLogRow } from "../log/rows";
 import type { LogSink } from "../log/sinks";
 import { readPolicy } from "../site/policy";
@@ -36,10 +37,13 @@ function conversionBounds(list: readonly Loggable[]): Map<string, number> {
   );
 }
 
-/** Into the daily aggregates, each row once (one D1 transaction); returns the ids of the conversions refused. */
-export async function countEvents(db: Database, list: readonly Loggable[], now = Date.now()): Promise<Set<string>> {
+/**
+ * Into the daily aggregates, each row once (one D1 transaction); returns the ids of the conversions
+ * refused. `messageOf` names the outbox message a decision came in, whose ledger entry counts it.
+ */
+export async function countEvents(db: Database, list: readonly Loggable[], now = Date.now(), messageOf?: MessageOf): Promise<Set<string>> {
   const bounds = conversionBounds(list);
-  const { refused } = await writeAggregates(db, rowsOf(list), now, (row) => bounds.get(row.id));
+  const { refused } = await writeAggregates(db, rowsOf(list), now, (row) => bounds.get(row.id), messageOf);
   return new Set(refused.map((row) => row.id));
 }
 

@@ -12,6 +12,7 @@ import {
   keyRows,
   type LedgerEntry,
   type LedgerWrite,
+  type MessageOf,
   planBatch,
 } from "./plan";
 import { dayOf } from "./rows";
@@ -21,8 +22,8 @@ import { dayOf } from "./rows";
  * at once (the rows travel as one JSON parameter, expanded with `json_each`, since D1 binds at most
  * 100 parameters):
  *
- * 1. the ledger entries (worker/log/plan.ts): one per decision the batch counts rows of, one per
- *    visitor tally it changes. An entry is written only on the version it was planned from:
+ * 1. the ledger entries (worker/log/plan.ts): one per decision the batch counts rows of (or per
+ *    outbox message whose decisions it counts), one per visitor tally it changes. An entry is written only on the version it was planned from:
  *    otherwise its version becomes NULL, the NOT NULL constraint fails and the whole transaction
  *    rolls back. That happens when another batch counted rows of the same decision or changed the
  *    same visitor's tally first; the batch is then planned again from the ledger as it is.
@@ -132,8 +133,9 @@ export async function writeAggregates(
   rows: readonly LogRow[],
   now: number,
   maxOf?: ConversionBound,
+  messageOf?: MessageOf,
 ): Promise<Pick<BatchPlan, "counted" | "refused">> {
-  const keyed = await keyRows(countable(rows, now), maxOf);
+  const keyed = await keyRows(countable(rows, now), maxOf, messageOf);
   if (keyed.length === 0) return { counted: [], refused: [] };
   const keys = keysOf(keyed);
   let known = fromMemory(keys);

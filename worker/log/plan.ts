@@ -17,6 +17,12 @@ import { addCounters, type Counters, encodeKey, type Metric, zeroCounters } from
  * later decisions write nothing), and their conversions and conversion value. An entry's version
  * grows by one with each change, and a write only succeeds on the version it was planned from
  * (worker/log/ledger.ts), so concurrent batches cannot both count the same event or visitor.
+ *
+ * Decisions that travel in an outbox message (worker/events/outbox.ts) are counted under their
+ * message's entry instead, which lists the decisions of the message already counted: a message's
+ * decisions cost one row, and a decision's own entry is first written when a client's event about
+ * it is counted, whichever of the two the consumer sees first. Only the edge sends those messages,
+ * each decision in one of them, so a decision is never counted under two entries.
  */
 export type LedgerEntry = { version: number; decisions: number; conversions: number; value: number; events: string };
 /** [key, version, decisions, conversions, value, events] */
@@ -25,7 +31,7 @@ export type AggregateRow = { siteId: string; day: string; metric: Metric; key: s
 
 export type KeyedRow = {
   row: LogRow;
-  /** The ledger key of the row's decision on the row's day: its entry lists what was counted under it. */
+  /** The ledger key of the row's decision (or of its outbox message) on the row's day: its entry lists what was counted under it. */
   decisionKey: string;
   /** The row in its decision's entry: 12 hex digits of a hash of its kind and id. */
   eventHash: string;
@@ -74,6 +80,9 @@ export const decisionText = (row: Pick<LogRow, "site_id" | "decision_id">) => `d
 /** The smallest key of `day`: entries below it belong to earlier days. */
 export const firstKeyOf = (day: string) => (dayNumber(day) << HASH_BITS).toString();
 
+/** The ledger text of an outbox message (`messageId`) that carried decisions of the row's site. */
+const messageText = (row: Pick<LogRow, "site_id">, messageId: string) => `m\u0000${row.site_id}\u0000${messageId}`;
+
 export const eventText = (row: Pick<LogRow, "site_id" | "kind" | "id">) => `e\u0000${row.site_id}\u0000${row.kind}\u0000${row.id}`;
 
 /** The conversion bound of a row (a conversion's decision's `maxConversions`), or undefined when none applies. */
@@ -82,11 +91,23 @@ export type ConversionBound = (row: LogRow) => number | undefined;
 const boundOf = (row: LogRow, maxOf: ConversionBound): number | null =>
   (row.kind === "interaction" && row.event === "conversion" ? maxOf(row) : undefined) ?? null;
 
-export async function keyRows(rows: readonly LogRow[], maxOf: ConversionBound = () => undefined): Promise<KeyedRow[]> {
+/** The outbox message a decision row came in (its id), or undefined for a row its decision's entry keys. */
+export type MessageOf = (row: LogRow) => string | undefined;
+
+function entryText(row: LogRow, messageOf: MessageOf): string {
+  const messageId = row.kind === "decision" ? messageOf(row) : undefined;
+  return messageId === undefined ? decisionText(row) : messageText(row, messageId);
+}
+
+export async function keyRows(
+  rows: readonly LogRow[],
+  maxOf: ConversionBound = () => undefined,
+  messageOf: MessageOf = () => undefined,
+): Promise<KeyedRow[]> {
   return Promise.all(
     rows.map(async (row) => ({
       row,
-      decisionKey: await ledgerKey(row.day, decisionText(row)),
+      decisionKey: await ledgerKey(row.day, entryText(row, messageOf)),
       eventHash: await eventHash(row),
       bound: boundOf(row, maxOf),
       tallies: row.visitor_id
