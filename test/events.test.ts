@@ -179,6 +179,25 @@ describe("the event pipeline through the real local queue", () => {
     expect(await countFor(dImpressionsOnly.decisionId)).toBe(0);
   });
 
+  it("applies a click to the visitor's object before /v1/events answers, so the very next decision sees it", async () => {
+    const profile = demoProfile();
+    const visitor = newVisitorId();
+    await putProfile(site, visitor, profile);
+    const cookie = await visitorCookie(visitor);
+    const before = await decideAs(site, { cookie });
+    const target = shownIn(before).at(-1) as Shown;
+    const affinityBefore = profile.itemAffinity?.[target.contentId] ?? 0;
+
+    expect((await postEvents([event(before, target, "click")])).status).toBe(202);
+    // No wait for the queue: the object took the click before the answer.
+    expect((await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0).toBeGreaterThan(affinityBefore);
+    // Counted and logged once; sent again, it changes nothing.
+    await waitFor(async () => (await countFor(before.decisionId)) === 1);
+    const applied = (await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId];
+    expect((await postEvents([event(before, target, "click")])).status).toBe(202);
+    expect((await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId]).toBe(applied);
+  });
+
   it("changes the visitor's features in their object on a click, and the next decision sees it", async () => {
     const profile = demoProfile();
     const visitor = newVisitorId();

@@ -269,4 +269,29 @@ describe("a failing visitor object", () => {
     // Once the object answers again, the visitor is personalized again.
     expect((await decide(site, visitor)).body.mode).toBe("personalized");
   });
+  it("answers a click whose object does not answer in time with 202 after the decision's timeout, and the click still lands", async () => {
+    const visitor = newVisitorId();
+    await putProfile(site, visitor, profile());
+    const before = (await decide(site, visitor)).body;
+    const target = shownIn(before).at(-1) as Shown;
+    const affinityBefore = (await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0;
+    const stub = await stubOf(visitor);
+    let stalled = () => {};
+    const stalling = new Promise<void>((resolve) => {
+      stalled = resolve;
+    });
+    const stall = runInDurableObject(stub, (_instance: VisitorState, state) =>
+      state.blockConcurrencyWhile(async () => {
+        stalled();
+        await new Promise((r) => setTimeout(r, 4500));
+      }),
+    );
+    await stalling;
+    // The request waits for the object no longer than a decision would (3 s here), then queues the click.
+    expect((await postEvents([event(before, target, "click")])).status).toBe(202);
+    await stall;
+    await waitFor(async () => (await countFor(before.decisionId)) === 1);
+    // Applied by the consumer's call or by the edge's, queued behind the stall: either way once (by event id).
+    await waitFor(async () => ((await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0) > affinityBefore);
+  });
 });

@@ -10,8 +10,8 @@ import { dohResolver, testOriginsOf } from "../site/feeds/remote";
 import { sweepSites } from "../site/maintenance";
 import { createDb, type Database } from "../store/db";
 import { revokedAmong } from "../store/revocations";
+import { profileChangePending } from "../visitors/apply";
 import { type VisitorStore, visitorStore, visitorStub } from "../visitors/client";
-import { changesProfile } from "../visitors/features";
 import {
   type DecisionEvent,
   type DecisionsMessage,
@@ -35,7 +35,8 @@ const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Ma
  * The central consumer (the worker's `queue()` handler). It validates every message again, drops
  * what consent does not allow and what must not count (no measurement consent, bot traffic, QA
  * preview traffic), then drops revoked visitors' events before anything is written: a visitor with
- * clicks or conversions in the batch gets one call to their Durable Object, which applies them to
+ * clicks or conversions in the batch that the edge could not apply (worker/visitors/apply.ts)
+ * gets one call to their Durable Object, which applies them to
  * the profile (once each) and answers whether they are revoked (the object holds the tombstone);
  * the batch's other visitors are looked up in D1's revocation records, one query for all. The rest is counted once into the daily aggregates in D1 and written to the log
  * (worker/events/ingest.ts). Messages are acknowledged or retried one by one. Erasures and
@@ -128,9 +129,7 @@ async function throughVisitors(db: Database, visitors: VisitorStore, pending: re
   const withProfileChanges: [string, Pending[], InteractionEvent[]][] = [];
   const checkOnly: [string, Pending[]][] = [];
   for (const [visitorId, list] of byVisitor) {
-    const interactions = list.flatMap(({ event }) =>
-      event.type === "interaction" && event.personalization && changesProfile(event.kind) ? [event] : [],
-    );
+    const interactions = list.flatMap(({ event }) => (event.type === "interaction" && profileChangePending(event) ? [event] : []));
     if (interactions.length) withProfileChanges.push([visitorId, list, interactions]);
     else checkOnly.push([visitorId, list]);
   }

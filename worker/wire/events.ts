@@ -147,6 +147,8 @@ export const interactionEventSchema = z.object({
   holdout: z.boolean().optional(),
   assignments: z.array(assignmentSchema).optional(),
   segments: z.record(z.string(), z.string()).optional(),
+  /** The visitor's object took it before /v1/events answered (worker/visitors/apply.ts): the consumer does not call it again. */
+  appliedAtEdge: z.literal(true).optional(),
 });
 export type InteractionEvent = z.infer<typeof interactionEventSchema>;
 

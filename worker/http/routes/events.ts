@@ -7,6 +7,8 @@ import { ApiError } from "../../lib/errors";
 import { memoize } from "../../lib/memoize";
 import { loadCatalogue } from "../../site/catalogue";
 import { readPolicy } from "../../site/policy";
+import { applyAtEdge } from "../../visitors/apply";
+import { visitorStore } from "../../visitors/client";
 import { eventsRequestSchema, type InteractionEvent, MAX_EVENTS_BODY_BYTES } from "../../wire/events";
 import type { AppEnv } from "../app-env";
 import { apiKeyAuth, keyForSite } from "../middleware/api-key";
@@ -21,7 +23,8 @@ export const eventRoutes = new Hono<AppEnv>()
   /**
    * Impressions, clicks, conversions and dismissals, up to 100 per request, as JSON or as the
    * text/plain body that `navigator.sendBeacon` sends. The whole batch is refused if any event
-   * is malformed or its token does not verify; otherwise it is queued and answered with 202, saying
+   * is malformed or its token does not verify; otherwise its clicks and conversions are applied to
+   * the visitors' objects (worker/visitors/apply.ts), it is queued, and it is answered with 202, saying
    * how many will count for learning and why the others will not (an automated user agent, QA
    * preview traffic, no measurement consent). A server or app sends them with an API key scoped for
    * events, for its own site's decisions only.
@@ -52,8 +55,9 @@ export const eventRoutes = new Hono<AppEnv>()
       if (site && !c.get("site")) c.set("site", site);
       messages.push(await admitEvent(event, result.grant, (site?.policy ?? DEFAULT_POLICY).events, index, bot));
     }
+    const queued = await applyAtEdge(visitorStore(c.env, c.var.config), messages, now);
     try {
-      await c.env.EVENTS.sendBatch(interactionsMessages(messages).map((body) => ({ body, contentType: "json" as const })));
+      await c.env.EVENTS.sendBatch(interactionsMessages(queued).map((body) => ({ body, contentType: "json" as const })));
     } catch {
       throw new ApiError(503, "queue_unavailable", "events could not be queued; send them again");
     }
