@@ -104,7 +104,7 @@ export async function readCatalogueFromD1(db: Database, siteId: string): Promise
   };
 }
 
-const cache = new TtlCache<string, Catalogue | null>();
+const cache = new TtlCache<string, Catalogue | null>("catalogue");
 
 /**
  * The site's catalogue, cached in the isolate for `ttlMs`. When D1 fails, the last copy this

@@ -9,7 +9,7 @@ import type { AppEnv } from "../app-env";
  * `Access-Control-Allow-Origin` only when the route has set `c.var.site` and the origin is one of
  * that site's. Preflights carry no site, so they are answered for origins that some site allows.
  */
-const knownOrigins = new TtlCache<"all", Set<string>>();
+const knownOrigins = new TtlCache<"all", Set<string>>("allowed origins");
 
 async function anySiteAllows(c: Context<AppEnv>, origin: string): Promise<boolean> {
   try {
