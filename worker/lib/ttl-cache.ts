@@ -60,7 +60,7 @@ export class TtlCache<K, V> {
     const slot = this.slots.get(key);
     if (slot?.held && now < slot.freshUntil) return slot.held.value;
     if (slot?.held && keepAlive && now < slot.staleUntil) {
-      if (!(slot.refreshDeadline !== undefined && now < slot.refreshDeadline)) this.refresh(key, slot, ttlMs, load, keepAlive, now);
+      if ((slot.refreshDeadline ?? 0) <= now) this.refresh(key, slot, ttlMs, load, keepAlive, now);
       return slot.held.value;
     }
     const seq = ++this.seq;
