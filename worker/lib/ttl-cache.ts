@@ -12,7 +12,9 @@ const STALE_TTLS = 1;
 
 /**
  * How long one refresh may run before the next request may start another: a refresh that dies
- * with its request (its promise then never settles) or fails holds the key only this long.
+ * with its request (its promise then never settles) or fails holds the key only this long. A
+ * healthy D1 or KV read takes milliseconds, so a slow one is rarely doubled, and a failing store
+ * is asked at most once per deadline per key while the old value is answered.
  */
 export const REFRESH_DEADLINE_MS = 5_000;
 
@@ -37,7 +39,7 @@ type Slot<V> = {
  * Stale while revalidate: once a value has expired, a request that passes its `keepAlive` gets
  * the value at once, and the first such request refreshes it in its own `keepAlive`; the others
  * see the refresh's marker (a deadline, not a promise) and answer the value too. No request waits
- * on a read, and none ever awaits another's. A miss with nothing held, a value past its stale
+ * on a refresh, and none ever awaits a read that another started. A miss with nothing held, a value past its stale
  * bound, a key forgotten after a write, a TTL of 0 or a caller without `keepAlive` read in the
  * request (concurrent misses each read: check, then set). The last good value stays readable with
  * `stale()` for stale-if-error.
