@@ -78,4 +78,4 @@ export async function adminRequest<T>(
 
 /** When a change reaches every location: this isolate at once, the others at their next config read. */
 export const TAKES_EFFECT =
-  "takes effect at once on the isolate that served the request, and everywhere else within CONFIG_TTL_MS (30 s by default)";
+  "takes effect at once on the isolate that served the request, and everywhere else within CONFIG_TTL_MS (30 s by default; at most twice that on an idle isolate)";

@@ -50,11 +50,11 @@ export async function decisionForRequest(
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   // The serving config is needed after the visitor's state, but reading it does not depend on it.
   const [loaded] = await Promise.all([
-    loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl).catch((err: unknown) => {
+    loadCatalogue(c.var.db, c.env.CONFIG, request.site, ttl, waitUntil).catch((err: unknown) => {
       if (err instanceof DependencyError) return null;
       throw err;
     }),
-    servingConfig(c.env.CONFIG, ttl).catch(() => undefined),
+    servingConfig(c.env.CONFIG, ttl, waitUntil).catch(() => undefined),
   ]);
   if (!loaded) return { ...catalogueUnavailable(request, crypto.randomUUID()), eventToken: "" };
   const { catalogue, degraded } = loaded;

@@ -3,6 +3,7 @@ import { isLoaded, type ModelSource, modelWithinBudget, type Scorer, scorerFor }
 import { bundledSource } from "../inference/registry";
 import type { Segment } from "../inference/segments";
 import { DependencyError } from "../lib/errors";
+import type { KeepAlive } from "../lib/ttl-cache";
 import {
   manifestObjectKey,
   modelObjectKey,
@@ -15,11 +16,12 @@ import { segmentsOf } from "./segments";
 import { servingConfigCache } from "./serving-cache";
 
 /**
- * Which model serves this request. The serving config is read from KV once per isolate per TTL;
- * the arm (live or canary) is sticky per visitor; each version's manifest and bytes are fetched
- * from R2 on first use and verified (worker/inference/model.ts). A version that fails to load
- * (its files missing, R2 failing, a bad graph) is skipped for the next good one: the canary falls
- * back to live, live to the version that was live before.
+ * Which model serves this request. The serving config is read from KV once per isolate per TTL
+ * (once expired, it is answered while the request's `keepAlive` reads it again); the arm (live or
+ * canary) is sticky per visitor; each version's manifest and bytes are fetched from R2 on first
+ * use and verified (worker/inference/model.ts). A version that fails to load (its files missing,
+ * R2 failing, a bad graph) is skipped for the next good one: the canary falls back to live, live
+ * to the version that was live before.
  */
 
 /** With no config (a fresh install, nothing pushed yet), the bundled model is live. */
@@ -32,16 +34,21 @@ const BUNDLED_ONLY: ServingConfig = {
   updatedAt: 0,
 };
 
-export async function servingConfig(kv: KVNamespace, ttlMs: number): Promise<ServingConfig> {
+export async function servingConfig(kv: KVNamespace, ttlMs: number, keepAlive?: KeepAlive): Promise<ServingConfig> {
   try {
-    return await servingConfigCache.get("serving", ttlMs, async () => {
-      const raw = await kv.get(SERVING_CONFIG_KEY, "json");
-      if (raw === null) return BUNDLED_ONLY;
-      const parsed = servingConfigSchema.safeParse(raw);
-      // A config we cannot read is not guessed at: keep what this isolate had, else the bundle.
-      if (!parsed.success) return servingConfigCache.stale("serving") ?? BUNDLED_ONLY;
-      return parsed.data;
-    });
+    return await servingConfigCache.get(
+      "serving",
+      ttlMs,
+      async () => {
+        const raw = await kv.get(SERVING_CONFIG_KEY, "json");
+        if (raw === null) return BUNDLED_ONLY;
+        const parsed = servingConfigSchema.safeParse(raw);
+        // A config we cannot read is not guessed at: keep what this isolate had, else the bundle.
+        if (!parsed.success) return servingConfigCache.stale("serving") ?? BUNDLED_ONLY;
+        return parsed.data;
+      },
+      keepAlive,
+    );
   } catch (cause) {
     const stale = servingConfigCache.stale("serving");
     if (stale) return stale;
@@ -110,7 +117,7 @@ export type ServingOptions = {
   /** Sessions this isolate keeps (worker/inference/model.ts). */
   maxSessions: number;
   budgetMs: number;
-  keepAlive: (p: Promise<unknown>) => void;
+  keepAlive: KeepAlive;
 };
 
 /**
@@ -120,7 +127,7 @@ export type ServingOptions = {
  * never waited for.
  */
 export async function servingModels(assignmentKey: string, options: ServingOptions, forceVersion?: string): Promise<ServingModels> {
-  const config = await servingConfig(options.kv, options.ttlMs);
+  const config = await servingConfig(options.kv, options.ttlMs, options.keepAlive);
   if (config.killSwitch) throw new DependencyError("model_disabled");
   const inCanary = config.canary !== null && (await bucketOf(`canary:${config.canary.version}`, assignmentKey)) < config.canary.share;
   const chain: { served: ServedVersion; arm: Arm }[] = [];

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { DependencyError } from "../lib/errors";
-import { TtlCache } from "../lib/ttl-cache";
+import { type KeepAlive, TtlCache } from "../lib/ttl-cache";
 import { sumAggregates } from "../log/aggregates";
 import type { Database } from "../store/db";
 import { contentItems, contentVariants, type RenderFields, type Site, type Slot, sites, slots } from "../store/schema";
@@ -104,10 +104,11 @@ export async function readCatalogueFromD1(db: Database, siteId: string): Promise
   };
 }
 
-const cache = new TtlCache<string, Catalogue | null>();
+const cache = new TtlCache<string, Catalogue | null>("catalogue");
 
 /**
- * The site's catalogue, cached in the isolate for `ttlMs`. When D1 fails, the last copy this
+ * The site's catalogue, cached in the isolate for `ttlMs`; once expired it is answered while
+ * `keepAlive` (the request's `waitUntil`) reads it again (worker/lib/ttl-cache.ts). When D1 fails, the last copy this
  * isolate saw or else the KV snapshot still answers, marked `degraded` so that the decision
  * serves editor defaults and says why; with neither, `catalogue_unavailable`.
  */
@@ -116,9 +117,10 @@ export async function loadCatalogue(
   configKv: KVNamespace,
   siteId: string,
   ttlMs: number,
+  keepAlive?: KeepAlive,
 ): Promise<{ catalogue: Catalogue | null; degraded?: "d1_unavailable" }> {
   try {
-    return { catalogue: await cache.get(siteId, ttlMs, () => readCatalogueFromD1(db, siteId)) };
+    return { catalogue: await cache.get(siteId, ttlMs, () => readCatalogueFromD1(db, siteId), keepAlive) };
   } catch (d1Error) {
     const stale = cache.stale(siteId);
     if (stale !== undefined) return { catalogue: stale, degraded: "d1_unavailable" };

@@ -3,20 +3,26 @@ import { createMiddleware } from "hono/factory";
 import { TtlCache } from "../../lib/ttl-cache";
 import { sites } from "../../store/schema";
 import type { AppEnv } from "../app-env";
+import { keepAliveOf } from "../keep-alive";
 
 /**
  * CORS limited to each site's allowed origins. The actual response gets
  * `Access-Control-Allow-Origin` only when the route has set `c.var.site` and the origin is one of
  * that site's. Preflights carry no site, so they are answered for origins that some site allows.
  */
-const knownOrigins = new TtlCache<"all", Set<string>>();
+const knownOrigins = new TtlCache<"all", Set<string>>("allowed origins");
 
 async function anySiteAllows(c: Context<AppEnv>, origin: string): Promise<boolean> {
   try {
-    const all = await knownOrigins.get("all", 30_000, async () => {
-      const rows = await c.var.db.select({ origins: sites.allowedOrigins }).from(sites);
-      return new Set(rows.flatMap((r) => r.origins));
-    });
+    const all = await knownOrigins.get(
+      "all",
+      c.var.config.configTtlMs,
+      async () => {
+        const rows = await c.var.db.select({ origins: sites.allowedOrigins }).from(sites);
+        return new Set(rows.flatMap((r) => r.origins));
+      },
+      keepAliveOf(c),
+    );
     return all.has(origin);
   } catch {
     return false;

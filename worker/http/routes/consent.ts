@@ -10,13 +10,14 @@ import { subjectHash } from "../../store/subject";
 import { type ConsentStateResponse, consentRequestSchema } from "../../wire/consent";
 import type { AppEnv } from "../app-env";
 import { clearVisitorId, readVisitorId, setBannerChoice, setVisitorId } from "../cookies";
+import { keepAliveOf } from "../keep-alive";
 import { siteCors } from "../middleware/site-cors";
 import { resolveVisitor, TCF_COOKIE } from "../visitor";
 import { jsonBody, limitBody, parseWith } from "./validate";
 
 async function siteOf(c: Context<AppEnv>, siteId: string | undefined): Promise<Catalogue["site"]> {
   if (!siteId) throw new ApiError(400, "invalid_request", "site: required", "site");
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs);
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs, keepAliveOf(c));
   if (!catalogue) throw new ApiError(404, "unknown_site", `no site "${siteId}"`, "site");
   c.set("site", catalogue.site);
   return catalogue.site;

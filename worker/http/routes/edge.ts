@@ -7,6 +7,7 @@ import { loadCatalogue } from "../../site/catalogue";
 import { tagVersion } from "../../tag/version";
 import type { AppEnv } from "../app-env";
 import { decisionForRequest } from "../decision";
+import { keepAliveOf } from "../keep-alive";
 import { mountPrefix } from "../mount";
 import { demoOrigin } from "./demo";
 
@@ -22,7 +23,7 @@ const isHtml = (res: Response) => (res.headers.get("content-type") ?? "").toLowe
  */
 export const edgeRoutes = new Hono<AppEnv>().all("/:site/*", async (c) => {
   const siteId = c.req.param("site");
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs).catch(() => ({
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs, keepAliveOf(c)).catch(() => ({
     catalogue: null,
   }));
   if (!catalogue?.site.originUrl) throw new ApiError(404, "unknown_site", `no site "${siteId}" with an origin to rewrite`, "site");

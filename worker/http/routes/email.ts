@@ -18,6 +18,7 @@ import { resourceId } from "../../wire/catalogue";
 import { recipientTokensRequestSchema } from "../../wire/channels";
 import type { AppEnv } from "../app-env";
 import { decisionForRequest } from "../decision";
+import { keepAliveOf } from "../keep-alive";
 import { apiKeyAuth, keyForSite } from "../middleware/api-key";
 import { rateLimit } from "../middleware/rate-limit";
 import { byRecipient } from "../server-visitor";
@@ -45,7 +46,7 @@ async function recipientOf(c: Ctx, site: string) {
 }
 
 async function catalogueOf(c: Ctx, site: string, slot: string): Promise<Catalogue> {
-  const loaded = await loadCatalogue(c.var.db, c.env.CONFIG, site, c.var.config.configTtlMs).catch((err: unknown) => {
+  const loaded = await loadCatalogue(c.var.db, c.env.CONFIG, site, c.var.config.configTtlMs, keepAliveOf(c)).catch((err: unknown) => {
     if (err instanceof DependencyError) throw new ApiError(503, "catalogue_unavailable", "the site's content cannot be read; try again");
     throw err;
   });

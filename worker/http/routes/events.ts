@@ -11,6 +11,7 @@ import { applyAtEdge } from "../../visitors/apply";
 import { visitorStore } from "../../visitors/client";
 import { eventsRequestSchema, type InteractionEvent, MAX_EVENTS_BODY_BYTES } from "../../wire/events";
 import type { AppEnv } from "../app-env";
+import { keepAliveOf } from "../keep-alive";
 import { apiKeyAuth, keyForSite } from "../middleware/api-key";
 import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
@@ -38,7 +39,7 @@ export const eventRoutes = new Hono<AppEnv>()
     const grantOf = memoize((token: string) => checkEventToken(token, keys, now));
     // The site's event bounds; a catalogue that cannot be read leaves the defaults.
     const siteOf = memoize((siteId: string) =>
-      loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs).then(
+      loadCatalogue(c.var.db, c.env.CONFIG, siteId, c.var.config.configTtlMs, keepAliveOf(c)).then(
         ({ catalogue }) => catalogue?.site ?? null,
         () => null,
       ),

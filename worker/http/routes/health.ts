@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { isLoaded, scorerFor } from "../../inference/model";
 import { servingConfig, sourceOf } from "../../models/serving";
 import type { AppEnv } from "../app-env";
+import { keepAliveOf } from "../keep-alive";
 
 export const healthRoutes = new Hono<AppEnv>()
   /** Liveness: no I/O at all (also the benchmark's baseline route). */
@@ -11,7 +12,7 @@ export const healthRoutes = new Hono<AppEnv>()
    * not), the canary with its share, the shadows, and the kill switch.
    */
   .get("/", async (c) => {
-    const config = await servingConfig(c.env.CONFIG, c.var.config.configTtlMs);
+    const config = await servingConfig(c.env.CONFIG, c.var.config.configTtlMs, keepAliveOf(c));
     let loaded = false;
     if (config.live && !config.killSwitch) {
       const source = await sourceOf(c.env.MODELS, config.live).catch(() => null);

@@ -7,6 +7,7 @@ import { loadCatalogue } from "../../site/catalogue";
 import { visitorStore } from "../../visitors/client";
 import { browserLinkRequestSchema, linkRequestSchema, linkTokenRequestSchema } from "../../wire/channels";
 import type { AppEnv } from "../app-env";
+import { keepAliveOf } from "../keep-alive";
 import { apiKeyAuth, keyForSite } from "../middleware/api-key";
 import { rateLimit } from "../middleware/rate-limit";
 import { siteCors } from "../middleware/site-cors";
@@ -38,7 +39,7 @@ async function linkByServer(c: Ctx, input: unknown) {
 
 async function linkByPage(c: Ctx, input: unknown) {
   const request = parseWith(browserLinkRequestSchema, input);
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, c.var.config.configTtlMs);
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, request.site, c.var.config.configTtlMs, keepAliveOf(c));
   if (!catalogue) throw new ApiError(404, "unknown_site", `no site "${request.site}"`, "site");
   const site = catalogue.site;
   c.set("site", site);

@@ -12,6 +12,7 @@ import { servedVariantFeatures } from "../../variants/choose";
 import { type VariantReason, whyQuerySchema } from "../../wire/decide";
 import type { AppEnv } from "../app-env";
 import { readVisitorId } from "../cookies";
+import { keepAliveOf } from "../keep-alive";
 import { resolveVisitor } from "../visitor";
 import { parseWith } from "./validate";
 
@@ -75,7 +76,7 @@ export const whyRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const row = await findDecision(c.env.LOG, decisionId, visitorId, Date.now());
   if (!row?.slots || !row.mode) throw notFound;
 
-  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.site_id, c.var.config.configTtlMs);
+  const { catalogue } = await loadCatalogue(c.var.db, c.env.CONFIG, row.site_id, c.var.config.configTtlMs, keepAliveOf(c));
   // Consent now, and the profile (read in the same call) only if it still allows reading it.
   const resolved = catalogue ? await resolveVisitor(c, catalogue.site, { profile: true }) : null;
   const visitor = resolved?.visitor ?? null;
