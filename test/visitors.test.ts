@@ -76,6 +76,28 @@ const profile = () => {
 
 const stubOf = (visitorId: string) => visitorStub(visitors, visitorId);
 
+/**
+ * Makes the visitor's object really stall: it holds its input gate (blockConcurrencyWhile) for
+ * 4.5 s, longer than the worker waits for it (VISITOR_STATE_TIMEOUT_MS, 3 s in the tests), so a
+ * call to it is still queued when the time is up. Resolves once the object holds the gate, with the
+ * stall's own end.
+ */
+async function stallObject(visitorId: string): Promise<{ stall: Promise<unknown> }> {
+  const stub = await stubOf(visitorId);
+  let stalled = () => {};
+  const stalling = new Promise<void>((resolve) => {
+    stalled = resolve;
+  });
+  const stall = runInDurableObject(stub, (_instance: VisitorState, state) =>
+    state.blockConcurrencyWhile(async () => {
+      stalled();
+      await new Promise((r) => setTimeout(r, 4500));
+    }),
+  );
+  await stalling;
+  return { stall };
+}
+
 describe("the visitor's Durable Object", () => {
   let site: string;
   beforeAll(async () => {
@@ -232,26 +254,10 @@ describe("a failing visitor object", () => {
     site = await createSite("visitors-failing", { consentModel: "opt-out" });
   });
 
-  /**
-   * The object really stalls: it holds its input gate (blockConcurrencyWhile) for longer than the
-   * decision waits (VISITOR_STATE_TIMEOUT_MS, 3 s in the tests), so the decision's call to it is
-   * still queued when the time is up.
-   */
   it("leaves the decision contextual with fallback visitor_state_unavailable, never a 5xx", async () => {
     const visitor = newVisitorId();
     await putProfile(site, visitor, profile());
-    const stub = await stubOf(visitor);
-    let stalled = () => {};
-    const stalling = new Promise<void>((resolve) => {
-      stalled = resolve;
-    });
-    const stall = runInDurableObject(stub, (_instance: VisitorState, state) =>
-      state.blockConcurrencyWhile(async () => {
-        stalled();
-        await new Promise((r) => setTimeout(r, 4500));
-      }),
-    );
-    await stalling;
+    const { stall } = await stallObject(visitor);
     const { res, body } = await decide(site, visitor);
     await stall;
     expect(body.mode).toBe("contextual");
@@ -275,18 +281,7 @@ describe("a failing visitor object", () => {
     const before = (await decide(site, visitor)).body;
     const target = shownIn(before).at(-1) as Shown;
     const affinityBefore = (await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0;
-    const stub = await stubOf(visitor);
-    let stalled = () => {};
-    const stalling = new Promise<void>((resolve) => {
-      stalled = resolve;
-    });
-    const stall = runInDurableObject(stub, (_instance: VisitorState, state) =>
-      state.blockConcurrencyWhile(async () => {
-        stalled();
-        await new Promise((r) => setTimeout(r, 4500));
-      }),
-    );
-    await stalling;
+    const { stall } = await stallObject(visitor);
     // The request waits for the object no longer than a decision would (3 s here), then queues the click.
     expect((await postEvents([event(before, target, "click")])).status).toBe(202);
     await stall;
