@@ -3,7 +3,8 @@ import { modelStorages } from "../store/schema";
 
 /**
  * What serves, as one KV value (`CONFIG` binding, key `models:serving`): the projection of the D1
- * registry that the decision path reads once per isolate per `CONFIG_TTL_MS`. The registry in D1
+ * registry that the decision path reads once per isolate per `CONFIG_TTL_MS` (a change reaches
+ * every isolate within twice that: worker/lib/ttl-cache.ts). The registry in D1
  * is the record (history, audit); this is what the edge acts on. Both `npm run model` and the
  * admin endpoints rewrite it after every change with `servingConfigOf` (./lifecycle.ts).
  */

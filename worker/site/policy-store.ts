@@ -24,7 +24,7 @@ export async function saveSitePolicy(db: Database, site: string, policy: unknown
   const updated = await db.update(sites).set({ policy: parsed.data }).where(eq(sites.id, site)).returning({ id: sites.id });
   if (!updated.length) throw new ApiError(404, "unknown_site", `no site "${site}"`, "site");
   await audit(db, { role, action: "admin.site.policy", target: site });
-  // The catalogue carries the policy: this isolate serves the new one at once, others within CONFIG_TTL_MS.
+  // The catalogue carries the policy: this isolate serves the new one at once, others within twice CONFIG_TTL_MS (worker/lib/ttl-cache.ts).
   forgetCatalogue(site);
   return parsed.data;
 }

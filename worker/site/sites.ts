@@ -10,7 +10,7 @@ import { forgetCatalogue } from "./catalogue";
 /**
  * Sites and slots as resources: create, update, archive and list (paged by id). Every change is
  * audited and drops this isolate's cached catalogue, as a variant review does; other isolates
- * follow within CONFIG_TTL_MS. Archiving keeps the rows (reports and the audit log refer to
+ * follow within twice CONFIG_TTL_MS (worker/lib/ttl-cache.ts). Archiving keeps the rows (reports and the audit log refer to
  * them); an archived site answers as unknown, an archived slot as an unknown slot.
  */
 

@@ -8,8 +8,8 @@ import { contentVariants, type TokenRole } from "../store/schema";
 /**
  * Sets a variant's review status, with who (the role) and when, in the row and in the audit log;
  * used by the admin endpoint and the console. This isolate's cached catalogue is dropped so that
- * an approval serves (and a rejection stops) at once here; other isolates follow within
- * `CONFIG_TTL_MS`.
+ * an approval serves (and a rejection stops) at once here; other isolates follow within twice
+ * `CONFIG_TTL_MS` (worker/lib/ttl-cache.ts).
  */
 export async function reviewVariant(
   db: Database,
