@@ -6,9 +6,10 @@ import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
 import { decisionText, eventHash, ledgerKey } from "../worker/log/plan";
 import { dayOf } from "../worker/log/rows";
+import { EDGE_APPLY_MAX_VISITORS } from "../worker/visitors/apply";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { createSite, db, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
+import { BROWSER, createSite, db, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { loggedRows } from "./support/log";
 import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
 
@@ -374,6 +375,59 @@ describe("a request's events as one queue message", () => {
     expect((await rollupsFor(site))[0]?.impressions).toBe(11);
     const logged = (await loggedRows(site)).filter((r) => r.kind === "interaction");
     expect(new Set(logged.map((r) => r.id)).size).toBe(11);
+  });
+});
+
+describe("clicks applied at the edge", () => {
+  /** POST /v1/events through the worker with its queue binding recorded (the real local queue underneath). */
+  async function postRecorded(events: unknown[]) {
+    const sent: InteractionEvent[] = [];
+    const queue = new Proxy(env.EVENTS, {
+      get(target, property) {
+        if (property === "sendBatch")
+          return (messages: MessageSendRequest[], options?: QueueSendBatchOptions) => {
+            for (const m of messages) sent.push(...(m.body as { events: InteractionEvent[] }).events);
+            return target.sendBatch(messages, options);
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ctx = createExecutionContext();
+    const request = new Request("https://edge.example/v1/events", {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": BROWSER },
+      body: JSON.stringify({ events }),
+    });
+    const res = await handler.fetch?.(request as Request<unknown, IncomingRequestCfProperties>, { ...env, EVENTS: queue }, ctx);
+    return { status: res?.status, sent };
+  }
+
+  async function clicksOf(site: string, visitors: number) {
+    return Promise.all(
+      Array.from({ length: visitors }, async () => {
+        const visitor = newVisitorId();
+        const d = await decideAs(site, { cookie: await visitorCookie(visitor) });
+        return { visitor, click: event(d, shownIn(d)[0] as Shown, "click") };
+      }),
+    );
+  }
+
+  it("marks what the objects took for a few visitors, and leaves a relay of many visitors to the consumer, which applies each once", async () => {
+    const site = await createSite("events-edge-apply", { consentModel: "opt-out" });
+    const few = await clicksOf(site, EDGE_APPLY_MAX_VISITORS);
+    const applied = await postRecorded(few.map((c) => c.click));
+    expect(applied.status).toBe(202);
+    expect(applied.sent.map((e) => e.appliedAtEdge)).toEqual(few.map(() => true));
+
+    const many = await clicksOf(site, EDGE_APPLY_MAX_VISITORS + 1);
+    const relayed = await postRecorded(many.map((c) => c.click));
+    expect(relayed.status).toBe(202);
+    expect(relayed.sent.map((e) => e.appliedAtEdge)).toEqual(many.map(() => undefined));
+    for (const { visitor, click } of many) {
+      await waitFor(async () => ((await visitorState(visitor)).profiles[site]?.itemAffinity[click.contentId] ?? 0) > 0);
+      await waitFor(async () => (await countFor(click.decisionId, site)) === 1);
+    }
   });
 });
 
