@@ -83,7 +83,7 @@ export const firstKeyOf = (day: string) => (dayNumber(day) << HASH_BITS).toStrin
 /** The ledger text of an outbox message (`messageId`) that carried decisions of the row's site. */
 const messageText = (row: Pick<LogRow, "site_id">, messageId: string) => `m\u0000${row.site_id}\u0000${messageId}`;
 
-export const eventText = (row: Pick<LogRow, "site_id" | "kind" | "id">) => `e\u0000${row.site_id}\u0000${row.kind}\u0000${row.id}`;
+const eventText = (row: Pick<LogRow, "site_id" | "kind" | "id">) => `e\u0000${row.site_id}\u0000${row.kind}\u0000${row.id}`;
 
 /** The conversion bound of a row (a conversion's decision's `maxConversions`), or undefined when none applies. */
 export type ConversionBound = (row: LogRow) => number | undefined;
