@@ -13,13 +13,19 @@ import { simulatedTraffic } from "./support/traffic";
 
 const handler: ExportedHandler<Env> = worker;
 
-/** The real local queue, with the body of every message sent through it kept for the test to read. */
-function recordedQueue(queue: Queue): { queue: Queue; sent: DecisionsMessage[] } {
+/**
+ * The real local queue, with the body of every message sent through it kept for the test to read;
+ * the first `refusals` sends are refused as the queue refuses one past its limit (a real failure
+ * of the binding's contract, injected: nothing reaches the queue).
+ */
+function recordedQueue(queue: Queue, refusals = 0): { queue: Queue; sent: DecisionsMessage[] } {
   const sent: DecisionsMessage[] = [];
+  let refuse = refusals;
   const wrapped = new Proxy(queue, {
     get(target, property) {
       if (property === "send")
-        return (body: unknown, options?: QueueSendOptions) => {
+        return async (body: unknown, options?: QueueSendOptions) => {
+          if (refuse-- > 0) throw new Error("Too Many Requests: queue send rate exceeded (injected)");
           sent.push(decisionsMessageSchema.parse(body));
           return target.send(body, options);
         };
@@ -87,6 +93,15 @@ describe("the decision outbox", () => {
     const logged = await loggedDecisionIds(site, decisions.length);
     expect(logged).toHaveLength(decisions.length);
     expect(new Set(logged)).toEqual(new Set(decisions.map((d) => d.decisionId)));
+  });
+
+  it("tries a refused send again, so that a moment's refusal loses no decision", async () => {
+    const { site, decisions } = await decisionsFor("outbox-refused", 8, 6);
+    const { queue, sent } = recordedQueue(env.EVENTS, 2);
+    await addAll(new DecisionOutbox(), queue, decisions, 5);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.events.map((d) => d.decisionId)).toEqual(decisions.map((d) => d.decisionId));
+    expect((await loggedDecisionIds(site, decisions.length)).sort()).toEqual(decisions.map((d) => d.decisionId).sort());
   });
 
   it("counts a message's decisions once under one ledger entry, however often the queue delivers it", async () => {

@@ -12,9 +12,9 @@ type Batch = { queue: Queue; events: DecisionEvent[]; bytes: number; sent: boole
  * per decision; batched, it is a message per window and isolate.
  *
  * No request awaits another's send: a later decision only adds plain data to the open batch, and
- * the request that opened it keeps the send alive. A send that fails is logged with its count and
- * no payload, as a decision event that could not be queued always was (the visitor's answer never
- * waits on the log). The cost is that a batch rides on one request's lifetime: if that request's
+ * the request that opened it keeps the send alive. A send that fails is tried twice more, then
+ * logged with its count and no payload, as a decision event that could not be queued always was
+ * (the visitor's answer never waits on the log). The cost is that a batch rides on one request's lifetime: if that request's
  * `waitUntil` were cut short, the batch's decisions would go unlogged together.
  */
 export class DecisionOutbox {
@@ -51,13 +51,25 @@ export class DecisionOutbox {
     if (batch.sent) return;
     batch.sent = true;
     if (this.open === batch) this.open = null;
-    try {
-      await batch.queue.send({ type: "decisions", events: batch.events }, { contentType: "json" });
-    } catch (err) {
-      console.error("decision events not queued", batch.events.length, err instanceof Error ? err.message : "unknown");
+    for (const [attempt, pauseMs] of SEND_PAUSES_MS.entries()) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      try {
+        await batch.queue.send({ type: "decisions", events: batch.events }, { contentType: "json" });
+        return;
+      } catch (err) {
+        if (attempt === SEND_PAUSES_MS.length - 1)
+          console.error("decision events not queued", batch.events.length, err instanceof Error ? err.message : "unknown");
+      }
     }
   }
 }
+
+/**
+ * The pause before each attempt to queue a batch: at once, then twice more, so that a moment's
+ * refusal (the queue's per-second limit, a transient error) does not lose a window's decisions,
+ * and the whole stays well inside `waitUntil`'s 30 s.
+ */
+const SEND_PAUSES_MS = [0, 250, 1_000];
 
 /** The isolate's outbox for the decision API and the edge route. */
 export const decisionOutbox = new DecisionOutbox();
