@@ -85,7 +85,7 @@ describe("the event pipeline through the real local queue", () => {
     site = await createSite("events-site", { consentModel: "opt-out" });
   });
 
-  it("takes 10,000 events in and counts each decision's distinct events exactly", { timeout: 180_000 }, async () => {
+  it("takes 10,000 events in and counts each decision's distinct events exactly", { timeout: 240_000 }, async () => {
     // 100 decisions; per decision an impression of every shown item, clicks on two, a dismissal and
     // a conversion: the distinct events. Each is sent about eleven times with other client ids.
     const kinds: [number, InteractionEvent["kind"]][] = [
@@ -118,9 +118,10 @@ describe("the event pipeline through the real local queue", () => {
     const decidedIds = new Set(decided);
     const loggedOfSite = async () =>
       (await loggedRows(site)).filter((row) => row.kind === "interaction" && decidedIds.has(row.decision_id));
-    // First what must arrive (a batch retried after a slow visitor object may come late), then a
-    // marker on another site: once it is in, the replays sent before it have been consumed too.
-    await waitFor(async () => (await loggedOfSite()).length >= distinct.length, 120_000);
+    // First what must arrive (a batch retried after a slow visitor object may come late: the
+    // consumer's backoff is 5, 10, 20, 40, 80 s, so up to its sixth attempt), then a marker on
+    // another site: once it is in, the replays sent before it have been consumed too.
+    await waitFor(async () => (await loggedOfSite()).length >= distinct.length, 170_000);
     const markerSite = await createSite("events-bulk-marker", { consentModel: "opt-out" });
     const marker = await decideAs(markerSite, { cookie: await visitorCookie(newVisitorId()) });
     expect((await postEvents([event(marker, shownIn(marker)[0] as Shown, "impression")])).status).toBe(202);
