@@ -11,7 +11,7 @@ import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { BROWSER, createSite, db, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
 import { loggedRows } from "./support/log";
-import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
+import { countFor, event, postEvents, queuedInteraction, recordedQueue, type Shown, shownIn } from "./support/pipeline";
 
 const handler: ExportedHandler<Env> = worker;
 
@@ -382,18 +382,7 @@ describe("a request's events as one queue message", () => {
 describe("clicks applied at the edge", () => {
   /** POST /v1/events through the worker with its queue binding recorded (the real local queue underneath). */
   async function postRecorded(events: unknown[]) {
-    const sent: InteractionEvent[] = [];
-    const queue = new Proxy(env.EVENTS, {
-      get(target, property) {
-        if (property === "sendBatch")
-          return (messages: MessageSendRequest[], options?: QueueSendBatchOptions) => {
-            for (const m of messages) sent.push(...(m.body as { events: InteractionEvent[] }).events);
-            return target.sendBatch(messages, options);
-          };
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const { queue, sent } = recordedQueue(env.EVENTS, { read: (body) => (body as { events: InteractionEvent[] }).events });
     const ctx = createExecutionContext();
     const request = new Request("https://edge.example/v1/events", {
       method: "POST",
@@ -401,7 +390,7 @@ describe("clicks applied at the edge", () => {
       body: JSON.stringify({ events }),
     });
     const res = await handler.fetch?.(request as Request<unknown, IncomingRequestCfProperties>, { ...env, EVENTS: queue }, ctx);
-    return { status: res?.status, sent };
+    return { status: res?.status, sent: sent.flat() };
   }
 
   async function clicksOf(site: string, visitors: number) {

@@ -9,32 +9,14 @@ import { eventHash } from "../worker/log/plan";
 import { type DecisionEvent, type DecisionsMessage, decisionsMessageSchema } from "../worker/wire/events";
 import { createSite, db } from "./support/fixtures";
 import { loggedRows } from "./support/log";
+import { recordedQueue } from "./support/pipeline";
 import { simulatedTraffic } from "./support/traffic";
 
 const handler: ExportedHandler<Env> = worker;
 
-/**
- * The real local queue, with the body of every message sent through it kept for the test to read;
- * the first `refusals` sends are refused as the queue refuses one past its limit (a real failure
- * of the binding's contract, injected: nothing reaches the queue).
- */
-function recordedQueue(queue: Queue, refusals = 0): { queue: Queue; sent: DecisionsMessage[] } {
-  const sent: DecisionsMessage[] = [];
-  let refuse = refusals;
-  const wrapped = new Proxy(queue, {
-    get(target, property) {
-      if (property === "send")
-        return async (body: unknown, options?: QueueSendOptions) => {
-          if (refuse-- > 0) throw new Error("Too Many Requests: queue send rate exceeded (injected)");
-          sent.push(decisionsMessageSchema.parse(body));
-          return target.send(body, options);
-        };
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { queue: wrapped, sent };
-}
+/** The queue recorded (./support/pipeline.ts), its messages read as outbox messages. */
+const recordedOutboxQueue = (queue: Queue, refusals = 0) =>
+  recordedQueue(queue, { refusals, read: (body): DecisionsMessage => decisionsMessageSchema.parse(body) });
 
 async function decisionsFor(name: string, visitors: number, seed: number): Promise<{ site: string; decisions: DecisionEvent[] }> {
   const site = await createSite(name);
@@ -59,7 +41,7 @@ const loggedDecisionIds = (site: string, expected: number) =>
 describe("the decision outbox", () => {
   it("queues the decisions answered within one window as one message, and each reaches the log once", async () => {
     const { site, decisions } = await decisionsFor("outbox-window", 25, 1);
-    const { queue, sent } = recordedQueue(env.EVENTS);
+    const { queue, sent } = recordedOutboxQueue(env.EVENTS);
     const outbox = new DecisionOutbox();
     await addAll(outbox, queue, decisions, 5);
     expect(sent).toHaveLength(1);
@@ -77,7 +59,7 @@ describe("the decision outbox", () => {
 
   it("sends a batch at once when the next decision would pass its byte bound: every message within it, none lost or doubled", async () => {
     const { site, decisions } = await decisionsFor("outbox-full", 20, 3);
-    const { queue, sent } = recordedQueue(env.EVENTS);
+    const { queue, sent } = recordedOutboxQueue(env.EVENTS);
     const oneDecision = new TextEncoder().encode(JSON.stringify(decisions[0])).byteLength;
     const bound = oneDecision * 6;
     // A window no test waits out: every message here is sent because its batch was full, but the last.
@@ -97,7 +79,7 @@ describe("the decision outbox", () => {
 
   it("tries a refused send again, so that a moment's refusal loses no decision", async () => {
     const { site, decisions } = await decisionsFor("outbox-refused", 8, 6);
-    const { queue, sent } = recordedQueue(env.EVENTS, 2);
+    const { queue, sent } = recordedOutboxQueue(env.EVENTS, 2);
     await addAll(new DecisionOutbox(), queue, decisions, 5);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.events.map((d) => d.decisionId)).toEqual(decisions.map((d) => d.decisionId));

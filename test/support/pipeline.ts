@@ -57,3 +57,37 @@ export function queuedInteraction(site: string, decisionId: string, overrides: P
     ...overrides,
   };
 }
+
+/**
+ * The real local queue, with the body of every message sent through it (`send` or `sendBatch`)
+ * kept for the test to read (as `read` reads it); the first `refusals` calls are refused as the
+ * queue refuses one past its limit (a real failure of the binding's contract, injected: nothing
+ * reaches the queue).
+ */
+export function recordedQueue<T = unknown>(
+  queue: Queue,
+  { refusals = 0, read = (body: unknown) => body as T }: { refusals?: number; read?: (body: unknown) => T } = {},
+): { queue: Queue; sent: T[] } {
+  const sent: T[] = [];
+  let refuse = refusals;
+  const refused = () => refuse-- > 0;
+  const wrapped = new Proxy(queue, {
+    get(target, property) {
+      if (property === "send")
+        return async (body: unknown, options?: QueueSendOptions) => {
+          if (refused()) throw new Error("Too Many Requests: queue send rate exceeded (injected)");
+          sent.push(read(body));
+          return target.send(body, options);
+        };
+      if (property === "sendBatch")
+        return async (messages: MessageSendRequest[], options?: QueueSendBatchOptions) => {
+          if (refused()) throw new Error("Too Many Requests: queue send rate exceeded (injected)");
+          sent.push(...messages.map((m) => read(m.body)));
+          return target.sendBatch(messages, options);
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { queue: wrapped, sent };
+}
