@@ -121,7 +121,12 @@ describe("the event pipeline through the real local queue", () => {
     // First what must arrive (a batch retried after a slow visitor object may come late: the
     // consumer's backoff is 5, 10, 20, 40, 80 s, so up to its sixth attempt), then a marker on
     // another site: once it is in, the replays sent before it have been consumed too.
-    await waitFor(async () => (await loggedOfSite()).length >= distinct.length, 170_000);
+    await waitFor(async () => (await loggedOfSite()).length >= distinct.length, 170_000).catch(async (err: Error) => {
+      // What is missing (the kinds), for whoever reads a failure.
+      const logged = new Set((await loggedOfSite()).map((row) => `${row.decision_id}/${row.slot}/${row.content_id}/${row.event}`));
+      const missing = distinct.filter((e) => !logged.has(`${e.decisionId}/${e.slot}/${e.contentId}/${e.type}`)).map((e) => e.type);
+      throw new Error(`${err.message}: ${logged.size} of ${distinct.length} logged; missing ${JSON.stringify(missing)}`);
+    });
     const markerSite = await createSite("events-bulk-marker", { consentModel: "opt-out" });
     const marker = await decideAs(markerSite, { cookie: await visitorCookie(newVisitorId()) });
     expect((await postEvents([event(marker, shownIn(marker)[0] as Shown, "impression")])).status).toBe(202);

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { createRandom } from "../scripts/train/random";
-import { DecisionOutbox } from "../worker/events/outbox";
+import { DecisionOutbox, OVERDUE_MS } from "../worker/events/outbox";
 import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
 import { eventHash } from "../worker/log/plan";
@@ -39,6 +39,33 @@ const loggedDecisionIds = (site: string, expected: number) =>
   });
 
 describe("the decision outbox", () => {
+  it("sends a batch its opening request never sent with the next decision past its due time, and takes decisions again", async () => {
+    const { decisions } = await decisionsFor("outbox-stranded", 3, 4);
+    const [first, second, third] = decisions as [DecisionEvent, DecisionEvent, DecisionEvent];
+    const { queue, sent } = recordedOutboxQueue(env.EVENTS);
+    let now = 1_000_000;
+    const outbox = new DecisionOutbox(undefined, undefined, () => now);
+    // The opening request's send is a minute away (as good as cut short): nothing it keeps alive is awaited.
+    outbox.add(queue, first, 60_000, () => {});
+    now += 60_000 + OVERDUE_MS + 1;
+    const rescue: Promise<unknown>[] = [];
+    outbox.add(queue, second, 60_000, (p) => {
+      if (rescue.length === 0) rescue.push(p); // the rescue send; the next is the new batch's own timer
+    });
+    await Promise.all(rescue);
+    expect(sent.map((m) => m.events.map((d) => d.decisionId))).toEqual([[first.decisionId]]);
+
+    // Not yet overdue: the second decision's batch takes the third.
+    outbox.add(queue, third, 60_000, () => {});
+    now += 60_000 + OVERDUE_MS + 1;
+    const next: Promise<unknown>[] = [];
+    outbox.add(queue, first, 60_000, (p) => {
+      if (next.length === 0) next.push(p);
+    });
+    await Promise.all(next);
+    expect(sent.map((m) => m.events.map((d) => d.decisionId))).toEqual([[first.decisionId], [second.decisionId, third.decisionId]]);
+  });
+
   it("queues the decisions answered within one window as one message, and each reaches the log once", async () => {
     const { site, decisions } = await decisionsFor("outbox-window", 25, 1);
     const { queue, sent } = recordedOutboxQueue(env.EVENTS);

@@ -1,7 +1,16 @@
-import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  SELF,
+} from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { demoVisitors } from "../scripts/seed/demo-data";
+import worker from "../worker/index";
 import { base64UrlToText } from "../worker/lib/signing";
 import { subjectHash } from "../worker/store/subject";
 import { subjectStub, visitorStub } from "../worker/visitors/client";
@@ -20,7 +29,7 @@ import {
   visitorState,
   visitors,
 } from "./support/fixtures";
-import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipeline";
+import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
 
 /**
  * The visitor's Durable Object (worker/visitors/state.ts) on real local Durable Objects: exact
@@ -29,6 +38,7 @@ import { countFor, event, postEvents, type Shown, shownIn } from "./support/pipe
  * object that leaves the decision contextual rather than failing.
  */
 
+const handler: ExportedHandler<Env> = worker;
 const PRIVACY = { authorization: `Bearer ${env.PRIVACY_TOKEN}` };
 
 async function decide(site: string, visitorId: string): Promise<{ res: Response; body: DecideResponse }> {
@@ -288,5 +298,47 @@ describe("a failing visitor object", () => {
     await waitFor(async () => (await countFor(before.decisionId)) === 1);
     // Applied by the consumer's call or by the edge's, queued behind the stall: either way once (by event id).
     await waitFor(async () => ((await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0) > affinityBefore);
+  });
+  it("holds back none of a visitor's events in the consumer while their object does not answer: logged at once, the click applied on redelivery, each counted once", async () => {
+    const visitor = newVisitorId();
+    await putProfile(site, visitor, profile());
+    const d = (await decide(site, visitor)).body;
+    const target = shownIn(d).at(-1) as Shown;
+    const affinity = async () => (await visitorState(visitor)).profiles[site]?.itemAffinity[target.contentId] ?? 0;
+    const affinityBefore = await affinity();
+    const about = { visitorId: visitor, personalization: true, slot: target.slot, contentId: target.contentId };
+    const messages = [
+      {
+        id: "m-impression",
+        timestamp: new Date(),
+        attempts: 1,
+        body: queuedInteraction(site, d.decisionId, { ...about, eventId: "stall-i" }),
+      },
+      {
+        id: "m-click",
+        timestamp: new Date(),
+        attempts: 1,
+        body: queuedInteraction(site, d.decisionId, { ...about, kind: "click", eventId: "stall-c" }),
+      },
+    ];
+    const consume = async (list: typeof messages, settings: Env) => {
+      const batch = createMessageBatch<unknown>("edge-personalizer-events", list);
+      const ctx = createExecutionContext();
+      await handler.queue?.(batch, settings, ctx);
+      return getQueueResult(batch, ctx);
+    };
+
+    // The consumer waits ten times a decision's wait: 1 s here, less than the 4.5 s stall.
+    const { stall } = await stallObject(visitor);
+    const first = await consume(messages, { ...env, VISITOR_STATE_TIMEOUT_MS: "100" } as unknown as Env);
+    expect(first.explicitAcks).toEqual(["m-impression"]);
+    expect(first.retryMessages.map((m) => m.msgId)).toEqual(["m-click"]);
+    expect(await countFor(d.decisionId, site)).toBe(2);
+
+    await stall;
+    const again = await consume([{ ...(messages[1] as (typeof messages)[number]), attempts: 2 }], env);
+    expect(again.explicitAcks).toEqual(["m-click"]);
+    expect(await affinity()).toBeGreaterThan(affinityBefore);
+    expect(await countFor(d.decisionId, site)).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import { configOf } from "../lib/config";
+import { withDeadline } from "../lib/deadline";
 import { batchIdOf } from "../log/files";
 import type { MessageOf } from "../log/plan";
 import { applyRetention } from "../log/retention";
@@ -25,8 +26,11 @@ import { countEvents, isRefused, type LogTarget, logEvents } from "./ingest";
 import { perEventHandles } from "./messages";
 
 type Loggable = DecisionEvent | InteractionEvent;
-/** `outbox`: the event came in a `decisions` message from the edge's outbox (its ledger entry is the message's). */
-type Pending = { message: Message<unknown>; event: Loggable; outbox?: true };
+/**
+ * `outbox`: the event came in a `decisions` message from the edge's outbox (its ledger entry is the message's).
+ * `reapply`: a click the visitor's object has not taken yet: once written, its message is retried for the object.
+ */
+type Pending = { message: Message<unknown>; event: Loggable; outbox?: true; reapply?: true };
 type Task = Exclude<QueueMessage, Loggable | InteractionsMessage | DecisionsMessage>;
 
 const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Math.max(0, attempts - 1)) });
@@ -38,8 +42,9 @@ const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Ma
  * clicks or conversions in the batch that the edge could not apply (worker/visitors/apply.ts)
  * gets one call to their Durable Object, which applies them to
  * the profile (once each) and answers whether they are revoked (the object holds the tombstone);
- * the batch's other visitors are looked up in D1's revocation records, one query for all. The rest is counted once into the daily aggregates in D1 and written to the log
- * (worker/events/ingest.ts). Messages are acknowledged or retried one by one. Erasures and
+ * the batch's other visitors, and those whose object failed, are looked up in D1's revocation
+ * records, one query for all. The rest is counted once into the daily aggregates in D1 and written
+ * to the log (worker/events/ingest.ts), without waiting on the batch's tasks. Messages are acknowledged or retried one by one. Erasures and
  * scheduled maintenance travel on the same queue.
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -69,10 +74,23 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     else tasks.push(runTask(body, message, db, env, visitors));
   }
   const oneByOne = feeds.reduce((done, next) => done.then(next), Promise.resolve());
-  const [, , kept] = await Promise.all([Promise.all(tasks), oneByOne, throughVisitors(db, visitors, loggable, Date.now())]);
-  const written = await writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept);
-  // Redelivery is safe: the aggregates count each row once, readers of the log keep one row per id, and the visitor's update is idempotent.
-  for (const { message } of written) message.ack();
+  // Events do not wait on the batch's tasks (a feed import can take its fetch's 30 s).
+  const events = throughVisitors(db, visitors, loggable, Date.now())
+    .then((kept) => writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept))
+    .then(settleWritten);
+  await Promise.all([Promise.all(tasks), oneByOne, events]);
+}
+
+/**
+ * Written events are acknowledged, but for the clicks a visitor's object has not taken, whose
+ * messages come back for it. Redelivery is safe: the aggregates count each row once, readers of the
+ * log keep one row per id, and the visitor's update is idempotent.
+ */
+function settleWritten(written: readonly Pending[]) {
+  for (const { message, reapply } of written) {
+    if (reapply) message.retry(backoff(message.attempts));
+    else message.ack();
+  }
 }
 
 /** What the consumer learns from and logs; the rest (no measurement consent, bots, QA previews) is acknowledged. */
@@ -116,54 +134,77 @@ async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typ
  * such interactions gets one call to their object, which applies them and answers whether the
  * visitor is revoked (the object holds the tombstone); the batch's other visitors (decisions and
  * impressions only, most of them) are checked against D1's revocation records in one query instead
- * of a call each. A visitor whose object or whose check fails has their messages retried.
- * Returns what may be written.
+ * of a call each. An object that fails or does not answer within CONSUMER_WAIT_FACTOR times a decision's wait holds
+ * back nothing but its own work: its visitor is checked in D1 like the others, their events are
+ * counted and logged, and the clicks it did not take are marked `reapply` (their messages come back
+ * for the object, and redelivery counts and logs nothing twice). A failing D1 check retries its
+ * visitors' messages. Returns what may be written.
  */
 async function throughVisitors(db: Database, visitors: VisitorStore, pending: readonly Pending[], now: number): Promise<Pending[]> {
   const kept: Pending[] = [];
-  const byVisitor = new Map<string, Pending[]>();
-  for (const p of pending) {
-    if (p.event.visitorId) byVisitor.set(p.event.visitorId, [...(byVisitor.get(p.event.visitorId) ?? []), p]);
-    else kept.push(p);
-  }
   const withProfileChanges: [string, Pending[], InteractionEvent[]][] = [];
   const checkOnly: [string, Pending[]][] = [];
-  for (const [visitorId, list] of byVisitor) {
-    const interactions = list.flatMap(({ event }) => (event.type === "interaction" && profileChangePending(event) ? [event] : []));
+  for (const [visitorId, list] of byVisitor(pending, kept)) {
+    const interactions = list.flatMap(({ event }) => (isProfileChange(event) ? [event] : []));
     if (interactions.length) withProfileChanges.push([visitorId, list, interactions]);
     else checkOnly.push([visitorId, list]);
   }
-  const retry = (list: readonly Pending[]) => {
-    for (const { message } of list) message.retry(backoff(message.attempts));
-  };
-  const settle = (list: readonly Pending[], revoked: boolean) => {
-    if (revoked) for (const { message } of list) message.ack();
-    else kept.push(...list);
-  };
-  const checked = async () => {
-    if (!checkOnly.length) return;
-    try {
-      const revoked = await revokedAmong(
-        db,
-        checkOnly.map(([visitorId]) => visitorId),
-      );
-      for (const [visitorId, list] of checkOnly) settle(list, revoked.has(visitorId));
-    } catch {
-      for (const [, list] of checkOnly) retry(list);
-    }
-  };
+  const unapplied: [string, Pending[]][] = [];
   await Promise.all([
-    checked(),
+    checkInD1(db, checkOnly, kept),
     ...withProfileChanges.map(async ([visitorId, list, interactions]) => {
       try {
-        const { revoked } = await (await visitorStub(visitors, visitorId)).apply(interactions, now);
-        settle(list, revoked);
+        const stub = await visitorStub(visitors, visitorId);
+        const { revoked } = await withDeadline(stub.apply(interactions, now), CONSUMER_WAIT_FACTOR * visitors.timeoutMs);
+        if (revoked) for (const { message } of list) message.ack();
+        else kept.push(...list);
       } catch {
-        retry(list);
+        unapplied.push([visitorId, list.map((p) => (isProfileChange(p.event) ? { ...p, reapply: true as const } : p))]);
       }
     }),
   ]);
+  await checkInD1(db, unapplied, kept);
   return kept;
+}
+
+/**
+ * How long a queue batch waits on one visitor's object, as a multiple of what a decision waits
+ * (VISITOR_STATE_TIMEOUT_MS): the consumer is off the visitor's path and can wait longer, but not
+ * so long that one wedged object holds its batch, and the batches queued behind it, for minutes.
+ */
+const CONSUMER_WAIT_FACTOR = 10;
+
+const isProfileChange = (event: Loggable): event is InteractionEvent => event.type === "interaction" && profileChangePending(event);
+
+/** The batch's events by visitor; those naming no visitor go straight to `anonymous`. */
+function byVisitor(pending: readonly Pending[], anonymous: Pending[]): Map<string, Pending[]> {
+  const grouped = new Map<string, Pending[]>();
+  for (const p of pending) {
+    if (!p.event.visitorId) anonymous.push(p);
+    else {
+      const list = grouped.get(p.event.visitorId);
+      if (list) list.push(p);
+      else grouped.set(p.event.visitorId, [p]);
+    }
+  }
+  return grouped;
+}
+
+/** Visitors checked against D1's revocation records in one query: a revoked one's events are acknowledged unwritten, the others kept; a failing query retries them all. */
+async function checkInD1(db: Database, visitorsEvents: readonly [string, Pending[]][], kept: Pending[]): Promise<void> {
+  if (!visitorsEvents.length) return;
+  try {
+    const revoked = await revokedAmong(
+      db,
+      visitorsEvents.map(([visitorId]) => visitorId),
+    );
+    for (const [visitorId, list] of visitorsEvents) {
+      if (revoked.has(visitorId)) for (const { message } of list) message.ack();
+      else kept.push(...list);
+    }
+  } catch {
+    for (const [, list] of visitorsEvents) for (const { message } of list) message.retry(backoff(message.attempts));
+  }
 }
 
 /**

@@ -2,7 +2,15 @@ import { DECISIONS_MESSAGE_MAX_BYTES, DECISIONS_MESSAGE_MAX_EVENTS, type Decisio
 
 const encoder = new TextEncoder();
 
-type Batch = { queue: Queue; events: DecisionEvent[]; bytes: number; sent: boolean };
+/** `due`: when the request that opened the batch is to send it. */
+type Batch = { queue: Queue; events: DecisionEvent[]; bytes: number; sent: boolean; due: number };
+
+/**
+ * How long past its due time an unsent batch is left to the request that opened it. Past that, that
+ * request's `waitUntil` was cut short, and the batch would stay open, taking in every later decision
+ * of the isolate, until it filled: the next decision sends it instead.
+ */
+export const OVERDUE_MS = 5_000;
 
 /**
  * The decision events an isolate answered, queued together: the first decision after a send opens
@@ -28,33 +36,35 @@ export class DecisionOutbox {
   constructor(
     private readonly maxBytes = DECISIONS_MESSAGE_MAX_BYTES,
     private readonly maxEvents = DECISIONS_MESSAGE_MAX_EVENTS,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   add(queue: Queue, event: DecisionEvent, windowMs: number, keepAlive: (p: Promise<unknown>) => void): void {
     const size = encoder.encode(JSON.stringify(event)).byteLength + 1;
     const current = this.open;
-    if (current && (current.bytes + size > this.maxBytes || current.events.length >= this.maxEvents)) keepAlive(this.send(current));
+    if (current && this.clock() > current.due + OVERDUE_MS) keepAlive(this.send(current, queue));
+    else if (current && (current.bytes + size > this.maxBytes || current.events.length >= this.maxEvents)) keepAlive(this.send(current));
     const batch = this.open ?? this.openBatch(queue, windowMs, keepAlive);
     batch.events.push(event);
     batch.bytes += size;
   }
 
   private openBatch(queue: Queue, windowMs: number, keepAlive: (p: Promise<unknown>) => void): Batch {
-    const batch: Batch = { queue, events: [], bytes: 0, sent: false };
+    const batch: Batch = { queue, events: [], bytes: 0, sent: false, due: this.clock() + windowMs };
     this.open = batch;
     keepAlive(new Promise((resolve) => setTimeout(resolve, windowMs)).then(() => this.send(batch)));
     return batch;
   }
 
-  /** Closes the batch (later decisions open another) and queues it, once. */
-  private async send(batch: Batch): Promise<void> {
+  /** Closes the batch (later decisions open another) and queues it, once (an overdue one through the binding of the request that found it). */
+  private async send(batch: Batch, queue = batch.queue): Promise<void> {
     if (batch.sent) return;
     batch.sent = true;
     if (this.open === batch) this.open = null;
     for (const [attempt, pauseMs] of SEND_PAUSES_MS.entries()) {
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
       try {
-        await batch.queue.send({ type: "decisions", events: batch.events }, { contentType: "json" });
+        await queue.send({ type: "decisions", events: batch.events }, { contentType: "json" });
         return;
       } catch (err) {
         if (attempt === SEND_PAUSES_MS.length - 1)
