@@ -1,4 +1,4 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { issueEventToken } from "../worker/events/token";
@@ -423,6 +423,55 @@ describe("clicks applied at the edge", () => {
       await waitFor(async () => ((await visitorState(visitor)).profiles[site]?.itemAffinity[click.contentId] ?? 0) > 0);
       await waitFor(async () => (await countFor(click.decisionId, site)) === 1);
     }
+  });
+});
+
+describe("beacons batched (?delivery=batched, as the script tag sends them)", () => {
+  /** A beacon through the worker with the queue recorded and a 3 s log window; its execution context is left running. */
+  async function beacon(queue: Queue, events: unknown[], delivery = "batched") {
+    const ctx = createExecutionContext();
+    const request = new Request(`https://edge.example/v1/events?delivery=${delivery}`, {
+      method: "POST",
+      headers: { "content-type": "text/plain;charset=UTF-8", "user-agent": BROWSER },
+      body: JSON.stringify({ events }),
+    });
+    const settings = { ...env, EVENTS: queue, LOG_BATCH_WINDOW_MS: "3000" } as unknown as Env;
+    const res = (await handler.fetch?.(request as Request<unknown, IncomingRequestCfProperties>, settings, ctx)) as Response;
+    return { res, ctx };
+  }
+
+  it("queues the beacons of one window as one message after their 202s, with each click applied before its 202, and counts each event once", async () => {
+    const site = await createSite("events-batched", { consentModel: "opt-out" });
+    const [seen, clicker] = [newVisitorId(), newVisitorId()];
+    const dSeen = await decideAs(site, { cookie: await visitorCookie(seen) });
+    const dClick = await decideAs(site, { cookie: await visitorCookie(clicker) });
+    const clicked = shownIn(dClick)[0] as Shown;
+    const { queue, sent } = recordedQueue(env.EVENTS, { read: (body) => (body as { events: InteractionEvent[] }).events });
+
+    const impressions = await beacon(
+      queue,
+      shownIn(dSeen).map((s) => event(dSeen, s, "impression")),
+    );
+    const click = await beacon(queue, [event(dClick, clicked, "click")]);
+    expect([impressions.res.status, click.res.status]).toEqual([202, 202]);
+    // Answered before anything was queued; the click is in the visitor's object already.
+    expect(sent).toHaveLength(0);
+    expect((await visitorState(clicker)).profiles[site]?.itemAffinity[clicked.contentId] ?? 0).toBeGreaterThan(0);
+
+    await waitOnExecutionContext(impressions.ctx);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.map((e) => [e.decisionId, e.kind, e.appliedAtEdge ?? false])).toEqual([
+      ...shownIn(dSeen).map(() => [dSeen.decisionId, "impression", false]),
+      [dClick.decisionId, "click", true],
+    ]);
+    await waitFor(async () => (await countFor(dClick.decisionId, site)) === 1);
+    await waitFor(async () => (await countFor(dSeen.decisionId, site)) === shownIn(dSeen).length);
+  });
+
+  it("refuses a delivery it does not know with a 400 naming it", async () => {
+    const { res } = await beacon(env.EVENTS, [], "later");
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { field: "delivery" } });
   });
 });
 

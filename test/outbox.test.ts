@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../scripts/harness/wait";
 import { createRandom } from "../scripts/train/random";
-import { DecisionOutbox, OVERDUE_MS } from "../worker/events/outbox";
+import { DECISION_OUTBOX, Outbox, OVERDUE_MS } from "../worker/events/outbox";
 import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
 import { eventHash } from "../worker/log/plan";
@@ -25,7 +25,7 @@ async function decisionsFor(name: string, visitors: number, seed: number): Promi
 }
 
 /** Adds each decision as a request would, keeping what it hands to `waitUntil`; resolves when all of it is done. */
-async function addAll(outbox: DecisionOutbox, queue: Queue, decisions: readonly DecisionEvent[], windowMs: number): Promise<void> {
+async function addAll(outbox: Outbox<DecisionEvent>, queue: Queue, decisions: readonly DecisionEvent[], windowMs: number): Promise<void> {
   const kept: Promise<unknown>[] = [];
   for (const decision of decisions) outbox.add(queue, decision, windowMs, (p) => kept.push(p));
   await Promise.all(kept);
@@ -44,7 +44,7 @@ describe("the decision outbox", () => {
     const [first, second, third] = decisions as [DecisionEvent, DecisionEvent, DecisionEvent];
     const { queue, sent } = recordedOutboxQueue(env.EVENTS);
     let now = 1_000_000;
-    const outbox = new DecisionOutbox(undefined, undefined, () => now);
+    const outbox = new Outbox({ ...DECISION_OUTBOX, clock: () => now });
     // The opening request's send is a minute away (as good as cut short): nothing it keeps alive is awaited.
     outbox.add(queue, first, 60_000, () => {});
     now += 60_000 + OVERDUE_MS + 1;
@@ -69,7 +69,7 @@ describe("the decision outbox", () => {
   it("queues the decisions answered within one window as one message, and each reaches the log once", async () => {
     const { site, decisions } = await decisionsFor("outbox-window", 25, 1);
     const { queue, sent } = recordedOutboxQueue(env.EVENTS);
-    const outbox = new DecisionOutbox();
+    const outbox = new Outbox(DECISION_OUTBOX);
     await addAll(outbox, queue, decisions, 5);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.events.map((d) => d.decisionId)).toEqual(decisions.map((d) => d.decisionId));
@@ -90,7 +90,7 @@ describe("the decision outbox", () => {
     const oneDecision = new TextEncoder().encode(JSON.stringify(decisions[0])).byteLength;
     const bound = oneDecision * 6;
     // A window no test waits out: every message here is sent because its batch was full, but the last.
-    const outbox = new DecisionOutbox(bound);
+    const outbox = new Outbox({ ...DECISION_OUTBOX, maxBytes: bound });
     await addAll(outbox, queue, decisions, 5);
     expect(sent.length).toBeGreaterThanOrEqual(Math.ceil(decisions.length / 6));
     for (const message of sent) {
@@ -107,7 +107,7 @@ describe("the decision outbox", () => {
   it("tries a refused send again, so that a moment's refusal loses no decision", async () => {
     const { site, decisions } = await decisionsFor("outbox-refused", 8, 6);
     const { queue, sent } = recordedOutboxQueue(env.EVENTS, 2);
-    await addAll(new DecisionOutbox(), queue, decisions, 5);
+    await addAll(new Outbox(DECISION_OUTBOX), queue, decisions, 5);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.events.map((d) => d.decisionId)).toEqual(decisions.map((d) => d.decisionId));
     expect((await loggedDecisionIds(site, decisions.length)).sort()).toEqual(decisions.map((d) => d.decisionId).sort());

@@ -19,7 +19,7 @@ import { startWorkerd, stopWorkerd, type WranglerConfig } from "./workerd";
  * - per decision, identified and anonymous: the calls made before the answer (the critical path)
  *   and after it (the queued event, the caps' count);
  * - per page view (1 decision and 3 events: two impressions sent together, then a click, as the
- *   script tag sends them): every operation of the decide and events requests, the consumer's
+ *   script tag sends them, `?delivery=batched`): every operation of the decide and events requests, the consumer's
  *   batches and the visitors' objects, priced at list prices (./prices.ts).
  */
 
@@ -92,7 +92,8 @@ async function sendEvents(url: URL, d: Decided, kinds: ("impression" | "click")[
     ts: Date.now(),
     eventToken: d.eventToken,
   }));
-  const res = await fetch(new URL("/v1/events", url), {
+  // As the script tag sends them: batched with the isolate's other beacons.
+  const res = await fetch(new URL("/v1/events?delivery=batched", url), {
     method: "POST",
     headers: { ...decideHeaders(), "x-bench-count": "page-view" },
     body: JSON.stringify({ events }),

@@ -175,7 +175,8 @@
     flushTimer = 0;
     while (queue.length) {
       const body = JSON.stringify({ events: queue.splice(0, 100) });
-      const url = `${base}/v1/events`;
+      // Batched with the isolate's other beacons: sendBeacon never reads the answer (docs/operator.md).
+      const url = `${base}/v1/events?delivery=batched`;
       if (!navigator.sendBeacon?.(url, new Blob([body], { type: "text/plain" })))
         fetch(url, { method: "POST", body, keepalive: true, credentials: "include" }).catch(() => {});
     }

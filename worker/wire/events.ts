@@ -43,6 +43,16 @@ export const eventsRequestSchema = z.object({
   events: z.array(clientEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST),
 });
 
+/**
+ * How a /v1/events request's events reach the queue. `queued` (the default): before the 202, so
+ * that an acknowledged event is never lost (for a server or an app that sends again on an error).
+ * `batched`: after the 202, in one message with the other events the isolate takes within
+ * LOG_BATCH_WINDOW_MS (worker/events/outbox.ts); what the script tag asks for, since
+ * `navigator.sendBeacon` never reads the answer. Clicks reach the visitor's object before the 202
+ * either way.
+ */
+export const eventsQuerySchema = z.object({ delivery: z.enum(["queued", "batched"]).default("queued") });
+
 /** Consent and traffic facts that the edge attaches from the verified token. */
 const provenance = {
   siteId: z.string(),
@@ -171,14 +181,22 @@ export const eventsAnswerSchema = z.object({
 export type EventsAnswer = z.infer<typeof eventsAnswerSchema>;
 
 /**
- * The events of one /v1/events request, queued as one message: a queue operation is billed per
- * message (and per 64 KB), so a request of 100 events costs one message, not 100.
- * INTERACTIONS_MESSAGE_MAX_BYTES keeps a message under the queue's 128 KB limit (a request whose
- * events serialize larger travels as several such messages).
+ * What an outbox message holds at most (worker/events/outbox.ts): one 64 KB queue billing unit,
+ * so that a window's events cost one write, read and delete.
  */
+export const OUTBOX_MESSAGE_MAX_BYTES = 60_000;
+
+/**
+ * Interaction events as queued: the events of one /v1/events request (a queue operation is billed
+ * per message and per 64 KB, so a request of 100 events costs one message, not 100;
+ * INTERACTIONS_MESSAGE_MAX_BYTES keeps a message under the queue's 128 KB limit, and a request whose
+ * events serialize larger travels as several such messages), or the beacons an isolate took within
+ * its log window (`?delivery=batched`, worker/events/outbox.ts).
+ */
+export const INTERACTIONS_MESSAGE_MAX_EVENTS = 1_000;
 export const interactionsMessageSchema = z.object({
   type: z.literal("interactions"),
-  events: z.array(interactionEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST),
+  events: z.array(interactionEventSchema).min(1).max(INTERACTIONS_MESSAGE_MAX_EVENTS),
 });
 export type InteractionsMessage = z.infer<typeof interactionsMessageSchema>;
 export const INTERACTIONS_MESSAGE_MAX_BYTES = 120_000;
@@ -186,8 +204,7 @@ export const INTERACTIONS_MESSAGE_MAX_BYTES = 120_000;
 /**
  * Decision events an isolate answered within its log window (worker/events/outbox.ts), queued as
  * one message: at peak traffic a message per decision would pass the queue's 5,000 messages/s and
- * cost a queue write, read and delete per decision. DECISIONS_MESSAGE_MAX_BYTES keeps a message
- * inside one 64 KB billing unit.
+ * cost a queue write, read and delete per decision.
  */
 export const DECISIONS_MESSAGE_MAX_EVENTS = 1_000;
 export const decisionsMessageSchema = z.object({
@@ -195,7 +212,7 @@ export const decisionsMessageSchema = z.object({
   events: z.array(decisionEventSchema).min(1).max(DECISIONS_MESSAGE_MAX_EVENTS),
 });
 export type DecisionsMessage = z.infer<typeof decisionsMessageSchema>;
-export const DECISIONS_MESSAGE_MAX_BYTES = 60_000;
+export const DECISIONS_MESSAGE_MAX_BYTES = OUTBOX_MESSAGE_MAX_BYTES;
 
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });

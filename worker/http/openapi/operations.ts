@@ -36,7 +36,7 @@ import {
 } from "../../wire/channels";
 import { consentRequestSchema, consentStateSchema, privacyRequestStatusSchema, revocationRequestSchema } from "../../wire/consent";
 import { decideQuerySchema, decideRequestSchema, decideResponseSchema, whyQuerySchema } from "../../wire/decide";
-import { eventsAnswerSchema, eventsRequestSchema } from "../../wire/events";
+import { eventsAnswerSchema, eventsQuerySchema, eventsRequestSchema } from "../../wire/events";
 import { canaryBodySchema, killBodySchema, pushFormSchema, versionParam } from "../../wire/models";
 import { sampleSizeQuerySchema, siteParam } from "../routes/admin-experiments";
 import { importQuerySchema, itemListQuerySchema } from "../routes/admin-sites";
@@ -126,7 +126,9 @@ export const operations = {
     summary: "Impressions, clicks, conversions, dismissals (JSON or sendBeacon's text/plain)",
     tag: "decisions",
     auth: "public",
-    description: "Each event carries the signed token of its decision; the whole batch is refused if one is bad.",
+    description:
+      "Each event carries the signed token of its decision; the whole batch is refused if one is bad. `delivery=queued` (the default) queues the events before the 202; `delivery=batched` (the script tag's beacons) queues them after it, with the isolate's other beacons of the log window.",
+    query: eventsQuerySchema,
     body: json(eventsRequestSchema),
     ok: { status: 202, schema: eventsAnswerSchema },
   },
