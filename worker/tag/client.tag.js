@@ -39,7 +39,7 @@
     try {
       const u = new URL(url);
       return /^https?:$/.test(u.protocol) ? u.href : null;
-    } catch (_e) {
+    } catch {
       return null;
     }
   }
@@ -249,9 +249,11 @@
   for (const name of ["pushState", "replaceState"]) {
     const original = history[name];
     history[name] = function (...args) {
-      const result = original.apply(this, args);
-      navigated();
-      return result;
+      try {
+        return original.apply(this, args);
+      } finally {
+        navigated();
+      }
     };
   }
   addEventListener("popstate", navigated);
