@@ -44,8 +44,8 @@ const backoff = (attempts: number) => ({ delaySeconds: Math.min(300, 5 * 2 ** Ma
  * the profile (once each) and answers whether they are revoked (the object holds the tombstone);
  * the batch's other visitors, and those whose object failed, are looked up in D1's revocation
  * records, one query for all. The rest is counted once into the daily aggregates in D1 and written
- * to the log (worker/events/ingest.ts), without waiting on the batch's tasks. Messages are acknowledged or retried one by one. Erasures and
- * scheduled maintenance travel on the same queue.
+ * to the log (worker/events/ingest.ts), without waiting on the batch's tasks. Messages are
+ * acknowledged or retried one by one. Erasures and scheduled maintenance travel on the same queue.
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = createDb(env.DB);
@@ -134,11 +134,11 @@ async function runTask(task: Task, message: Message<unknown>, db: ReturnType<typ
  * such interactions gets one call to their object, which applies them and answers whether the
  * visitor is revoked (the object holds the tombstone); the batch's other visitors (decisions and
  * impressions only, most of them) are checked against D1's revocation records in one query instead
- * of a call each. An object that fails or does not answer within CONSUMER_WAIT_FACTOR times a decision's wait holds
- * back nothing but its own work: its visitor is checked in D1 like the others, their events are
- * counted and logged, and the clicks it did not take are marked `reapply` (their messages come back
- * for the object, and redelivery counts and logs nothing twice). A failing D1 check retries its
- * visitors' messages. Returns what may be written.
+ * of a call each. An object that fails or does not answer within CONSUMER_WAIT_FACTOR times a
+ * decision's wait holds back nothing but its own work: its visitor is checked in D1 like the others,
+ * their events are counted and logged, and the clicks it did not take are marked `reapply` (their
+ * messages come back for the object, and redelivery counts and logs nothing twice). A failing D1
+ * check retries its visitors' messages. Returns what may be written.
  */
 async function throughVisitors(db: Database, visitors: VisitorStore, pending: readonly Pending[], now: number): Promise<Pending[]> {
   const kept: Pending[] = [];
@@ -190,7 +190,10 @@ function byVisitor(pending: readonly Pending[], anonymous: Pending[]): Map<strin
   return grouped;
 }
 
-/** Visitors checked against D1's revocation records in one query: a revoked one's events are acknowledged unwritten, the others kept; a failing query retries them all. */
+/**
+ * Visitors checked against D1's revocation records in one query: a revoked one's events are
+ * acknowledged unwritten, the others kept; a failing query retries them all.
+ */
 async function checkInD1(db: Database, visitorsEvents: readonly [string, Pending[]][], kept: Pending[]): Promise<void> {
   if (!visitorsEvents.length) return;
   try {
