@@ -9,6 +9,7 @@ import {
   type RecipientGrant,
   redirectTarget,
 } from "../../channels/email";
+import { interactionOutbox } from "../../events/outbox";
 import { afterAnswer } from "../../lib/after-answer";
 import { ApiError, DependencyError } from "../../lib/errors";
 import { type Catalogue, loadCatalogue } from "../../site/catalogue";
@@ -103,18 +104,17 @@ async function openFor(
   return customer.recordEmail(openKey(grant, slot), open, marks, now);
 }
 
-/** Logs the events of the marks that were new, after the answer. */
+/**
+ * Logs the events of the marks that were new, after the answer, through the isolate's outbox with
+ * the beacons (worker/events/outbox.ts): an image fetch or a redirect reads no acknowledgement.
+ */
 function logMarked(c: Ctx, catalogue: Catalogue, { open, marked }: Marked, now: number) {
   if (!open || marked.length === 0) return;
-  afterAnswer(
-    (p) => c.executionCtx.waitUntil(p),
-    "e-mail events not queued",
-    async () => {
-      const events = await Promise.all(marked.map((kind) => emailEvent(open, kind, signingKeys(c), catalogue.site.policy.events, now)));
-      const bodies = events.flatMap((body) => (body ? [{ body, contentType: "json" as const }] : []));
-      if (bodies.length) await c.env.EVENTS.sendBatch(bodies);
-    },
-  );
+  const keepAlive = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  afterAnswer(keepAlive, "e-mail events not logged", async () => {
+    const events = await Promise.all(marked.map((kind) => emailEvent(open, kind, signingKeys(c), catalogue.site.policy.events, now)));
+    for (const event of events) if (event) interactionOutbox.add(c.env.EVENTS, event, c.var.config.logBatchWindowMs, keepAlive);
+  });
 }
 
 function redirect(c: Ctx, target: string) {
