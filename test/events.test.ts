@@ -427,7 +427,7 @@ describe("clicks applied at the edge", () => {
 });
 
 describe("beacons batched (?delivery=batched, as the script tag sends them)", () => {
-  /** A beacon through the worker with the queue recorded and a 3 s log window; its execution context is left running. */
+  /** A beacon through the worker with the queue recorded and an 8 s log window (room for a slow machine); its execution context is left running. */
   async function beacon(queue: Queue, events: unknown[], delivery = "batched") {
     const ctx = createExecutionContext();
     const request = new Request(`https://edge.example/v1/events?delivery=${delivery}`, {
@@ -435,7 +435,7 @@ describe("beacons batched (?delivery=batched, as the script tag sends them)", ()
       headers: { "content-type": "text/plain;charset=UTF-8", "user-agent": BROWSER },
       body: JSON.stringify({ events }),
     });
-    const settings = { ...env, EVENTS: queue, LOG_BATCH_WINDOW_MS: "3000" } as unknown as Env;
+    const settings = { ...env, EVENTS: queue, LOG_BATCH_WINDOW_MS: "8000" } as unknown as Env;
     const res = (await handler.fetch?.(request as Request<unknown, IncomingRequestCfProperties>, settings, ctx)) as Response;
     return { res, ctx };
   }
