@@ -1,5 +1,4 @@
 import {
-  DECISIONS_MESSAGE_MAX_BYTES,
   DECISIONS_MESSAGE_MAX_EVENTS,
   type DecisionEvent,
   type DecisionsMessage,
@@ -104,7 +103,7 @@ const SEND_PAUSES_MS = [0, 250, 1_000];
 export const DECISION_OUTBOX: OutboxSettings<DecisionEvent> = {
   message: (events): DecisionsMessage => ({ type: "decisions", events }),
   what: "decision events",
-  maxBytes: DECISIONS_MESSAGE_MAX_BYTES,
+  maxBytes: OUTBOX_MESSAGE_MAX_BYTES,
   maxEvents: DECISIONS_MESSAGE_MAX_EVENTS,
 };
 

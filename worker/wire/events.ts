@@ -212,7 +212,6 @@ export const decisionsMessageSchema = z.object({
   events: z.array(decisionEventSchema).min(1).max(DECISIONS_MESSAGE_MAX_EVENTS),
 });
 export type DecisionsMessage = z.infer<typeof decisionsMessageSchema>;
-export const DECISIONS_MESSAGE_MAX_BYTES = OUTBOX_MESSAGE_MAX_BYTES;
 
 /** Asks the consumer to erase a subject (worker/privacy/erasure.ts). */
 export const erasureMessageSchema = z.object({ type: z.literal("erasure"), requestId: z.string() });
