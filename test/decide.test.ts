@@ -17,7 +17,6 @@ import {
   newVisitorId,
   PAGE,
   profiledVisitor,
-  putProfile,
   visitorCookie,
   visitorState,
 } from "./support/fixtures";

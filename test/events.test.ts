@@ -9,7 +9,18 @@ import { dayOf } from "../worker/log/rows";
 import { EDGE_APPLY_MAX_VISITORS } from "../worker/visitors/apply";
 import type { DecideResponse } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
-import { BROWSER, createSite, db, decideAs, demoProfile, newVisitorId, putProfile, visitorCookie, visitorState } from "./support/fixtures";
+import {
+  BROWSER,
+  createSite,
+  db,
+  decideAs,
+  demoProfile,
+  measuredDecisionAs,
+  newVisitorId,
+  putProfile,
+  visitorCookie,
+  visitorState,
+} from "./support/fixtures";
 import { loggedRows } from "./support/log";
 import { countFor, event, postEvents, queuedInteraction, recordedQueue, type Shown, shownIn } from "./support/pipeline";
 
@@ -98,7 +109,7 @@ describe("the event pipeline through the real local queue", () => {
     const decided: string[] = [];
     const cookie = await visitorCookie(newVisitorId());
     for (let k = 0; k < 100; k++) {
-      const d = await decideAs(site, { cookie });
+      const d = await measuredDecisionAs(site, { cookie });
       const shown = shownIn(d);
       decided.push(d.decisionId);
       distinct.push(...shown.map((s) => event(d, s, "impression")));
@@ -112,6 +123,8 @@ describe("the event pipeline through the real local queue", () => {
     for (let i = 0; i < all.length; i += 100) {
       const res = await postEvents(all.slice(i, i + 100));
       expect(res.status).toBe(202);
+      // Every event counts for learning (else it is rightly never logged, and the wait below would only time out).
+      expect(await res.json()).toMatchObject({ accepted: 100, forLearning: 100 });
     }
     const sent = new Set(all.map((e) => `${e.decisionId}/${e.slot}/${e.contentId}/${e.type}`));
     expect(sent.size).toBe(distinct.length);

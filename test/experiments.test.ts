@@ -8,7 +8,17 @@ import { bucketOf, holdoutSalt } from "../worker/experiments/assign";
 import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
 import { r2Sink } from "../worker/log/sinks";
 import type { DecisionEvent } from "../worker/wire/events";
-import { createSite, db, decideAs, expectError, newVisitorId, profiledVisitor, visitorCookie, visitorState } from "./support/fixtures";
+import {
+  createSite,
+  db,
+  decideAs,
+  expectError,
+  measuredDecisionAs,
+  newVisitorId,
+  profiledVisitor,
+  visitorCookie,
+  visitorState,
+} from "./support/fixtures";
 import { loggedDecision, loggedRows } from "./support/log";
 import { simulatedTraffic, type TrafficGroup } from "./support/traffic";
 
@@ -47,7 +57,7 @@ describe("holdout and business rules", () => {
     let held = 0;
     for (let i = 0; i < 24; i++) {
       const id = await profiledVisitor(site);
-      const body = await decideAs(site, { cookie: await visitorCookie(id) });
+      const body = await measuredDecisionAs(site, { cookie: await visitorCookie(id) });
       const inHoldout = (await bucketOf(holdoutSalt(site), id)) < 0.5;
       if (!inHoldout) {
         expect(body.mode).toBe("personalized");
@@ -77,7 +87,7 @@ describe("holdout and business rules", () => {
     const cookie = await visitorCookie(visitor);
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const body = await decideAs(site, { cookie });
+      const body = await measuredDecisionAs(site, { cookie });
       const shown = body.slots.flatMap((s) => s.items.map((item) => item.contentId));
       for (const id of shown) {
         expect(seen.has(id)).toBe(false);

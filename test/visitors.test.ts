@@ -18,17 +18,7 @@ import { RETENTION_MS, type VisitorState } from "../worker/visitors/state";
 import { type DecideResponse, decideResponseSchema } from "../worker/wire/decide";
 import type { InteractionEvent } from "../worker/wire/events";
 import { waitForCompletion } from "./support/erasure";
-import {
-  BROWSER,
-  createSite,
-  decideAs,
-  decideBody,
-  newVisitorId,
-  putProfile,
-  visitorCookie,
-  visitorState,
-  visitors,
-} from "./support/fixtures";
+import { BROWSER, createSite, decideBody, newVisitorId, putProfile, visitorCookie, visitorState, visitors } from "./support/fixtures";
 import { countFor, event, postEvents, queuedInteraction, type Shown, shownIn } from "./support/pipeline";
 
 /**
