@@ -291,10 +291,11 @@ function reportOperations(ops: Operations): void {
   say(
     `${label("D1 queries")}per decision: identified ${d1.identified}, anonymous ${d1.anonymous}   ${verdict(d1.identified + d1.anonymous === 0)} 0 warm`,
   );
-  const { total, breakdown } = ops.costPerMillionDecisionsUsd;
+  const { total, storageAndQueue, breakdown } = ops.costPerMillionDecisionsUsd;
   say(
     `${label("cost")}${usd(total)} per million page views (1 decision + 3 events; list prices of ${PRICES_READ_ON})   ${verdict(total <= TARGETS.costPerMillionUsd)} ≤ $${TARGETS.costPerMillionUsd}`,
   );
+  say(`${label("")}${usd(storageAndQueue)} of it without Workers requests and CPU (D1, KV, Durable Objects, queue, R2)`);
   const parts = Object.entries(breakdown)
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1])

@@ -207,6 +207,30 @@ describe("the visitor's Durable Object", () => {
     expect(await runInDurableObject(await stubOf(clear), (instance: VisitorState) => instance.profileReads)).toBe(1);
   });
 
+  it("answers a warm visitor's decisions from the object's memory, which no write or deletion leaves stale", async () => {
+    const subject = newVisitorId();
+    await putProfile(site, subject, profile());
+    const stub = await stubOf(subject);
+    const storageReads = () => runInDurableObject(stub, (instance: VisitorState) => instance.storageReads);
+    const first = await decide(site, subject);
+    expect(first.body.mode).toBe("personalized");
+    const warm = await storageReads();
+    const again = await decide(site, subject);
+    await decide(site, subject);
+    expect(await storageReads()).toBe(warm);
+    // A click written by the object is what its next decision reads.
+    const clicked = shownIn(again.body).at(-1) as Shown;
+    const affinity = (await visitorState(subject)).profiles[site]?.itemAffinity[clicked.contentId] ?? 0;
+    expect((await postEvents([event(again.body, clicked, "click")])).status).toBe(202);
+    expect((await visitorState(subject)).profiles[site]?.itemAffinity[clicked.contentId]).toBeGreaterThan(affinity);
+    const scoreOf = (d: DecideResponse) => d.slots.flatMap((s) => s.items).find((i) => i.contentId === clicked.contentId)?.score;
+    const after = await decide(site, subject);
+    expect(scoreOf(after.body)).not.toBe(scoreOf(again.body));
+    // The retention alarm deletes everything: the next decision finds no profile, not the one in memory.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await decide(site, subject)).body.modeReason).toBe("no_profile");
+  });
+
   it("refuses a profile for a revoked visitor, and takes a tombstone by subject hash", async () => {
     const subject = newVisitorId();
     const hash = await subjectHash(subject);

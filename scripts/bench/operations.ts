@@ -36,7 +36,8 @@ export type Operations = {
   identifiedCriticalPath: Record<string, number>;
   pageViews: number;
   perPageView: Record<PricedItem, number>;
-  costPerMillionDecisionsUsd: { total: number; breakdown: Record<PricedItem, number> };
+  /** `storageAndQueue`: the total without Workers requests and CPU, the operations the data plane's issue prices (D1, KV, Durable Objects, queue, R2). */
+  costPerMillionDecisionsUsd: { total: number; storageAndQueue: number; breakdown: Record<PricedItem, number> };
 };
 
 const remoteCalls = (t: Tally) =>
@@ -199,6 +200,7 @@ export async function measureOperations(
       perPageView: Object.fromEntries(Object.entries(items).map(([k, v]) => [k, round(v, 4)])) as Record<PricedItem, number>,
       costPerMillionDecisionsUsd: {
         total: round(totalUsd, 3),
+        storageAndQueue: round(totalUsd - breakdownUsd.workersRequests - breakdownUsd.workersCpuMs, 3),
         breakdown: Object.fromEntries(Object.entries(breakdownUsd).map(([k, v]) => [k, round(v, 4)])) as Record<PricedItem, number>,
       },
     };

@@ -52,27 +52,55 @@ export const LINKED_DEVICES_MAX = 100;
 export class VisitorState extends DurableObject<Env> {
   /** Profile reads since this instance started: observable proof that a revoked visitor's decision read none. */
   profileReads = 0;
+  /** Rows read from storage since this instance started (not from `rows`): proof that warm decisions read none. */
+  storageReads = 0;
 
-  private get kv(): SyncKvStorage {
-    return this.ctx.storage.kv;
+  /**
+   * The object's rows as last read or written, by key (absent ones too): a decision's reads come
+   * from memory while the instance lives. Every write goes through `put` and every deletion
+   * through `deleteAll`, and nothing else writes this object's storage, so the copy is never
+   * stale. Values are never mutated in place (every change builds a new one).
+   */
+  private readonly rows = new Map<string, unknown>();
+
+  private get<T>(key: string): T | undefined {
+    if (this.rows.has(key)) return this.rows.get(key) as T | undefined;
+    const value = this.ctx.storage.kv.get<T>(key);
+    this.storageReads++;
+    this.rows.set(key, value);
+    return value;
+  }
+
+  private put(key: string, value: unknown): void {
+    this.ctx.storage.kv.put(key, value);
+    this.rows.set(key, value);
+  }
+
+  /** Deletes every row (and the alarm), and the memory of them. */
+  private async deleteAll(): Promise<void> {
+    this.rows.clear();
+    this.alarmDue = null;
+    await this.ctx.storage.deleteAll();
+    // The object's input gate holds other calls while storage is deleted; cleared again all the same.
+    this.rows.clear();
   }
 
   private revoked(): boolean {
-    return this.kv.get<Tombstone>(TOMBSTONE) !== undefined;
+    return this.get<Tombstone>(TOMBSTONE) !== undefined;
   }
 
   private readSite(site: string): SiteRow | undefined {
     this.profileReads++;
-    return this.kv.get<SiteRow>(profileKey(site));
+    return this.get<SiteRow>(profileKey(site));
   }
 
   /** The decision's one call: the tombstone first; the profile and caps only as asked and only when not revoked. */
   forDecision(ask: DecisionAsk): DecisionState {
     if (this.revoked()) return { revoked: true, profile: null, shownToday: {} };
-    const link = this.kv.get<Link>(LINK);
+    const link = this.get<Link>(LINK);
     if (link) return { revoked: false, profile: null, shownToday: {}, linkedTo: link.subject };
     const row = ask.profile ? this.readSite(ask.site) : undefined;
-    const caps = ask.capsDay ? this.kv.get<Caps>(capsKey(ask.site)) : undefined;
+    const caps = ask.capsDay ? this.get<Caps>(capsKey(ask.site)) : undefined;
     return {
       revoked: false,
       profile: row ? featuresOf(row.profile) : null,
@@ -103,7 +131,7 @@ export class VisitorState extends DurableObject<Env> {
         fresh.push(e);
       }
       if (fresh.length === 0) continue;
-      this.kv.put(profileKey(site), {
+      this.put(profileKey(site), {
         profile: applyInteractions(
           row?.profile ?? null,
           fresh.toSorted((a, b) => a.ts - b.ts),
@@ -120,12 +148,12 @@ export class VisitorState extends DurableObject<Env> {
   /** Counts capped content a decision showed (after its answer), for today's caps. */
   countShown(site: string, day: string, contentIds: readonly string[], now: number): void {
     if (this.revoked() || contentIds.length === 0) return;
-    const current = this.kv.get<Caps>(capsKey(site));
+    const current = this.get<Caps>(capsKey(site));
     const shown = current?.day === day ? { ...current.shown } : {};
     for (const id of contentIds) {
       if (id in shown || Object.keys(shown).length < CAPPED_KEPT) shown[id] = (shown[id] ?? 0) + 1;
     }
-    this.kv.put(capsKey(site), { day, shown } satisfies Caps);
+    this.put(capsKey(site), { day, shown } satisfies Caps);
     this.extendRetention(now);
   }
 
@@ -135,10 +163,10 @@ export class VisitorState extends DurableObject<Env> {
    */
   importProfile(site: string, profile: unknown, now: number, mode: ImportMode = "replace"): { revoked: boolean } {
     if (this.revoked()) return { revoked: true };
-    const row = this.kv.get<SiteRow>(profileKey(site));
+    const row = this.get<SiteRow>(profileKey(site));
     const incoming = storedProfileSchema.parse(profile);
     const stored = mode === "merge" && row ? mergeProfiles(row.profile, incoming, now) : incoming;
-    this.kv.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
+    this.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
     this.extendRetention(now);
     return { revoked: false };
   }
@@ -150,7 +178,7 @@ export class VisitorState extends DurableObject<Env> {
    */
   linkTo(customer: string, now: number): { revoked: true } | { revoked: false; profiles: Record<string, StoredProfile> } {
     if (this.revoked()) return { revoked: true };
-    this.kv.put(LINK, { subject: customer, at: now } satisfies Link);
+    this.put(LINK, { subject: customer, at: now } satisfies Link);
     this.extendRetention(now);
     return { revoked: false, profiles: this.export().profiles };
   }
@@ -162,16 +190,16 @@ export class VisitorState extends DurableObject<Env> {
    */
   adoptDevice(visitorId: string, profiles: Record<string, unknown>, now: number): { revoked: boolean; merged: boolean; full: boolean } {
     if (this.revoked()) return { revoked: true, merged: false, full: false };
-    const devices = this.kv.get<LinkedDevice[]>(LINKS) ?? [];
+    const devices = this.get<LinkedDevice[]>(LINKS) ?? [];
     if (devices.some((d) => d.visitorId === visitorId)) return { revoked: false, merged: false, full: false };
     if (devices.length >= LINKED_DEVICES_MAX) return { revoked: false, merged: false, full: true };
     for (const [site, profile] of Object.entries(profiles)) {
       const incoming = storedProfileSchema.parse(profile);
-      const row = this.kv.get<SiteRow>(profileKey(site));
+      const row = this.get<SiteRow>(profileKey(site));
       const stored = row ? mergeProfiles(row.profile, incoming, now) : { ...incoming, updatedAt: now };
-      this.kv.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
+      this.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
     }
-    this.kv.put(LINKS, [...devices, { visitorId, at: now }]);
+    this.put(LINKS, [...devices, { visitorId, at: now }]);
     this.extendRetention(now);
     return { revoked: false, merged: true, full: false };
   }
@@ -190,7 +218,7 @@ export class VisitorState extends DurableObject<Env> {
     now: number,
   ): { open: EmailOpen | null; marked: EmailMark[] } {
     if (this.revoked()) return { open: null, marked: [] };
-    const opens = this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {};
+    const opens = this.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {};
     const current = opens[key] ?? open;
     if (!current) return { open: null, marked: [] };
     const marked = marks.filter((mark) => !current[mark]);
@@ -199,7 +227,7 @@ export class VisitorState extends DurableObject<Env> {
     const kept = Object.entries({ ...opens, [key]: stored })
       .sort((a, b) => b[1].at - a[1].at)
       .slice(0, EMAIL_OPENS_KEPT);
-    this.kv.put(EMAIL_OPENS, Object.fromEntries(kept));
+    this.put(EMAIL_OPENS, Object.fromEntries(kept));
     this.extendRetention(now);
     return { open: stored, marked };
   }
@@ -209,11 +237,10 @@ export class VisitorState extends DurableObject<Env> {
    * keeps only the tombstone. Answers the linked devices it held, for the caller to revoke too.
    */
   async revoke(at: number): Promise<LinkedDevice[]> {
-    const since = this.kv.get<Tombstone>(TOMBSTONE)?.at ?? at;
-    const devices = this.kv.get<LinkedDevice[]>(LINKS) ?? [];
-    this.alarmDue = null;
-    await this.ctx.storage.deleteAll();
-    this.kv.put(TOMBSTONE, { at: since } satisfies Tombstone);
+    const since = this.get<Tombstone>(TOMBSTONE)?.at ?? at;
+    const devices = this.get<LinkedDevice[]>(LINKS) ?? [];
+    await this.deleteAll();
+    this.put(TOMBSTONE, { at: since } satisfies Tombstone);
     return devices;
   }
 
@@ -221,29 +248,28 @@ export class VisitorState extends DurableObject<Env> {
   export(): VisitorExport {
     const profiles: Record<string, StoredProfile> = {};
     let appliedEvents = 0;
-    for (const [key, row] of this.kv.list<SiteRow>({ prefix: PROFILE_PREFIX })) {
+    for (const [key, row] of this.ctx.storage.kv.list<SiteRow>({ prefix: PROFILE_PREFIX })) {
       profiles[key.slice(PROFILE_PREFIX.length)] = row.profile;
       appliedEvents += row.applied.length;
     }
     const caps: Record<string, Caps> = {};
-    for (const [key, value] of this.kv.list<Caps>({ prefix: CAPS_PREFIX })) caps[key.slice(CAPS_PREFIX.length)] = value;
+    for (const [key, value] of this.ctx.storage.kv.list<Caps>({ prefix: CAPS_PREFIX })) caps[key.slice(CAPS_PREFIX.length)] = value;
     return {
-      revokedAt: this.kv.get<Tombstone>(TOMBSTONE)?.at ?? null,
+      revokedAt: this.get<Tombstone>(TOMBSTONE)?.at ?? null,
       profiles,
       caps,
       appliedEvents,
-      linkedTo: this.kv.get<Link>(LINK)?.subject ?? null,
-      linkedDevices: this.kv.get<LinkedDevice[]>(LINKS) ?? [],
-      emailOpens: Object.values(this.kv.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {}),
+      linkedTo: this.get<Link>(LINK)?.subject ?? null,
+      linkedDevices: this.get<LinkedDevice[]>(LINKS) ?? [],
+      emailOpens: Object.values(this.get<Record<string, EmailOpen>>(EMAIL_OPENS) ?? {}),
     };
   }
 
   /** A visitor not seen for RETENTION_MS: their profile goes (a tombstone, holding nothing about them, stays). */
   override async alarm(): Promise<void> {
-    const tombstone = this.kv.get<Tombstone>(TOMBSTONE);
-    this.alarmDue = null;
-    await this.ctx.storage.deleteAll();
-    if (tombstone) this.kv.put(TOMBSTONE, tombstone);
+    const tombstone = this.get<Tombstone>(TOMBSTONE);
+    await this.deleteAll();
+    if (tombstone) this.put(TOMBSTONE, tombstone);
   }
 
   /** The deletion alarm as this instance last saw it: while it is due within a day of what a call would set, no read. */
