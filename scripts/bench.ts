@@ -5,7 +5,8 @@
  * 2. seeds D1/KV state, then times a fresh workerd process to its first decision (and first model decision);
  * 3. loads `/health/live` (the baseline) and `/v1/decide` with autocannon on workerd's own socket
  *    (the `wrangler dev` proxy would cap every route at its own limit);
- *    and the edge-rewriting route against the same origin page served plainly;
+ *    and the edge-rewriting route against the same origin page served plainly; each route's
+ *    throughput and latency, and workerd's CPU time per request;
  * 4. loads /demo/tag in Chromium and times navigation start to filled slots, against the same page
  *    without the tag (skipped when Debian's chromium is missing);
  * 5. times one batched `score()` of 1/50/200 candidates inside workerd through a harness worker;
@@ -213,13 +214,30 @@ function checkLine(r: LoadResult, tally: DecisionTally): string {
   return `${label("")}${ok}/${r.requests} ${tally.expectedMode} by the model; modes ${JSON.stringify(tally.modes)}, reasons ${JSON.stringify(tally.reasons)}${warning}`;
 }
 
-function reportLoad({ hello, decide, decideTally, anon, anonTally, passThrough, rewrite, foreignCpu }: Load): void {
+/**
+ * The ratios by workerd's CPU time per request rather than by throughput (the time the machine's
+ * other processes take is not in it; on this shared machine it still moves by a quarter or more
+ * between runs, as req/s does, so compare figures of the same run).
+ */
+function cpuRatios({ hello, decide, anon }: Load) {
+  const [h, d, a] = [hello.cpuMsPerRequest, decide.cpuMsPerRequest, anon.cpuMsPerRequest];
+  if (h === undefined || d === undefined || a === undefined || d === 0 || a === 0) return null;
+  return { hello: round(h, 3), decide: round(d, 3), anonymous: round(a, 3), ratio: round(h / d, 3), anonRatio: round(h / a, 3) };
+}
+
+function reportLoad(load: Load): void {
+  const { hello, decide, decideTally, anon, anonTally, passThrough, rewrite, foreignCpu } = load;
   warnIfBusy("the load tests", foreignCpu);
   say(loadLine("hello", hello));
   say(`${loadLine("decide", decide)}   ${verdict(decide.p99Ms <= TARGETS.decideP99Ms)} p99 ≤ ${TARGETS.decideP99Ms} ms`);
   say(checkLine(decide, decideTally));
   const ratio = decide.rps / hello.rps;
   say(`${label("ratio")}decide/hello = ${ratio.toFixed(2)}   ${verdict(ratio >= TARGETS.ratio)} ≥ ${TARGETS.ratio}`);
+  const cpu = cpuRatios(load);
+  if (cpu)
+    say(
+      `${label("")}by workerd's CPU time per request: hello ${cpu.hello} ms, decide ${cpu.decide} ms, anonymous ${cpu.anonymous} ms; hello/decide = ${cpu.ratio}, hello/anonymous = ${cpu.anonRatio}`,
+    );
   say(loadLine("decide anonymous", anon));
   say(checkLine(anon, anonTally));
   say(
@@ -325,6 +343,7 @@ function figures(
     decideAnonP50Ms: round(anon.p50Ms, 2),
     decideAnonP99Ms: round(anon.p99Ms, 2),
     anonRatio: round(anon.rps / hello.rps, 3),
+    cpuPerRequest: cpuRatios(load),
     coldStartMs: round(cold.coldStartMs),
     coldReadyMs: round(cold.readyMs),
     coldFirstRequestMs: round(cold.firstRequestMs),

@@ -1,4 +1,5 @@
 import autocannon, { type Options, type Result } from "autocannon";
+import { descendantsCpuMs } from "./machine";
 import { percentile } from "./stats";
 
 export type LoadResult = {
@@ -11,6 +12,11 @@ export type LoadResult = {
   errors: number;
   /** Answers that `verifyBody` rejected. */
   mismatches: number;
+  /**
+   * CPU time the worker (workerd and its objects) spent per measured request, in ms; undefined off
+   * Linux. It includes what the requests leave behind in the run (the queue consumer's batches).
+   */
+  cpuMsPerRequest: number | undefined;
 };
 
 export type LoadSpec = Omit<Options, "connections" | "duration"> & { connections: number };
@@ -38,8 +44,14 @@ export async function loadTest(
 ): Promise<LoadResult> {
   await run(spec, timing.warmupS);
   const latencies: number[] = [];
+  const cpuBefore = descendantsCpuMs("workerd");
   const result = await run({ ...spec, ...(verifyBody ? { verifyBody } : {}) }, timing.durationS, (ms) => latencies.push(ms));
+  const cpuAfter = descendantsCpuMs("workerd");
   return {
+    cpuMsPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined || result.requests.total === 0
+        ? undefined
+        : (cpuAfter - cpuBefore) / result.requests.total,
     rps: result.requests.total / result.duration,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
