@@ -15,7 +15,7 @@ import {
   db,
   decideAs,
   demoProfile,
-  measuredDecisionAs,
+  measured,
   newVisitorId,
   putProfile,
   visitorCookie,
@@ -109,7 +109,7 @@ describe("the event pipeline through the real local queue", () => {
     const decided: string[] = [];
     const cookie = await visitorCookie(newVisitorId());
     for (let k = 0; k < 100; k++) {
-      const d = await measuredDecisionAs(site, { cookie });
+      const d = await measured(() => decideAs(site, { cookie }));
       const shown = shownIn(d);
       decided.push(d.decisionId);
       distinct.push(...shown.map((s) => event(d, s, "impression")));

@@ -13,7 +13,7 @@ import {
   db,
   decideAs,
   expectError,
-  measuredDecisionAs,
+  measured,
   newVisitorId,
   profiledVisitor,
   visitorCookie,
@@ -57,7 +57,7 @@ describe("holdout and business rules", () => {
     let held = 0;
     for (let i = 0; i < 24; i++) {
       const id = await profiledVisitor(site);
-      const body = await measuredDecisionAs(site, { cookie: await visitorCookie(id) });
+      const body = await measured(async () => decideAs(site, { cookie: await visitorCookie(id) }));
       const inHoldout = (await bucketOf(holdoutSalt(site), id)) < 0.5;
       if (!inHoldout) {
         expect(body.mode).toBe("personalized");
@@ -87,7 +87,7 @@ describe("holdout and business rules", () => {
     const cookie = await visitorCookie(visitor);
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const body = await measuredDecisionAs(site, { cookie });
+      const body = await measured(() => decideAs(site, { cookie }));
       const shown = body.slots.flatMap((s) => s.items.map((item) => item.contentId));
       for (const id of shown) {
         expect(seen.has(id)).toBe(false);

@@ -7,7 +7,7 @@ import { sha256Hex } from "../worker/inference/scorer";
 import { auditLog } from "../worker/store/schema";
 import type { DecideResponse } from "../worker/wire/decide";
 import linearModel from "./fixtures/linear-5.onnx";
-import { BROWSER, createSite, db, decideOk, expectError, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
+import { BROWSER, createSite, db, decideOk, expectError, measured, newVisitorId, PAGE, visitorCookie } from "./support/fixtures";
 import { loggedRows } from "./support/log";
 import { event, postEvents } from "./support/pipeline";
 import { bundledManifest, post, push, resetRegistry } from "./support/registry";
@@ -281,7 +281,7 @@ describe("content variants: serving", () => {
     const batch: unknown[] = [];
     for (let i = 0; i < 160; i++) {
       const cookie = await visitorCookie(newVisitorId());
-      const d = await decideOk({ site, page: PAGE, slots: [{ id: "hero" }] }, { cookie });
+      const d = await measured(() => decideOk({ site, page: PAGE, slots: [{ id: "hero" }] }, { cookie }));
       const shown = heroItem(d);
       if (!shown?.variant) throw new Error("a variant expected");
       first ??= { cookie, decision: d };

@@ -124,11 +124,11 @@ export async function decideAs(site: string, as: Asker = {}): Promise<DecideResp
 /**
  * A decision made with the visitor's state: one whose object did not answer in time (a slow
  * machine) is decided without it, its consent `revocation_unknown`, and its events are rightly
- * not measured; a test about what those events count asks again, up to five times.
+ * not measured; a test about what those events count asks again (`decide`), up to five times.
  */
-export async function measuredDecisionAs(site: string, as: Asker): Promise<DecideResponse> {
+export async function measured(decide: () => Promise<DecideResponse>): Promise<DecideResponse> {
   for (let attempt = 1; ; attempt++) {
-    const decision = await decideAs(site, as);
+    const decision = await decide();
     if (decision.modeReason !== "visitor_state_unavailable") return decision;
     if (attempt === 5) throw new Error("the visitor's object did not answer five decisions in a row");
   }
