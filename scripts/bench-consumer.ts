@@ -23,6 +23,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
+import { LEDGER_DAYS } from "../worker/log/ledger";
 import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
 import { dataPlaneCostPerMillionDecisions } from "./bench/cost";
@@ -53,6 +54,8 @@ const CONCURRENCY = 8;
 /** The warm-up decision waits for at most one batch timeout; this leaves room for a slow first isolate. */
 const WARMUP_TIMEOUT_MS = 60_000;
 const RATE_LIMITER_NOTE = "rate limiters not configured (the middleware skips absent bindings)";
+/** D1's size limit per database (Cloudflare's D1 limits page: 10 GB, not raisable), in bytes. */
+const D1_MAX_BYTES = 10e9;
 
 const say = (line: string) => console.log(line);
 const label = (name: string) => name.padEnd(18);
@@ -166,6 +169,12 @@ function perPageView(counts: Counts, pageViews: number) {
     d1RowsWritten: round(consumer.rowsWritten / pageViews, 2),
     /** Growth of the database file per page view, as D1 reports its size (what fills the 10 GB). */
     d1BytesWritten: growth === null ? null : round(growth / pageViews, 1),
+    /**
+     * The page views a day at which D1 fills, its growth being held LEDGER_DAYS days (the ledger
+     * forgets older days; the aggregates grow per key and day, not per page view, so counting
+     * them here makes the figure low, not high).
+     */
+    d1FullAtPageViewsPerDay: growth === null || growth <= 0 ? null : Math.round(D1_MAX_BYTES / ((growth / pageViews) * LEDGER_DAYS)),
     r2ClassA: round(counts.r2.classA / pageViews, 3),
     r2ClassB: round(counts.r2.classB / pageViews, 3),
     queueMessages: round(counts.queue.messagesSent / pageViews, 2),
@@ -225,6 +234,10 @@ function report(f: Figures): void {
     `${label("per page view")}D1: ${p.d1Statements} statements, ${p.d1RowsWritten} rows written, ${p.d1BytesWritten ?? "?"} bytes; R2: ${p.r2ClassA} class A, ${p.r2ClassB} class B; ${p.queueMessages} queue messages`,
   );
   say(`${label("D1 by table")}${JSON.stringify(p.d1StatementsByTable)}`);
+  if (p.d1FullAtPageViewsPerDay !== null)
+    say(
+      `${label("D1 capacity")}${p.d1BytesWritten} bytes per page view held ${LEDGER_DAYS} days (the ledger): D1's 10 GB is full at ${p.d1FullAtPageViewsPerDay.toLocaleString("en-US")} page views a day`,
+    );
   say(
     `${label("redelivered")}${f.redeliveredMessages} messages delivered again after a failed invocation; ${f.eventRequestsResent} event requests sent again after a 500`,
   );
