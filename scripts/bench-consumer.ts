@@ -1,12 +1,13 @@
 /**
  * Benchmarks the data plane behind the queue consumer, end to end through a local queue:
- * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--state-dir D] [--json]`.
+ * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--state-dir D] [--held] [--json]`.
  *
  * 1. builds the worker as `wrangler deploy` would, from scripts/bench/counting-entry.ts (the real
  *    entry with its bindings counted), and starts it on workerd with the EVENTS queue's producer
  *    and consumer (batch settings from wrangler.toml) on fresh, migrated and seeded state;
  * 2. makes N/3 page views: a decision through `/v1/decide` for one of V identified visitors, and
- *    then three events about it (two impressions, a click) through `POST /v1/events`, 100 a request;
+ *    then three events about it (two impressions, a click) through `POST /v1/events`, 100 a request
+ *    (or, with `--beacons`, as the script tag sends them: ./bench/page-views.ts);
  * 3. makes the first B consumer invocations of the events fail after their writes, so that the
  *    queue delivers those messages again: nothing may be counted twice;
  * 4. times the events from the first send until the consumer has counted all of them (the daily
@@ -32,7 +33,7 @@ import { type RollupTotals, rollupTotals, waitForCounted } from "./bench/d1-watc
 import { enqueueAll, type Plan, resent } from "./bench/interactions";
 import { countLog, type LogCounts } from "./bench/log-check";
 import { cpuSnapshot, foreignCpuShare } from "./bench/machine";
-import { decidePageViews, EVENTS_PER_PAGE_VIEW, planPageViewEvents, visitorCookies } from "./bench/page-views";
+import { decidePageViews, EVENTS_PER_PAGE_VIEW, type EventShape, planPageViewEvents, visitorCookies } from "./bench/page-views";
 import { consumerOf, type QueueConsumer, readQueueConsumers, withQueueConsumers } from "./bench/queues";
 import { BENCH_SITE, type BenchVisitor, seedBenchState } from "./bench/seed-state";
 import { round } from "./bench/stats";
@@ -110,7 +111,16 @@ async function warmUp(setup: Setup): Promise<void> {
 const MAX_DEFAULT_VISITORS = 5_000;
 const defaultVisitors = (pageViews: number) => Math.min(MAX_DEFAULT_VISITORS, Math.max(1, Math.ceil(pageViews / 2)));
 
-type Run = { pageViews: number; decideS: number; decideErrors: string[]; enqueueS: number; totalS: number; foreignCpu: number | undefined };
+type Run = {
+  held: boolean;
+  shape: EventShape;
+  pageViews: number;
+  decideS: number;
+  decideErrors: string[];
+  enqueueS: number;
+  totalS: number;
+  foreignCpu: number | undefined;
+};
 
 /** Decides every page view, waits for their decisions, then enqueues and polls D1 at once, both timed from the first send. */
 async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ run: Run; plan: Plan }> {
@@ -122,17 +132,23 @@ async function measure(setup: Setup, options: ConsumerBenchOptions): Promise<{ r
   const views = await decidePageViews(setup.url, cookies, pageViews, setup.signingKey, CONCURRENCY, decideErrors);
   const decideS = (performance.now() - decideStarted) / 1000;
   await waitForCounted(setup.d1, "decisions", pageViews + 1, performance.now() + options.timeoutS * 1000);
-  const plan = planPageViewEvents(views, randomBytes(6).toString("hex"));
+  const plan = planPageViewEvents(views, randomBytes(6).toString("hex"), options.shape);
   await bench(setup, `/__bench/redeliver?batches=${options.redeliver}`, "POST");
+  if (options.held) await bench(setup, "/__bench/hold", "POST");
   const started = performance.now();
   const deadline = started + options.timeoutS * 1000;
   const [enqueued, drained] = await Promise.all([
-    enqueueAll(setup.url, setup.visitor.cookie, plan, CONCURRENCY, deadline),
+    enqueueAll(setup.url, setup.visitor.cookie, plan, CONCURRENCY, deadline).then(async (at) => {
+      if (options.held) await bench(setup, "/__bench/release", "POST");
+      return at;
+    }),
     waitForCounted(setup.d1, "events", plan.events, deadline),
   ]);
   return {
     plan,
     run: {
+      held: options.held,
+      shape: options.shape,
       pageViews,
       decideS,
       decideErrors,
@@ -184,7 +200,11 @@ function perPageView(counts: Counts, pageViews: number) {
 function figures(plan: Plan, run: Run, totals: RollupTotals, log: LogCounts, setup: Setup, counts: Counts) {
   const perPage = perPageView(counts, run.pageViews);
   return {
+    /** How the events were sent: 100 to a request (`relay`) or as the script tag's beacons. */
+    shape: run.shape,
     consumerEventsPerSec: round(plan.events / run.totalS),
+    /** With `--held`: the consumer alone, from the release of the queued events until the last was counted. */
+    consumerAloneEventsPerSec: run.held ? round(plan.events / (run.totalS - run.enqueueS)) : null,
     enqueueEventsPerSec: round(plan.events / run.enqueueS),
     decisionsPerSec: round(run.pageViews / run.decideS),
     /** Decisions answered with an error (and asked again): the first few, with how many there were. */
@@ -223,9 +243,15 @@ function report(f: Figures): void {
     say(`WARNING: other processes used ${f.foreignCpuPct}% of the CPUs during the run: its figures are low and noisy`);
   }
   const p = f.perPageView;
-  say(`${label("consumer")}${f.consumerEventsPerSec} events/s end to end (${f.events} events in ${f.seconds} s)`);
+  say(
+    `${label("consumer")}${f.consumerEventsPerSec} events/s end to end (${f.events} events in ${f.seconds} s, sent as ${f.shape === "beacons" ? "the tag's beacons" : "100 to a request"})`,
+  );
   say(`${label("enqueue")}${f.enqueueEventsPerSec} events/s accepted by /v1/events (${f.requests} requests in ${f.enqueueSeconds} s)`);
   say(`${label("drain")}${f.drainSeconds} s from the last accepted request until the last event was written`);
+  if (f.consumerAloneEventsPerSec !== null)
+    say(
+      `${label("consumer alone")}${f.consumerAloneEventsPerSec} events/s: every event queued with the consumer held, then released (the end-to-end figure above includes the wait)`,
+    );
   say(
     `${label("decide")}${f.decisionsPerSec} decisions/s (${f.pageViews} page views, ${f.decideErrors.count} answered with an error and asked again)`,
   );

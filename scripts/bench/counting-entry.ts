@@ -36,6 +36,13 @@ const fresh = (size: number | null): Counts => ({
 
 let counts = fresh(null);
 let failNextBatches = 0;
+let held = false;
+const HOLD_POLL_MS = 20;
+
+/** Polled rather than awaited on a promise another request resolves: a wait on a timer is never taken for a hung invocation. */
+async function whileHeld(): Promise<void> {
+  while (held) await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+}
 
 /** The env with its stores counted (./counting.ts) into this entry's counts for one handler. */
 function counted(env: Env, handler: keyof Counts["d1"]): Env {
@@ -80,6 +87,10 @@ async function benchRoute(request: Request, env: Env): Promise<Response> {
     failNextBatches = Number(url.searchParams.get("batches") ?? "1");
     return Response.json({ failNextBatches });
   }
+  if ((url.pathname === "/__bench/hold" || url.pathname === "/__bench/release") && request.method === "POST") {
+    held = url.pathname === "/__bench/hold";
+    return Response.json({ held });
+  }
   return new Response("not found", { status: 404 });
 }
 
@@ -89,6 +100,7 @@ export default {
     return worker.fetch(request, counted(env, "fetch"), ctx);
   },
   async queue(batch, env) {
+    await whileHeld();
     counts.queue.batches++;
     counts.queue.messagesConsumed += batch.messages.length;
     if (failNextBatches > 0) {

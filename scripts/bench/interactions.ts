@@ -50,8 +50,11 @@ function grantProblem(grant: EventGrant): string | undefined {
 export const eventsPerDecision = (decision: MeasuredDecision) => decision.shown.length + 1;
 
 export type Sent = { impressions: number; clicks: number };
-/** Request bodies, serialized before the clock starts so that the client's JSON work is not timed. */
-export type Plan = { requests: { body: string; events: number }[]; events: number; sent: Sent };
+/**
+ * Request bodies, serialized before the clock starts so that the client's JSON work is not timed,
+ * and the path they are posted to (default EVENTS_PATH).
+ */
+export type Plan = { requests: { body: string; events: number }[]; events: number; sent: Sent; path?: string };
 
 /** `total` events over `decisions` (each counted once), `perRequest` to a request body. */
 export function planInteractions(
@@ -128,7 +131,7 @@ async function postEvents(url: URL, headers: Record<string, string>, body: strin
  * Resolves with `performance.now()` when the last one was accepted; stops at `deadline`.
  */
 export async function enqueueAll(base: URL, cookie: string, plan: Plan, concurrency: number, deadline: number): Promise<number> {
-  const url = new URL(EVENTS_PATH, base);
+  const url = new URL(plan.path ?? EVENTS_PATH, base);
   const headers = decideHeaders(cookie);
   const pending = [...plan.requests];
   const sender = async () => {

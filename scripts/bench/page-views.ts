@@ -61,8 +61,23 @@ export async function decidePageViews(
   return views;
 }
 
-/** Three events per page view, in page-view order, `perRequest` to a body (serialized before the clock starts). */
-export function planPageViewEvents(views: readonly PageView[], runId: string, perRequest = MAX_EVENTS_PER_REQUEST): Plan {
+/**
+ * How the page views' events are sent: `relay`, `perRequest` of them to a body in page-view order,
+ * as a server relaying many visitors' events (their clicks are then applied by the consumer); or
+ * `beacons`, as the script tag sends them: each page view's impressions in one request and its
+ * click in another, to `/v1/events?delivery=batched` (the clicks applied at the edge, the events
+ * queued through the isolate's outbox).
+ */
+export type EventShape = "relay" | "beacons";
+const BEACONS_PATH = "/v1/events?delivery=batched";
+
+/** Three events per page view, in page-view order, in bodies as `shape` says (serialized before the clock starts). */
+export function planPageViewEvents(
+  views: readonly PageView[],
+  runId: string,
+  shape: EventShape = "relay",
+  perRequest = MAX_EVENTS_PER_REQUEST,
+): Plan {
   const sent: Sent = { impressions: 0, clicks: 0 };
   const all: ClientEvent[] = [];
   const ts = Date.now();
@@ -78,13 +93,16 @@ export function planPageViewEvents(views: readonly PageView[], runId: string, pe
       all.push({ eventId: `${runId}-${v}-${k}`, type, decisionId: view.decisionId, slot, contentId, ts, eventToken: view.eventToken });
     });
   });
-  const requests: Plan["requests"] = [];
-  for (let start = 0; start < all.length; start += perRequest) {
-    const events = all.slice(start, start + perRequest);
+  const bodies: ClientEvent[][] = [];
+  if (shape === "beacons")
+    for (let start = 0; start < all.length; start += EVENTS_PER_PAGE_VIEW)
+      bodies.push(all.slice(start, start + 2), all.slice(start + 2, start + 3));
+  else for (let start = 0; start < all.length; start += perRequest) bodies.push(all.slice(start, start + perRequest));
+  const requests = bodies.map((events) => {
     const body = JSON.stringify({ events });
     if (body.length > MAX_EVENTS_BODY_BYTES)
       throw new Error(`an events body is ${body.length} bytes, over the ${MAX_EVENTS_BODY_BYTES} limit`);
-    requests.push({ body, events: events.length });
-  }
-  return { requests, events: all.length, sent };
+    return { body, events: events.length };
+  });
+  return { requests, events: all.length, sent, ...(shape === "beacons" ? { path: BEACONS_PATH } : {}) };
 }
