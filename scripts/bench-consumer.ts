@@ -1,6 +1,6 @@
 /**
  * Benchmarks the data plane behind the queue consumer, end to end through a local queue:
- * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--state-dir D] [--held] [--json]`.
+ * `npm run bench:consumer -- [--events N] [--visitors V] [--redeliver B] [--timeout S] [--state-dir D] [--held] [--beacons] [--json]`.
  *
  * 1. builds the worker as `wrangler deploy` would, from scripts/bench/counting-entry.ts (the real
  *    entry with its bindings counted), and starts it on workerd with the EVENTS queue's producer
