@@ -4,6 +4,8 @@ import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from 
 import { decideHeaders, postDecide } from "./requests";
 
 export const EVENTS_PATH = "/v1/events";
+/** Where the script tag sends its beacons (worker/tag/client.tag.js): batched with the isolate's other events. */
+export const BEACONS_PATH = `${EVENTS_PATH}?delivery=batched`;
 
 /** A decision whose token lets events through to D1: the consumer drops unmeasured and bot events. */
 export type MeasuredDecision = { decisionId: string; eventToken: string; mode: DecideResponse["mode"]; shown: [string, string][] };

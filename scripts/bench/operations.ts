@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { MiniflareOptions } from "miniflare";
 import { demoVisitors } from "../seed/demo-data";
 import { emptyTally, type Tally } from "./counting";
+import { BEACONS_PATH } from "./interactions";
 import { descendantsCpuMs } from "./machine";
 import { DO_BILLED_GB, type PricedItem, pricePerMillion, QUEUE_OPERATIONS_PER_UNIT } from "./prices";
 import { consumerOf, readQueueConsumers, withQueueConsumers } from "./queues";
@@ -94,7 +95,7 @@ async function sendEvents(url: URL, d: Decided, kinds: ("impression" | "click")[
     eventToken: d.eventToken,
   }));
   // As the script tag sends them: batched with the isolate's other beacons.
-  const res = await fetch(new URL("/v1/events?delivery=batched", url), {
+  const res = await fetch(new URL(BEACONS_PATH, url), {
     method: "POST",
     headers: { ...decideHeaders(), "x-bench-count": "page-view" },
     body: JSON.stringify({ events }),

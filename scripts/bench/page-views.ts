@@ -3,7 +3,7 @@ import { checkEventToken } from "../../worker/events/token";
 import { VISITOR_COOKIE } from "../../worker/http/cookies";
 import { sign } from "../../worker/lib/signing";
 import { type ClientEvent, MAX_EVENTS_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from "../../worker/wire/events";
-import type { Plan, Sent } from "./interactions";
+import { BEACONS_PATH, type Plan, type Sent } from "./interactions";
 import { postDecide } from "./requests";
 
 /**
@@ -69,7 +69,6 @@ export async function decidePageViews(
  * queued through the isolate's outbox).
  */
 export type EventShape = "relay" | "beacons";
-const BEACONS_PATH = "/v1/events?delivery=batched";
 
 /** Three events per page view, in page-view order, in bodies as `shape` says (serialized before the clock starts). */
 export function planPageViewEvents(
