@@ -4,7 +4,7 @@ import { waitFor } from "../scripts/harness/wait";
 import { issueEventToken } from "../worker/events/token";
 import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
-import { decisionText, eventHash, ledgerKey } from "../worker/log/plan";
+import { bucketHash, bucketText, decisionText, eventHash, ledgerKey } from "../worker/log/keys";
 import { dayOf } from "../worker/log/rows";
 import { EDGE_APPLY_MAX_VISITORS } from "../worker/visitors/apply";
 import type { DecideResponse } from "../worker/wire/decide";
@@ -28,13 +28,14 @@ const handler: ExportedHandler<Env> = worker;
 
 /**
  * A real D1 failure for the ledger write that would count one event: triggers that abort any write
- * of a decision's entry listing the event (the entry lists the rows counted under the decision).
+ * of a ledger row listing the event (its minute's bucket or its decision's entry).
  */
 async function failLedgerWritesOf(name: string, site: string, eventId: string) {
-  const hash = await eventHash({ site_id: site, kind: "interaction", id: eventId });
+  const row = { site_id: site, kind: "interaction" as const, id: eventId };
+  const listed = `instr(NEW.events, '${await eventHash(row)}') > 0 OR instr(NEW.events, ',${await bucketHash(row)},') > 0`;
   for (const op of ["INSERT", "UPDATE"])
     await env.DB.exec(
-      `CREATE TRIGGER ${name}_${op.toLowerCase()} BEFORE ${op} ON log_ledger WHEN instr(NEW.events, '${hash}') > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
+      `CREATE TRIGGER ${name}_${op.toLowerCase()} BEFORE ${op} ON log_ledger WHEN ${listed} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`,
     );
   return async () => {
     for (const op of ["insert", "update"]) await env.DB.exec(`DROP TRIGGER ${name}_${op}`);
@@ -325,7 +326,52 @@ describe("the consumer", () => {
 });
 
 describe("the ledger", () => {
-  it("keeps one entry per decision listing every row counted under it, and counts nothing twice", async () => {
+  const consume = async (list: { id: string; timestamp: Date; attempts: number; body: unknown }[]) => {
+    const batch = createMessageBatch<unknown>("edge-personalizer-events", list);
+    const ctx = createExecutionContext();
+    await handler.queue?.(batch, env, ctx);
+    return getQueueResult(batch, ctx);
+  };
+  const listing = async (key: string) =>
+    (await env.DB.prepare("SELECT version, events FROM log_ledger WHERE key = ?").bind(key).all<{ version: number; events: string }>())
+      .results;
+  const impressionsOf = async (site: string) => (await rollupsFor(site)).reduce((n, r) => n + r.impressions, 0);
+
+  it("lists the events of a minute's decisions in one bucket, appends only new ones, and counts nothing twice", async () => {
+    const site = await createSite("events-bucket", { consentModel: "opt-out" });
+    const decidedAt = Date.UTC(2026, 10, 27, 9, 30, 12);
+    // Three decisions of the same minute, an event each: one bucket lists them all.
+    const messages = ["bucket-a", "bucket-b", "bucket-c"].map((eventId, i) => ({
+      id: `m-${eventId}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: queuedInteraction(site, `bucket-decision-${i}`, {
+        eventId,
+        contentId: `item-${i}`,
+        decidedAt: decidedAt + i * 1000,
+        ts: decidedAt + 5000,
+      }),
+    }));
+    const key = await ledgerKey(dayOf(decidedAt), bucketText({ site_id: site }, decidedAt));
+    const hashes = await Promise.all(messages.map((m) => bucketHash({ site_id: site, kind: "interaction", id: m.body.eventId })));
+
+    expect((await consume(messages.slice(0, 2))).explicitAcks).toHaveLength(2);
+    expect(await listing(key)).toEqual([{ version: 1, events: `,${hashes[0]},${hashes[1]},` }]);
+    // The last one with a redelivered one (a new isolate would not remember the bucket either): the
+    // append of both fails on the listed one, and the batch is planned again from the bucket.
+    expect(
+      (await consume([{ ...(messages[1] as (typeof messages)[number]), attempts: 2 }, messages[2] as (typeof messages)[number]]))
+        .explicitAcks,
+    ).toHaveLength(2);
+    expect(await listing(key)).toEqual([{ version: 2, events: `,${hashes.join(",")},` }]);
+    expect(await impressionsOf(site)).toBe(3);
+    // The same event sent again by a client, as a new message: counted once.
+    expect((await consume([{ ...(messages[0] as (typeof messages)[number]), id: "m-replay" }])).explicitAcks).toEqual(["m-replay"]);
+    expect(await listing(key)).toEqual([{ version: 2, events: `,${hashes.join(",")},` }]);
+    expect(await impressionsOf(site)).toBe(3);
+  });
+
+  it("keeps one entry per decision for events that do not say when their decision was made", async () => {
     const site = await createSite("events-ledger", { consentModel: "opt-out" });
     const decisionId = `ledger-${crypto.randomUUID()}`;
     const ids = ["ledger-a", "ledger-b", "ledger-c"];
@@ -335,29 +381,18 @@ describe("the ledger", () => {
       attempts: 1,
       body: queuedInteraction(site, decisionId, { eventId, contentId: `item-${i}` }),
     }));
-    const consume = async (list: typeof messages) => {
-      const batch = createMessageBatch<unknown>("edge-personalizer-events", list);
-      const ctx = createExecutionContext();
-      await handler.queue?.(batch, env, ctx);
-      return getQueueResult(batch, ctx);
-    };
-    const entries = async () => {
-      const key = await ledgerKey(dayOf(messages[0]?.body.ts ?? 0), decisionText({ site_id: site, decision_id: decisionId }));
-      return (
-        await env.DB.prepare("SELECT version, events FROM log_ledger WHERE key = ?").bind(key).all<{ version: number; events: string }>()
-      ).results;
-    };
+    const key = await ledgerKey(dayOf(messages[0]?.body.ts ?? 0), decisionText({ site_id: site, decision_id: decisionId }));
     const hashes = await Promise.all(ids.map((id) => eventHash({ site_id: site, kind: "interaction", id })));
 
     expect((await consume(messages.slice(0, 2))).explicitAcks).toHaveLength(2);
-    expect(await entries()).toEqual([{ version: 1, events: `${hashes[0]}${hashes[1]}` }]);
+    expect(await listing(key)).toEqual([{ version: 1, events: `${hashes[0]}${hashes[1]}` }]);
     // The last one with a redelivered one: the entry grows by the new row only, and it is counted once.
     expect(
       (await consume([{ ...(messages[1] as (typeof messages)[number]), attempts: 2 }, messages[2] as (typeof messages)[number]]))
         .explicitAcks,
     ).toHaveLength(2);
-    expect(await entries()).toEqual([{ version: 2, events: hashes.join("") }]);
-    expect((await rollupsFor(site)).reduce((n, r) => n + r.impressions, 0)).toBe(3);
+    expect(await listing(key)).toEqual([{ version: 2, events: hashes.join("") }]);
+    expect(await impressionsOf(site)).toBe(3);
   });
 });
 

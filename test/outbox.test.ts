@@ -5,7 +5,7 @@ import { createRandom } from "../scripts/train/random";
 import { DECISION_OUTBOX, Outbox, OVERDUE_MS } from "../worker/events/outbox";
 import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
-import { eventHash } from "../worker/log/plan";
+import { eventHash } from "../worker/log/keys";
 import { type DecisionEvent, type DecisionsMessage, decisionsMessageSchema } from "../worker/wire/events";
 import { createSite, db } from "./support/fixtures";
 import { loggedRows } from "./support/log";

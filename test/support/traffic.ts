@@ -61,7 +61,8 @@ export function simulatedTraffic(
             policy,
             modelVersion: group.holdout ? "" : "sim",
             ts,
-            // The decision's groups, as the edge copies them from its token.
+            // The decision's time and groups, as the edge copies them from its token.
+            decidedAt: ts,
             ...groupsOf,
           };
           events.push({ ...common, eventId: `${decisionId}-i${k}`, kind: "impression" });

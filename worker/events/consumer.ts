@@ -1,7 +1,7 @@
 import { configOf } from "../lib/config";
 import { withDeadline } from "../lib/deadline";
 import { batchIdOf } from "../log/files";
-import type { MessageOf } from "../log/plan";
+import type { MessageOf } from "../log/keys";
 import { applyRetention } from "../log/retention";
 import { logSinkOf } from "../log/sinks";
 import { continueErasures, runErasure } from "../privacy/erasure";

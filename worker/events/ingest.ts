@@ -1,5 +1,5 @@
+import type { MessageOf } from "../log/keys";
 import { writeAggregates } from "../log/ledger";
-import type { MessageOf } from "../log/plan";
 import { distinctRows, toLogRow } from "../log/rows";
 import type { LogSink } from "../log/sinks";
 import { readPolicy } from "../site/policy";
@@ -37,13 +37,26 @@ function conversionBounds(list: readonly Loggable[]): Map<string, number> {
   );
 }
 
+/** When each interaction's decision was made, by its event id (the first event of an id, as its row is), for those whose token said: all the edge admits. */
+function decisionTimes(list: readonly Loggable[]): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const e of list)
+    if (e.type === "interaction" && e.decidedAt !== undefined && !times.has(e.eventId)) times.set(e.eventId, e.decidedAt);
+  return times;
+}
+
 /**
  * Into the daily aggregates, each row once (one D1 transaction); returns the ids of the conversions
  * refused. `messageOf` names the outbox message a decision came in, whose ledger entry counts it.
  */
 export async function countEvents(db: Database, list: readonly Loggable[], now = Date.now(), messageOf?: MessageOf): Promise<Set<string>> {
   const bounds = conversionBounds(list);
-  const { refused } = await writeAggregates(db, rowsOf(list), now, (row) => bounds.get(row.id), messageOf);
+  const decidedAt = decisionTimes(list);
+  const { refused } = await writeAggregates(db, rowsOf(list), now, {
+    boundOf: (row) => bounds.get(row.id),
+    decidedAtOf: (row) => decidedAt.get(row.id),
+    messageOf,
+  });
   return new Set(refused.map((row) => row.id));
 }
 

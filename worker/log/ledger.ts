@@ -2,35 +2,31 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../store/db";
 import { dailyAggregates, logLedger } from "../store/schema";
 import type { LogRow } from "../wire/log";
+import { firstKeyOf, type KeyedRow, keyRows, type RowFacts } from "./keys";
 import { counterNames } from "./metrics";
-import {
-  type AggregateRow,
-  type BatchPlan,
-  type ConversionBound,
-  firstKeyOf,
-  type KeyedRow,
-  keyRows,
-  type LedgerEntry,
-  type LedgerWrite,
-  type MessageOf,
-  planBatch,
-} from "./plan";
+import { type AggregateRow, type BatchPlan, type BucketAppend, type LedgerEntry, type LedgerWrite, planBatch } from "./plan";
 import { dayOf } from "./rows";
 
 /**
- * The D1 side of a consumer batch: two statements in one transaction, each one upsert of every key
- * at once (the rows travel as one JSON parameter, expanded with `json_each`, since D1 binds at most
- * 100 parameters):
+ * The D1 side of a consumer batch: up to three statements in one transaction, each one upsert of
+ * every key at once (the rows travel as one JSON parameter, expanded with `json_each`, since D1
+ * binds at most 100 parameters):
  *
- * 1. the ledger entries (worker/log/plan.ts): one per decision the batch counts rows of (or per
- *    outbox message whose decisions it counts), one per visitor tally it changes. An entry is written only on the version it was planned from:
- *    otherwise its version becomes NULL, the NOT NULL constraint fails and the whole transaction
- *    rolls back. That happens when another batch counted rows of the same decision or changed the
- *    same visitor's tally first; the batch is then planned again from the ledger as it is.
- * 2. the daily aggregates, each key's counters added in one statement.
+ * 1. the ledger entries (worker/log/plan.ts): one per decision or outbox message whose entry the
+ *    batch adds to, one per visitor tally it changes. An entry is written only on the version it was
+ *    planned from: otherwise its version becomes NULL, the NOT NULL constraint fails and the whole
+ *    transaction rolls back. That happens when another batch changed the same entry or tally first;
+ *    the batch is then planned again from the ledger as it is.
+ * 2. the appends to the minute buckets (worker/log/keys.ts), one per bucket: a bucket takes the
+ *    batch's hashes unless it already lists one of them, in which case its events become NULL and
+ *    the transaction rolls back the same way. Batches counting different events of the same minute
+ *    (all of them, at any traffic) merge without conflict; only two that count the same event do not.
+ * 3. the daily aggregates, each key's counters added in one statement.
  *
- * The isolate remembers the entries it wrote, so a batch usually plans right the first time without
- * reading the ledger; a wrong guess costs a failed transaction, never a wrong count.
+ * The isolate remembers the entries it wrote, and plans every bucket as if it listed none of the
+ * batch's rows (new events, nearly all of them), so a batch usually plans right the first time
+ * without reading the ledger; a wrong guess (a client's replay, a redelivered message) costs a
+ * failed transaction and a read, never a wrong count.
  */
 
 /** How many days back rows are counted into the aggregates (the ledger keeps them that long); older rows are only logged. */
@@ -51,7 +47,9 @@ function remember(writes: readonly LedgerWrite[]) {
   }
 }
 
-const keysOf = (keyed: readonly KeyedRow[]) => [...new Set(keyed.flatMap((k) => [k.decisionKey, ...k.tallies.map((t) => t.tallyKey)]))];
+const keysOf = (keyed: readonly KeyedRow[]) => [
+  ...new Set(keyed.flatMap((k) => [k.decisionKey, ...(k.bucketKey === null ? [] : [k.bucketKey]), ...k.tallies.map((t) => t.tallyKey)])),
+];
 
 function fromMemory(keys: readonly string[]): Map<string, LedgerEntry> {
   return new Map(keys.flatMap((key) => (remembered.has(key) ? [[key, remembered.get(key) as LedgerEntry] as const] : [])));
@@ -87,6 +85,27 @@ function ledgerStatement(db: Database, writes: readonly LedgerWrite[]) {
     });
 }
 
+/**
+ * Appends to the buckets: a new bucket is written as ",h1,h2,", an existing one takes ",h1,h2," at
+ * its end unless it lists one of them already (NULL: the NOT NULL constraint rolls the batch back).
+ */
+function appendStatement(db: Database, appends: readonly BucketAppend[]) {
+  const rows = appends.map(([key, hashes]) => [key, `,${hashes.join(",")},`]);
+  const listed = appends.flatMap(([key, hashes]) => hashes.map((hash) => [key, `,${hash},`]));
+  const alreadyListed = sql`EXISTS (SELECT 1 FROM json_each(${JSON.stringify(listed)}) AS l
+    WHERE CAST(json_extract(l.value, '$[0]') AS INTEGER) = ${logLedger.key} AND instr(${logLedger.events}, json_extract(l.value, '$[1]')) > 0)`;
+  return db
+    .insert(logLedger)
+    .select(sql`SELECT CAST(${column(0)} AS INTEGER), 1, 0, 0, 0, ${column(1)} FROM json_each(${JSON.stringify(rows)}) WHERE true`)
+    .onConflictDoUpdate({
+      target: logLedger.key,
+      set: {
+        version: sql`${logLedger.version} + 1`,
+        events: sql`CASE WHEN ${alreadyListed} THEN NULL ELSE ${logLedger.events} || substr(excluded.events, 2) END`,
+      },
+    });
+}
+
 /** Column by column in the table's order (drizzle inserts a SELECT into every column): the site, metric, day, key, then the counters. */
 function aggregatesStatement(db: Database, rows: readonly AggregateRow[]) {
   const values = rows.map((r) => [r.siteId, r.metric, r.day, r.key, ...counterNames.map((name) => r.counters[name])]);
@@ -111,6 +130,7 @@ function isLedgerConflict(err: unknown): boolean {
 async function commit(db: Database, plan: BatchPlan): Promise<void> {
   const statements = [
     ...(plan.ledger.length ? [ledgerStatement(db, plan.ledger)] : []),
+    ...(plan.appends.length ? [appendStatement(db, plan.appends)] : []),
     ...(plan.aggregates.length ? [aggregatesStatement(db, plan.aggregates)] : []),
   ];
   const [first, ...rest] = statements;
@@ -132,10 +152,9 @@ export async function writeAggregates(
   db: Database,
   rows: readonly LogRow[],
   now: number,
-  maxOf?: ConversionBound,
-  messageOf?: MessageOf,
+  facts?: RowFacts,
 ): Promise<Pick<BatchPlan, "counted" | "refused">> {
-  const keyed = await keyRows(countable(rows, now), maxOf, messageOf);
+  const keyed = await keyRows(countable(rows, now), facts);
   if (keyed.length === 0) return { counted: [], refused: [] };
   const keys = keysOf(keyed);
   let known = fromMemory(keys);
