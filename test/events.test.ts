@@ -357,8 +357,7 @@ describe("the ledger", () => {
 
     expect((await consume(messages.slice(0, 2))).explicitAcks).toHaveLength(2);
     expect(await listing(key)).toEqual([{ version: 1, events: `,${hashes[0]},${hashes[1]},` }]);
-    // The last one with a redelivered one (a new isolate would not remember the bucket either): the
-    // append of both fails on the listed one, and the batch is planned again from the bucket.
+    // The last one with a redelivered one: the bucket grows by the new one only.
     expect(
       (await consume([{ ...(messages[1] as (typeof messages)[number]), attempts: 2 }, messages[2] as (typeof messages)[number]]))
         .explicitAcks,
@@ -368,6 +367,40 @@ describe("the ledger", () => {
     // The same event sent again by a client, as a new message: counted once.
     expect((await consume([{ ...(messages[0] as (typeof messages)[number]), id: "m-replay" }])).explicitAcks).toEqual(["m-replay"]);
     expect(await listing(key)).toEqual([{ version: 2, events: `,${hashes.join(",")},` }]);
+    expect(await impressionsOf(site)).toBe(3);
+  });
+
+  it("counts exactly when other consumers appended to a bucket since this isolate last wrote it", async () => {
+    const site = await createSite("events-bucket-shared", { consentModel: "opt-out" });
+    const decidedAt = Date.UTC(2026, 10, 27, 10, 15, 0);
+    const message = (eventId: string, id = `m-${eventId}`) => ({
+      id,
+      timestamp: new Date(),
+      attempts: 1,
+      body: queuedInteraction(site, `shared-${eventId}`, { eventId, decidedAt, ts: decidedAt + 2000 }),
+    });
+    const key = await ledgerKey(dayOf(decidedAt), bucketText({ site_id: site }, decidedAt));
+    const hash = (eventId: string) => bucketHash({ site_id: site, kind: "interaction", id: eventId });
+    /** Another consumer (another isolate) counting an event: its append, as D1 holds it. */
+    const appendedElsewhere = async (eventId: string) =>
+      env.DB.prepare("UPDATE log_ledger SET version = version + 1, events = events || ? WHERE key = ?")
+        .bind(`${await hash(eventId)},`, key)
+        .run();
+    const bucket = async (...ids: string[]) => `,${(await Promise.all(ids.map(hash))).join(",")},`;
+
+    await consume([message("a")]);
+    await appendedElsewhere("d");
+    // d is listed where this isolate has not looked: the append finds it and the batch is planned again.
+    expect((await consume([message("d"), message("e")])).explicitAcks).toEqual(["m-d", "m-e"]);
+    expect(await listing(key)).toEqual([{ version: 3, events: await bucket("a", "d", "e") }]);
+    await appendedElsewhere("f");
+    // g is new: appended after what the others wrote, which the isolate then reads...
+    await consume([message("g")]);
+    expect(await listing(key)).toEqual([{ version: 5, events: await bucket("a", "d", "e", "f", "g") }]);
+    // ...so that a replay of f, which this isolate never counted, is known and left out.
+    await consume([message("f", "m-f-replay")]);
+    expect(await listing(key)).toEqual([{ version: 5, events: await bucket("a", "d", "e", "f", "g") }]);
+    // Counted here: a, e and g (d and f were the others' to count).
     expect(await impressionsOf(site)).toBe(3);
   });
 

@@ -21,7 +21,7 @@ function seeded(seed: number) {
 function applied(known: Map<string, LedgerEntry>, plan: { ledger: readonly LedgerWrite[]; appends: readonly BucketAppend[] }) {
   for (const [key, version, decisions, conversions, value, events] of plan.ledger)
     known.set(key, { version, decisions, conversions, value, events });
-  for (const [key, hashes] of plan.appends) {
+  for (const { key, hashes } of plan.appends) {
     const before = known.get(key);
     known.set(key, {
       version: (before?.version ?? 0) + 1,
@@ -65,8 +65,8 @@ describe("a consumer batch's ledger writes", () => {
     const plan = planBatch(await keyRows(traffic.map(toLogRow), facts), new Map());
     expect(plan.counted).toHaveLength(traffic.length);
     expect(plan.appends).toHaveLength(1);
-    expect(plan.appends[0]?.[1]).toHaveLength(interactions);
-    expect(plan.appends[0]?.[1].every((hash) => /^[A-Za-z0-9_-]{8}$/.test(hash))).toBe(true);
+    expect(plan.appends[0]?.hashes).toHaveLength(interactions);
+    expect(plan.appends[0]?.hashes.every((hash) => /^[A-Za-z0-9_-]{8}$/.test(hash))).toBe(true);
     // Decisions not from an outbox message have their own entries, which also count the conversions of those that had any.
     const entries = plan.ledger.filter((w) => !isTally(w));
     expect(entries).toHaveLength(decisions);
@@ -83,7 +83,7 @@ describe("a consumer batch's ledger writes", () => {
     const minutes = new Set(spread.flatMap((e) => (e.type === "interaction" ? [e.decidedAt] : [])));
     const plan = planBatch(await keyRows(spread.map(toLogRow), factsOf(spread)), new Map());
     expect(plan.appends).toHaveLength(minutes.size);
-    expect(plan.appends.reduce((n, [, hashes]) => n + hashes.length, 0)).toBe(interactions);
+    expect(plan.appends.reduce((n, { hashes }) => n + hashes.length, 0)).toBe(interactions);
   });
 
   it("counts nothing twice when the batch comes again, and writes nothing for it", async () => {
@@ -102,7 +102,7 @@ describe("a consumer batch's ledger writes", () => {
     const known = applied(new Map(), planBatch(await keyRows(half, facts), new Map()));
     const plan = planBatch(await keyRows(rows, facts), known);
     expect(plan.counted).toHaveLength(rows.length - half.length);
-    expect(plan.appends[0]?.[1]).toHaveLength(interactions - half.length);
+    expect(plan.appends[0]?.hashes).toHaveLength(interactions - half.length);
   });
 
   it("leaves a visitor's tally unwritten by their later decisions of the day, and still counts them once", async () => {

@@ -2,9 +2,10 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../store/db";
 import { dailyAggregates, logLedger } from "../store/schema";
 import type { LogRow } from "../wire/log";
+import { appendStatement, learnAppended, rememberedBuckets } from "./buckets";
 import { firstKeyOf, type KeyedRow, keyRows, type RowFacts } from "./keys";
 import { counterNames } from "./metrics";
-import { type AggregateRow, type BatchPlan, type BucketAppend, type LedgerEntry, type LedgerWrite, planBatch } from "./plan";
+import { type AggregateRow, type BatchPlan, type LedgerEntry, type LedgerWrite, planBatch } from "./plan";
 import { dayOf } from "./rows";
 
 /**
@@ -17,16 +18,16 @@ import { dayOf } from "./rows";
  *    planned from: otherwise its version becomes NULL, the NOT NULL constraint fails and the whole
  *    transaction rolls back. That happens when another batch changed the same entry or tally first;
  *    the batch is then planned again from the ledger as it is.
- * 2. the appends to the minute buckets (worker/log/keys.ts), one per bucket: a bucket takes the
- *    batch's hashes unless it already lists one of them, in which case its events become NULL and
- *    the transaction rolls back the same way. Batches counting different events of the same minute
- *    (all of them, at any traffic) merge without conflict; only two that count the same event do not.
+ * 2. the appends to the minute buckets (worker/log/keys.ts, buckets.ts), one per bucket: a bucket
+ *    takes the batch's hashes unless it already lists one of them, in which case its events become
+ *    NULL and the transaction rolls back the same way. Batches counting different events of the
+ *    same minute (all of them, at any traffic) merge without conflict; only two that count the same
+ *    event do not.
  * 3. the daily aggregates, each key's counters added in one statement.
  *
- * The isolate remembers the entries it wrote, and plans every bucket as if it listed none of the
- * batch's rows (new events, nearly all of them), so a batch usually plans right the first time
- * without reading the ledger; a wrong guess (a client's replay, a redelivered message) costs a
- * failed transaction and a read, never a wrong count.
+ * The isolate remembers the entries and buckets it wrote, so a batch usually plans right the first
+ * time without reading the ledger; a wrong guess (a client's replay, a redelivered message, another
+ * isolate's write) costs a failed transaction and a read, never a wrong count.
  */
 
 /** How many days back rows are counted into the aggregates (the ledger keeps them that long); older rows are only logged. */
@@ -52,7 +53,10 @@ const keysOf = (keyed: readonly KeyedRow[]) => [
 ];
 
 function fromMemory(keys: readonly string[]): Map<string, LedgerEntry> {
-  return new Map(keys.flatMap((key) => (remembered.has(key) ? [[key, remembered.get(key) as LedgerEntry] as const] : [])));
+  return new Map([
+    ...keys.flatMap((key) => (remembered.has(key) ? [[key, remembered.get(key) as LedgerEntry] as const] : [])),
+    ...rememberedBuckets(keys),
+  ]);
 }
 
 /** The ledger's entries for these keys, as they are now. */
@@ -85,27 +89,6 @@ function ledgerStatement(db: Database, writes: readonly LedgerWrite[]) {
     });
 }
 
-/**
- * Appends to the buckets: a new bucket is written as ",h1,h2,", an existing one takes ",h1,h2," at
- * its end unless it lists one of them already (NULL: the NOT NULL constraint rolls the batch back).
- */
-function appendStatement(db: Database, appends: readonly BucketAppend[]) {
-  const rows = appends.map(([key, hashes]) => [key, `,${hashes.join(",")},`]);
-  const listed = appends.flatMap(([key, hashes]) => hashes.map((hash) => [key, `,${hash},`]));
-  const alreadyListed = sql`EXISTS (SELECT 1 FROM json_each(${JSON.stringify(listed)}) AS l
-    WHERE CAST(json_extract(l.value, '$[0]') AS INTEGER) = ${logLedger.key} AND instr(${logLedger.events}, json_extract(l.value, '$[1]')) > 0)`;
-  return db
-    .insert(logLedger)
-    .select(sql`SELECT CAST(${column(0)} AS INTEGER), 1, 0, 0, 0, ${column(1)} FROM json_each(${JSON.stringify(rows)}) WHERE true`)
-    .onConflictDoUpdate({
-      target: logLedger.key,
-      set: {
-        version: sql`${logLedger.version} + 1`,
-        events: sql`CASE WHEN ${alreadyListed} THEN NULL ELSE ${logLedger.events} || substr(excluded.events, 2) END`,
-      },
-    });
-}
-
 /** Column by column in the table's order (drizzle inserts a SELECT into every column): the site, metric, day, key, then the counters. */
 function aggregatesStatement(db: Database, rows: readonly AggregateRow[]) {
   const values = rows.map((r) => [r.siteId, r.metric, r.day, r.key, ...counterNames.map((name) => r.counters[name])]);
@@ -127,14 +110,14 @@ function isLedgerConflict(err: unknown): boolean {
   return false;
 }
 
-async function commit(db: Database, plan: BatchPlan): Promise<void> {
-  const statements = [
-    ...(plan.ledger.length ? [ledgerStatement(db, plan.ledger)] : []),
-    ...(plan.appends.length ? [appendStatement(db, plan.appends)] : []),
-    ...(plan.aggregates.length ? [aggregatesStatement(db, plan.aggregates)] : []),
-  ];
-  const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+/** The batch's statements in one transaction; returns the buckets' versions after their appends. */
+async function commit(db: Database, plan: BatchPlan): Promise<{ key: string; version: number }[]> {
+  const entries = plan.ledger.length ? [ledgerStatement(db, plan.ledger)] : [];
+  const appends = plan.appends.length ? [appendStatement(db, plan.appends)] : [];
+  const [first, ...rest] = [...entries, ...appends, ...(plan.aggregates.length ? [aggregatesStatement(db, plan.aggregates)] : [])];
+  if (!first) return [];
+  const results = await db.batch([first, ...rest]);
+  return appends.length ? (results[entries.length] as { key: string; version: number }[]) : [];
 }
 
 /** The rows the aggregates may count: from the last LEDGER_DAYS days (the ledger's memory), and not from the future. */
@@ -161,8 +144,9 @@ export async function writeAggregates(
   for (let attempt = 1; ; attempt++) {
     const plan = planBatch(keyed, known);
     try {
-      await commit(db, plan);
+      const versions = await commit(db, plan);
       remember(plan.ledger);
+      await learnAppended(db, plan.appends, versions);
       return { counted: plan.counted, refused: plan.refused };
     } catch (err) {
       if (!isLedgerConflict(err) || attempt >= MAX_ATTEMPTS) throw err;

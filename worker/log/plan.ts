@@ -30,8 +30,11 @@ import { addCounters, type Counters, encodeKey, type Metric, zeroCounters } from
 export type LedgerEntry = { version: number; decisions: number; conversions: number; value: number; events: string };
 /** [key, version, decisions, conversions, value, events] */
 export type LedgerWrite = [string, number, number, number, number, string];
-/** [bucket key, the hashes it lists from now on besides those it holds] */
-export type BucketAppend = [string, string[]];
+/**
+ * A bucket's append: the hashes it lists from now on, and the bucket as the plan knew it (its
+ * version and events; 0 and "" when unknown), against which D1 checks it (worker/log/buckets.ts).
+ */
+export type BucketAppend = { key: string; hashes: string[]; version: number; known: string };
 export type AggregateRow = { siteId: string; day: string; metric: Metric; key: string; counters: Counters };
 
 const ENTRY_HASH_LENGTH = 12;
@@ -127,7 +130,9 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
     const { decisions, conversions, value } = tally.after;
     ledger.push([tallyKey, tally.before.version + 1, decisions, conversions, value, ""]);
   }
-  const appends: BucketAppend[] = [...buckets.listings].flatMap(([key, { added }]) => (added.length ? [[key, added] as BucketAppend] : []));
+  const appends: BucketAppend[] = [...buckets.listings].flatMap(([key, { before, added }]) =>
+    added.length ? [{ key, hashes: added, version: before.version, known: before.events }] : [],
+  );
   return { counted, refused, ledger, appends, aggregates: [...aggregates.rows.values()] };
 }
 export type BatchPlan = ReturnType<typeof planBatch>;
