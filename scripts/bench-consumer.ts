@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
-import { LEDGER_DAYS } from "../worker/log/ledger";
+import { configOf } from "../worker/lib/config";
 import { buildBundle } from "./bench/bundle";
 import { type ConsumerBenchOptions, parseConsumerBenchArgs } from "./bench/consumer-args";
 import { dataPlaneCostPerMillionDecisions } from "./bench/cost";
@@ -61,7 +61,16 @@ const D1_MAX_BYTES = 10e9;
 const say = (line: string) => console.log(line);
 const label = (name: string) => name.padEnd(18);
 
-type Setup = { mf: Miniflare; url: URL; d1: D1Database; visitor: BenchVisitor; signingKey: string; consumer: QueueConsumer };
+type Setup = {
+  mf: Miniflare;
+  url: URL;
+  d1: D1Database;
+  visitor: BenchVisitor;
+  signingKey: string;
+  consumer: QueueConsumer;
+  /** The ledger's window as wrangler.toml sets it (`LEDGER_DAYS`). */
+  ledgerDays: number;
+};
 
 async function bench(setup: Setup, path: string, method = "GET"): Promise<Counts> {
   const res = await fetch(new URL(path, setup.url), { method });
@@ -83,7 +92,8 @@ async function start(stateDir: string): Promise<Setup> {
     const url = await mf.ready;
     const signingKey = secrets.ID_SIGNING_KEY as string;
     const visitor = await seedBenchState(mf, url, secrets);
-    return { mf, url, d1: await mf.getD1Database("DB"), visitor, signingKey, consumer };
+    const { ledgerDays } = configOf(config.vars as Parameters<typeof configOf>[0]);
+    return { mf, url, d1: await mf.getD1Database("DB"), visitor, signingKey, consumer, ledgerDays };
   } catch (err) {
     await stopWorkerd(mf);
     throw err;
@@ -175,7 +185,7 @@ function logCheck(plan: Plan, totals: RollupTotals, log: LogCounts) {
   };
 }
 
-function perPageView(counts: Counts, pageViews: number) {
+function perPageView(counts: Counts, pageViews: number, ledgerDays: number) {
   const consumer = counts.d1.queue;
   const growth = counts.d1Size !== null && counts.d1SizeAtReset !== null ? counts.d1Size - counts.d1SizeAtReset : null;
   return {
@@ -186,11 +196,12 @@ function perPageView(counts: Counts, pageViews: number) {
     /** Growth of the database file per page view, as D1 reports its size (what fills the 10 GB). */
     d1BytesWritten: growth === null ? null : round(growth / pageViews, 1),
     /**
-     * The page views a day at which D1 fills, its growth being held LEDGER_DAYS days (the ledger
+     * The page views a day at which D1 fills, its growth being held `ledgerDays` (the ledger
      * forgets older days; the aggregates grow per key and day, not per page view, so counting
      * them here makes the figure low, not high).
      */
-    d1FullAtPageViewsPerDay: growth === null || growth <= 0 ? null : Math.round(D1_MAX_BYTES / ((growth / pageViews) * LEDGER_DAYS)),
+    d1FullAtPageViewsPerDay: growth === null || growth <= 0 ? null : Math.round(D1_MAX_BYTES / ((growth / pageViews) * ledgerDays)),
+    ledgerDays,
     r2ClassA: round(counts.r2.classA / pageViews, 3),
     r2ClassB: round(counts.r2.classB / pageViews, 3),
     queueMessages: round(counts.queue.messagesSent / pageViews, 2),
@@ -198,7 +209,7 @@ function perPageView(counts: Counts, pageViews: number) {
 }
 
 function figures(plan: Plan, run: Run, totals: RollupTotals, log: LogCounts, setup: Setup, counts: Counts) {
-  const perPage = perPageView(counts, run.pageViews);
+  const perPage = perPageView(counts, run.pageViews, setup.ledgerDays);
   return {
     /** How the events were sent: 100 to a request (`relay`) or as the script tag's beacons. */
     shape: run.shape,
@@ -262,7 +273,7 @@ function report(f: Figures): void {
   say(`${label("D1 by table")}${JSON.stringify(p.d1StatementsByTable)}`);
   if (p.d1FullAtPageViewsPerDay !== null)
     say(
-      `${label("D1 capacity")}${p.d1BytesWritten} bytes per page view held ${LEDGER_DAYS} days (the ledger): D1's 10 GB is full at ${p.d1FullAtPageViewsPerDay.toLocaleString("en-US")} page views a day`,
+      `${label("D1 capacity")}${p.d1BytesWritten} bytes per page view held ${p.ledgerDays} days (the ledger's window, LEDGER_DAYS): D1's 10 GB is full at ${p.d1FullAtPageViewsPerDay.toLocaleString("en-US")} page views a day`,
     );
   say(
     `${label("redelivered")}${f.redeliveredMessages} messages delivered again after a failed invocation; ${f.eventRequestsResent} event requests sent again after a 500`,

@@ -6,6 +6,7 @@ import { createRandom } from "../scripts/train/random";
 import { writeEvents } from "../worker/events/ingest";
 import { bucketOf, holdoutSalt } from "../worker/experiments/assign";
 import { chiSquareSurvival, normalQuantile, sampleRatioMismatch, sampleSizePerArm } from "../worker/experiments/stats";
+import { configOf } from "../worker/lib/config";
 import { r2Sink } from "../worker/log/sinks";
 import type { DecisionEvent } from "../worker/wire/events";
 import {
@@ -107,7 +108,7 @@ describe("holdout and business rules", () => {
 /** Writes a simulated population straight through the consumer's write step (the log and the aggregates). */
 async function simulate(site: string, groups: TrafficGroup[], random: () => number, impressionsPerVisitor = 4) {
   const batch = simulatedTraffic(site, groups, random, { impressionsPerVisitor });
-  const target = { db, sink: r2Sink(env.LOG) };
+  const target = { db, sink: r2Sink(env.LOG), ledgerDays: configOf(env).ledgerDays };
   for (let i = 0; i < batch.length; i += 400) await writeEvents(target, batch.slice(i, i + 400), `sim-${site}-${i}`);
 }
 

@@ -10,6 +10,7 @@ import worker from "../worker/index";
 import { sumAggregates } from "../worker/log/aggregates";
 import { sweepErasures } from "../worker/log/erasure";
 import { partitionOfKey } from "../worker/log/files";
+import { bucketText, ledgerKey } from "../worker/log/keys";
 import { pipelinesSink } from "../worker/log/sinks";
 import { modelReport } from "../worker/models/report";
 import { continueErasures } from "../worker/privacy/erasure";
@@ -318,6 +319,40 @@ describe("retention", () => {
     expect(await days()).toEqual([dayOf(90), dayOf(89), dayOf(3), dayOf(0)].sort());
     // Aggregates kept 2 days: the day 3 days ago goes.
     expect((await sumAggregates(db, { site }, "decisions", true)).map((r) => r.day)).toEqual([dayOf(0)]);
+  });
+});
+
+describe("the ledger's window", () => {
+  it("counts the last LEDGER_DAYS days, only logs what is older, and forgets the ledger's days before the window", async () => {
+    const site = await createSite("log-ledger-window");
+    const now = Date.now();
+    const threeDays = { ...env, LEDGER_DAYS: "3" } as unknown as Env;
+    const traffic = (age: number, seed: number) =>
+      simulatedTraffic(site, [{ visitors: 1, ctr: 1 }], createRandom(seed).next, { impressionsPerVisitor: 1, ts: tsOn(age, now) });
+    const dayOf = (age: number) => new Date(tsOn(age, now)).toISOString().slice(0, 10);
+    const countedDays = async () => (await sumAggregates(db, { site }, "decisions", true)).map((r) => r.day).sort();
+    const idsOf = (events: readonly unknown[], prefix: string) => events.map((_, i) => `${prefix}-${i}`);
+
+    // With a window of 3 days, a page view of 4 days ago is logged and not counted; yesterday's is both.
+    const [old, recent] = [traffic(4, 1), traffic(1, 2)];
+    await deliver([...old, ...recent], idsOf([...old, ...recent], "window-3"), threeDays);
+    expect(await countedDays()).toEqual([dayOf(1)]);
+    expect(await loggedRows(site)).toHaveLength(old.length + recent.length);
+    // With the default 7 days, another page view of 4 days ago is counted.
+    const older = traffic(4, 3);
+    await deliver(older, idsOf(older, "window-7"));
+    expect(await countedDays()).toEqual([dayOf(4), dayOf(1)].sort());
+
+    // The scheduled job with 3 days forgets the ledger's day of 4 days ago (its minute bucket), not yesterday's.
+    const bucketOf = async (events: readonly (DecisionEvent | InteractionEvent)[]) => {
+      const at = events.find((e) => e.type === "interaction")?.decidedAt ?? 0;
+      return ledgerKey(new Date(at).toISOString().slice(0, 10), bucketText({ site_id: site }, at));
+    };
+    const listed = async (key: string) => (await env.DB.prepare("SELECT 1 FROM log_ledger WHERE key = ?").bind(key).all()).results.length;
+    const [oldBucket, recentBucket] = [await bucketOf(older), await bucketOf(recent)];
+    expect([await listed(oldBucket), await listed(recentBucket)]).toEqual([1, 1]);
+    expect(await deliver([{ type: "log-maintenance", at: now }], [`ledger-window-${now}`], threeDays)).toEqual([`ledger-window-${now}`]);
+    expect([await listed(oldBucket), await listed(recentBucket)]).toEqual([0, 1]);
   });
 });
 

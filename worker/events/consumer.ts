@@ -76,7 +76,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const oneByOne = feeds.reduce((done, next) => done.then(next), Promise.resolve());
   // Events do not wait on the batch's tasks (a feed import can take its fetch's 30 s).
   const events = throughVisitors(db, visitors, loggable, Date.now())
-    .then((kept) => writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink) }, kept))
+    .then((kept) => writeIsolatingFailures({ db, sink: logSinkOf(env, config.logSink), ledgerDays: config.ledgerDays }, kept))
     .then(settleWritten);
   await Promise.all([Promise.all(tasks), oneByOne, events]);
 }
@@ -238,7 +238,7 @@ async function countIsolatingFailures(target: LogTarget, pending: Pending[]): Pr
     const refused = await countEvents(
       target.db,
       pending.map((p) => p.event),
-      Date.now(),
+      { now: Date.now(), days: target.ledgerDays },
       outboxMessages(pending),
     );
     return { counted: pending, refused };
@@ -247,7 +247,8 @@ async function countIsolatingFailures(target: LogTarget, pending: Pending[]): Pr
     const refused = new Set<string>();
     for (const p of pending) {
       try {
-        for (const id of await countEvents(target.db, [p.event], Date.now(), outboxMessages([p]))) refused.add(id);
+        for (const id of await countEvents(target.db, [p.event], { now: Date.now(), days: target.ledgerDays }, outboxMessages([p])))
+          refused.add(id);
         counted.push(p);
       } catch {
         p.message.retry(backoff(p.message.attempts));

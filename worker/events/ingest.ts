@@ -1,5 +1,5 @@
 import type { MessageOf } from "../log/keys";
-import { writeAggregates } from "../log/ledger";
+import { type LedgerWindow, writeAggregates } from "../log/ledger";
 import { distinctRows, toLogRow } from "../log/rows";
 import type { LogSink } from "../log/sinks";
 import { readPolicy } from "../site/policy";
@@ -15,7 +15,7 @@ import type { LogRow } from "../wire/log";
  * once (readers keep the first row of each kind and id), and counted once. A conversion past its
  * decision's bound (the site's `events.maxConversionsPerDecision`) is neither counted nor logged.
  */
-export type LogTarget = { db: Database; sink: LogSink };
+export type LogTarget = { db: Database; sink: LogSink; ledgerDays: number };
 type Loggable = DecisionEvent | InteractionEvent;
 
 export const rowsOf = (list: readonly Loggable[]): LogRow[] => distinctRows(list.map(toLogRow));
@@ -49,10 +49,15 @@ function decisionTimes(list: readonly Loggable[]): Map<string, number> {
  * Into the daily aggregates, each row once (one D1 transaction); returns the ids of the conversions
  * refused. `messageOf` names the outbox message a decision came in, whose ledger entry counts it.
  */
-export async function countEvents(db: Database, list: readonly Loggable[], now = Date.now(), messageOf?: MessageOf): Promise<Set<string>> {
+export async function countEvents(
+  db: Database,
+  list: readonly Loggable[],
+  window: LedgerWindow,
+  messageOf?: MessageOf,
+): Promise<Set<string>> {
   const bounds = conversionBounds(list);
   const decidedAt = decisionTimes(list);
-  const { refused } = await writeAggregates(db, rowsOf(list), now, {
+  const { refused } = await writeAggregates(db, rowsOf(list), window, {
     boundOf: (row) => bounds.get(row.id),
     decidedAtOf: (row) => decidedAt.get(row.id),
     messageOf,
@@ -65,7 +70,7 @@ export const isRefused = (refused: ReadonlySet<string>) => (e: Loggable) =>
   e.type === "interaction" && e.kind === "conversion" && refused.has(e.eventId);
 
 export async function writeEvents(target: LogTarget, list: readonly Loggable[], batchId: string, now = Date.now()): Promise<void> {
-  const refused = await countEvents(target.db, list, now);
+  const refused = await countEvents(target.db, list, { now, days: target.ledgerDays });
   await logEvents(
     target.sink,
     list.filter((e) => !isRefused(refused)(e)),

@@ -12,12 +12,17 @@ const milliseconds = (fallback: number) =>
     .transform((value) => (value === undefined || value.trim() === "" ? fallback : Number(value)))
     .pipe(z.number().int("a whole number of milliseconds").min(0));
 
-const days = (fallback: number) =>
+const days = (fallback: number, least = 1, why = "") =>
   z
     .string()
     .optional()
     .transform((value) => (value === undefined || value.trim() === "" ? fallback : Number(value)))
-    .pipe(z.number().int("a whole number of days").min(1));
+    .pipe(
+      z
+        .number()
+        .int("a whole number of days")
+        .min(least, `at least ${least} day${least > 1 ? "s" : ""}${why}`),
+    );
 
 const varsSchema = z.object({
   /** How long a cold isolate waits for the model before serving editor defaults (0: never). */
@@ -40,6 +45,8 @@ const varsSchema = z.object({
   RETENTION_DAYS: days(90),
   /** Days of daily aggregates kept in D1. */
   AGGREGATE_RETENTION_DAYS: days(400),
+  /** Days back that events are counted into the aggregates, the ledger's window (worker/log/ledger.ts). */
+  LEDGER_DAYS: days(7, 2, ": a row is dated by its decision, up to a day before its event arrives"),
 });
 
 export type Config = {
@@ -53,6 +60,7 @@ export type Config = {
   logBatchWindowMs: number;
   retentionDays: number;
   aggregateRetentionDays: number;
+  ledgerDays: number;
 };
 
 type Vars =
@@ -65,7 +73,8 @@ type Vars =
   | "LOG_SINK"
   | "LOG_BATCH_WINDOW_MS"
   | "RETENTION_DAYS"
-  | "AGGREGATE_RETENTION_DAYS";
+  | "AGGREGATE_RETENTION_DAYS"
+  | "LEDGER_DAYS";
 /** An unset or empty var takes its default. */
 const setOrUndefined = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value);
 
@@ -85,6 +94,7 @@ export function configOf(env: Pick<Env, Vars>): Config {
     LOG_BATCH_WINDOW_MS: env.LOG_BATCH_WINDOW_MS,
     RETENTION_DAYS: env.RETENTION_DAYS,
     AGGREGATE_RETENTION_DAYS: env.AGGREGATE_RETENTION_DAYS,
+    LEDGER_DAYS: env.LEDGER_DAYS,
   });
   if (!vars.success) throw new Error(`wrangler.toml [vars]: ${z.prettifyError(vars.error)}`);
   const config: Config = {
@@ -98,6 +108,7 @@ export function configOf(env: Pick<Env, Vars>): Config {
     logBatchWindowMs: vars.data.LOG_BATCH_WINDOW_MS,
     retentionDays: vars.data.RETENTION_DAYS,
     aggregateRetentionDays: vars.data.AGGREGATE_RETENTION_DAYS,
+    ledgerDays: vars.data.LEDGER_DAYS,
   };
   parsed.set(env, config);
   return config;

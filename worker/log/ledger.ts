@@ -30,8 +30,13 @@ import { dayOf } from "./rows";
  * isolate's write) costs a failed transaction and a read, never a wrong count.
  */
 
-/** How many days back rows are counted into the aggregates (the ledger keeps them that long); older rows are only logged. */
-export const LEDGER_DAYS = 7;
+/**
+ * How many days back rows are counted into the aggregates, and the ledger keeps them (`LEDGER_DAYS`,
+ * worker/lib/config.ts); older rows are only logged. Its default, 7 days: an event token lives 24
+ * hours and a queue keeps an unconsumed message 4 days, so a row can arrive about 6 days after its
+ * decision when the consumer was down for days.
+ */
+export type LedgerWindow = { now: number; days: number };
 const MAX_ATTEMPTS = 4;
 const REMEMBERED = 100_000;
 
@@ -120,9 +125,13 @@ async function commit(db: Database, plan: BatchPlan): Promise<{ key: string; ver
   return appends.length ? (results[entries.length] as { key: string; version: number }[]) : [];
 }
 
-/** The rows the aggregates may count: from the last LEDGER_DAYS days (the ledger's memory), and not from the future. */
-export function countable(rows: readonly LogRow[], now: number): LogRow[] {
-  const oldest = dayOf(now - (LEDGER_DAYS - 1) * 24 * 60 * 60 * 1000);
+/** The first day of the ledger's window. */
+const oldestDay = ({ now, days }: LedgerWindow) => dayOf(now - (days - 1) * 24 * 60 * 60 * 1000);
+
+/** The rows the aggregates may count: from the window's days (the ledger's memory), and not from the future. */
+export function countable(rows: readonly LogRow[], window: LedgerWindow): LogRow[] {
+  const { now } = window;
+  const oldest = oldestDay(window);
   const newest = dayOf(now + 24 * 60 * 60 * 1000);
   return rows.filter((row) => row.day >= oldest && row.day <= newest);
 }
@@ -134,10 +143,10 @@ export function countable(rows: readonly LogRow[], now: number): LogRow[] {
 export async function writeAggregates(
   db: Database,
   rows: readonly LogRow[],
-  now: number,
+  window: LedgerWindow,
   facts?: RowFacts,
 ): Promise<Pick<BatchPlan, "counted" | "refused">> {
-  const keyed = await keyRows(countable(rows, now), facts);
+  const keyed = await keyRows(countable(rows, window), facts);
   if (keyed.length === 0) return { counted: [], refused: [] };
   const keys = keysOf(keyed);
   let known = fromMemory(keys);
@@ -156,7 +165,6 @@ export async function writeAggregates(
 }
 
 /** Forgets ledger entries of days before the window (the scheduled job). */
-export async function pruneLedger(db: Database, now: number): Promise<void> {
-  const oldest = dayOf(now - (LEDGER_DAYS - 1) * 24 * 60 * 60 * 1000);
-  await db.run(sql`DELETE FROM ${logLedger} WHERE ${logLedger.key} < CAST(${firstKeyOf(oldest)} AS INTEGER)`);
+export async function pruneLedger(db: Database, window: LedgerWindow): Promise<void> {
+  await db.run(sql`DELETE FROM ${logLedger} WHERE ${logLedger.key} < CAST(${firstKeyOf(oldestDay(window))} AS INTEGER)`);
 }

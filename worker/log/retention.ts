@@ -39,10 +39,10 @@ export async function applyRetention(
   db: Database,
   bucket: R2Bucket,
   now: number,
-  settings: { retentionDays: number; aggregateRetentionDays: number },
+  settings: { retentionDays: number; aggregateRetentionDays: number; ledgerDays: number },
 ): Promise<{ partitions: string[] }> {
   const deleted = await deleteOldPartitions(bucket, now, settings.retentionDays);
   await db.delete(dailyAggregates).where(lt(dailyAggregates.day, cutoffDay(now, settings.aggregateRetentionDays)));
-  await pruneLedger(db, now);
+  await pruneLedger(db, { now, days: settings.ledgerDays });
   return { partitions: deleted };
 }
