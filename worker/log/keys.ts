@@ -13,7 +13,7 @@ import { encodeKey } from "./metrics";
  *   view's events arrive within seconds or minutes of its decision, so a consumer batch touches a
  *   bucket or two instead of an entry per decision: D1 is billed by the row written, whatever its
  *   size. A bucket only grows by appends that fail when one of their rows is already listed
- *   (worker/log/ledger.ts), so concurrent batches merge instead of racing for it.
+ *   (worker/log/buckets.ts), so concurrent batches merge instead of racing for it.
  * - A decision is listed in its decision's entry, or, when it came in an outbox message
  *   (worker/events/outbox.ts), in the message's entry, which lists the message's decisions.
  * - An interaction without its decision's time (a message from before the edge recorded it) is

@@ -20,8 +20,9 @@ import { addCounters, type Counters, encodeKey, type Metric, zeroCounters } from
  *
  * Entries and tallies have a version that grows by one with each change, and a write only succeeds
  * on the version it was planned from; a bucket is appended to, and the append fails if it would
- * list a row twice (worker/log/ledger.ts). So concurrent batches cannot both count the same event
- * or visitor, and a batch planned from a stale guess is planned again from the ledger as it is.
+ * list a row twice (worker/log/ledger.ts, buckets.ts). So concurrent batches cannot both count the
+ * same event or visitor, and a batch planned from a stale guess is planned again from the ledger
+ * as it is.
  *
  * Decisions that travel in an outbox message (worker/events/outbox.ts) are listed under their
  * message's entry: a message's decisions cost one row. Only the edge sends those messages, each
