@@ -404,6 +404,27 @@ describe("the ledger", () => {
     expect(await impressionsOf(site)).toBe(3);
   });
 
+  it("counts exactly against a bucket that another isolate wrote and this one never saw", async () => {
+    const site = await createSite("events-bucket-unseen", { consentModel: "opt-out" });
+    const decidedAt = Date.UTC(2026, 10, 27, 11, 45, 30);
+    const message = (eventId: string) => ({
+      id: `m-${eventId}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: queuedInteraction(site, `unseen-${eventId}`, { eventId, decidedAt, ts: decidedAt + 1000 }),
+    });
+    const key = await ledgerKey(dayOf(decidedAt), bucketText({ site_id: site }, decidedAt));
+    const hash = (eventId: string) => bucketHash({ site_id: site, kind: "interaction", id: eventId });
+    // Another isolate's bucket, three appends old, listing x.
+    await env.DB.prepare("INSERT INTO log_ledger (key, version, decisions, conversions, value, events) VALUES (?, 3, 0, 0, 0, ?)")
+      .bind(key, `,${await hash("x")},`)
+      .run();
+
+    expect((await consume([message("x"), message("y")])).explicitAcks).toEqual(["m-x", "m-y"]);
+    expect(await listing(key)).toEqual([{ version: 4, events: `,${await hash("x")},${await hash("y")},` }]);
+    expect(await impressionsOf(site)).toBe(1);
+  });
+
   it("keeps one entry per decision for events that do not say when their decision was made", async () => {
     const site = await createSite("events-ledger", { consentModel: "opt-out" });
     const decisionId = `ledger-${crypto.randomUUID()}`;

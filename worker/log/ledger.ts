@@ -128,6 +128,17 @@ async function commit(db: Database, plan: BatchPlan): Promise<{ key: string; ver
 /** The first day of the ledger's window. */
 const oldestDay = ({ now, days }: LedgerWindow) => dayOf(now - (days - 1) * 24 * 60 * 60 * 1000);
 
+/**
+ * `known` with the buckets the isolate has not seen read from D1 (those that exist): a plan made
+ * without a bucket would send D1 a search of all of it per hash (worker/log/buckets.ts), where one
+ * read lets the append be written as it is. A bucket read here is usually a minute's first batch's.
+ */
+async function withUnseenBuckets(db: Database, keyed: readonly KeyedRow[], known: Map<string, LedgerEntry>) {
+  const unseen = [...new Set(keyed.flatMap((k) => (k.bucketKey === null || known.has(k.bucketKey) ? [] : [k.bucketKey])))];
+  if (unseen.length) for (const [key, entry] of await readLedger(db, unseen)) known.set(key, entry);
+  return known;
+}
+
 /** The rows the aggregates may count: from the window's days (the ledger's memory), and not from the future. */
 export function countable(rows: readonly LogRow[], window: LedgerWindow): LogRow[] {
   const { now } = window;
@@ -149,7 +160,7 @@ export async function writeAggregates(
   const keyed = await keyRows(countable(rows, window), facts);
   if (keyed.length === 0) return { counted: [], refused: [] };
   const keys = keysOf(keyed);
-  let known = fromMemory(keys);
+  let known = await withUnseenBuckets(db, keyed, fromMemory(keys));
   for (let attempt = 1; ; attempt++) {
     const plan = planBatch(keyed, known);
     try {
