@@ -11,6 +11,7 @@ import { sumAggregates } from "../worker/log/aggregates";
 import { sweepErasures } from "../worker/log/erasure";
 import { partitionOfKey } from "../worker/log/files";
 import { bucketText, ledgerKey } from "../worker/log/keys";
+import { addBins, binLabel } from "../worker/log/metrics";
 import { pipelinesSink } from "../worker/log/sinks";
 import { modelReport } from "../worker/models/report";
 import { continueErasures } from "../worker/privacy/erasure";
@@ -285,6 +286,44 @@ describe("reports from the aggregates", () => {
     // Within one stored bin: the bins are about 10% wide.
     for (const q of ["p10", "p50", "p90"] as const)
       expect(Math.abs((models?.scores[q] ?? 0) - exact.scores[q])).toBeLessThanOrEqual(exact.scores[q] * 0.11);
+
+    // Drift: the version's histogram holds every decision's bin of every feature, as the log does,
+    // merged in D1 across the batches; it and the scores' are one row per version and day.
+    const driftOfLog: Record<string, number> = {};
+    for (const r of rows)
+      if (r.kind === "decision" && r.model_version === version)
+        for (const [feature, bin] of Object.entries(r.drift ?? {})) addBins(driftOfLog, { [binLabel([feature, bin])]: 1 });
+    expect(Object.keys(driftOfLog).length).toBeGreaterThan(1);
+    const [drift] = (await sumAggregates(db, { site }, "drift")).filter((d) => d.key[0] === version);
+    expect(drift?.bins).toEqual(driftOfLog);
+    const histogramRows = await env.DB.prepare(
+      "SELECT metric, day, count(*) AS n FROM daily_aggregates WHERE site_id = ? AND metric IN ('drift', 'score') GROUP BY metric, day, key",
+    )
+      .bind(site)
+      .all<{ n: number }>();
+    expect(histogramRows.results.map((r) => r.n)).toEqual(histogramRows.results.map(() => 1));
+  });
+
+  it("reads score and drift rows written before the histograms (a row per bin) into their histograms", async () => {
+    const site = await createSite("log-old-bins");
+    const day = new Date().toISOString().slice(0, 10);
+    const put = (metric: string, key: unknown[], count: number, sum: number, bins: Record<string, number> | null) =>
+      env.DB.prepare("INSERT INTO daily_aggregates (site_id, metric, day, key, count, sum, bins) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(site, metric, day, JSON.stringify(key), count, sum, bins && JSON.stringify(bins))
+        .run();
+    // Before: a row per score bin (its count and sum) and per feature's bin; after: one histogram each.
+    await put("score", ["v1", "40"], 2, 0.03, null);
+    await put("score", ["v1", "41"], 1, 0.02, null);
+    await put("score", ["v1"], 3, 0.05, { [binLabel([40])]: 1, [binLabel([42])]: 2 });
+    await put("drift", ["v1", "device", "mobile"], 4, 0, null);
+    await put("drift", ["v1"], 2, 0, { [binLabel(["device", "mobile"])]: 1, [binLabel(["device", "desktop"])]: 1 });
+
+    const [score] = await sumAggregates(db, { site }, "score");
+    expect(score).toMatchObject({ key: ["v1"], counters: { count: 3, sum: expect.closeTo(0.1, 9) } });
+    expect(score?.bins).toEqual({ [binLabel([40])]: 3, [binLabel([41])]: 1, [binLabel([42])]: 2 });
+    const [drift] = await sumAggregates(db, { site }, "drift");
+    expect(drift).toMatchObject({ key: ["v1"], counters: { count: 2 } });
+    expect(drift?.bins).toEqual({ [binLabel(["device", "mobile"])]: 5, [binLabel(["device", "desktop"])]: 1 });
   });
 });
 
@@ -292,33 +331,59 @@ const tsOn = (daysAgo: number, now: number) => now - daysAgo * 24 * 60 * 60 * 10
 
 describe("retention", () => {
   it("deletes exactly the partitions older than RETENTION_DAYS, and aggregates older than theirs", async () => {
-    const site = await createSite("log-retention");
+    // Two sites: old aggregates are deleted site by site along the table's key (worker/log/retention.ts).
+    const sites = [await createSite("log-retention-a"), await createSite("log-retention-b")];
     const now = Date.now();
     const ages = [120, 91, 90, 89, 3, 0];
-    for (const age of ages) {
-      const events = simulatedTraffic(site, [{ visitors: 1, ctr: 0 }], createRandom(age).next, {
-        impressionsPerVisitor: 1,
-        ts: tsOn(age, now),
-      });
-      await deliver(
-        events,
-        events.map((_, i) => `ret-${age}-${i}`),
-      );
+    for (const [s, site] of sites.entries()) {
+      for (const age of ages) {
+        const events = simulatedTraffic(site, [{ visitors: 1, ctr: 0 }], createRandom(age).next, {
+          impressionsPerVisitor: 1,
+          ts: tsOn(age, now),
+        });
+        await deliver(
+          events,
+          events.map((_, i) => `ret-${s}-${age}-${i}`),
+        );
+      }
     }
-    const days = async () =>
+    const days = async (site: string) =>
       [...new Set((await logFileKeys()).flatMap((k) => (partitionOfKey(k)?.siteId === site ? [partitionOfKey(k)?.day] : [])))].sort();
     const dayOf = (age: number) => new Date(tsOn(age, now)).toISOString().slice(0, 10);
-    expect(await days()).toEqual(ages.map(dayOf).sort());
-    // Aggregates count only the last days (the ledger's window): the older partitions are log only.
-    expect((await sumAggregates(db, { site }, "decisions", true)).map((r) => r.day)).toEqual([dayOf(3), dayOf(0)]);
+    const countedDays = async (site: string, metric: "decisions" | "content") =>
+      [...new Set((await sumAggregates(db, { site }, metric, true)).map((r) => r.day))].sort();
+    for (const site of sites) {
+      expect(await days(site)).toEqual(ages.map(dayOf).sort());
+      // Aggregates count only the last days (the ledger's window): the older partitions are log only.
+      expect(await countedDays(site, "decisions")).toEqual([dayOf(3), dayOf(0)].sort());
+      expect(await countedDays(site, "content")).toEqual([dayOf(3), dayOf(0)].sort());
+    }
 
     // The log's maintenance as the cron queues it (at its scheduled time), with 90 days of log and 2 of aggregates.
     const settings = { ...env, RETENTION_DAYS: "90", AGGREGATE_RETENTION_DAYS: "2" } as unknown as Env;
     expect(await deliver([{ type: "log-maintenance", at: now }], [`maintenance-${now}`], settings)).toEqual([`maintenance-${now}`]);
-    // 90 days: the partitions of 120 and 91 days ago go, the one of exactly 90 days ago stays.
-    expect(await days()).toEqual([dayOf(90), dayOf(89), dayOf(3), dayOf(0)].sort());
-    // Aggregates kept 2 days: the day 3 days ago goes.
-    expect((await sumAggregates(db, { site }, "decisions", true)).map((r) => r.day)).toEqual([dayOf(0)]);
+    for (const site of sites) {
+      // 90 days: the partitions of 120 and 91 days ago go, the one of exactly 90 days ago stays.
+      expect(await days(site)).toEqual([dayOf(90), dayOf(89), dayOf(3), dayOf(0)].sort());
+      // Aggregates kept 2 days: the day 3 days ago goes, of every metric.
+      expect(await countedDays(site, "decisions")).toEqual([dayOf(0)]);
+      expect(await countedDays(site, "content")).toEqual([dayOf(0)]);
+    }
+  });
+
+  it("writes a new aggregate key as one D1 row: the table is its key's b-tree, with no other index", async () => {
+    // D1 bills each b-tree a write touches as a row written (worker/store/schema.ts): a second index
+    // or a rowid table would make this 2 or 3.
+    const upsert = (key: string) =>
+      env.DB.prepare(
+        `INSERT INTO daily_aggregates (site_id, metric, day, key, count) VALUES ('rows-written', 'decisions', '2026-01-01', ?, 1)
+         ON CONFLICT DO UPDATE SET count = count + excluded.count`,
+      )
+        .bind(key)
+        .run();
+    expect((await upsert("[]")).meta.rows_written).toBe(1);
+    expect((await upsert("[]")).meta.rows_written).toBe(1);
+    expect((await upsert('["other"]')).meta.rows_written).toBe(1);
   });
 });
 

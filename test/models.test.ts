@@ -171,7 +171,7 @@ describe("model lifecycle: push → shadow → canary → promote → rollback w
     expect((await postEvents([event(first, item, "impression"), event(first, item, "click")])).status).toBe(202);
     await waitFor(async () => {
       const drift = await sumAggregates(db, { site }, "drift");
-      const counted = drift.filter((r) => r.key[0] === "drifty" && r.key[1] === "position").reduce((n, r) => n + r.counters.count, 0);
+      const counted = drift.find((r) => r.key[0] === "drifty")?.counters.count ?? 0;
       const content = await sumAggregates(db, { site }, "content");
       const clicks = content.filter((r) => r.key[3] === "drifty").reduce((n, r) => n + r.counters.clicks, 0);
       return counted >= 5 && clicks >= 1;

@@ -5,16 +5,18 @@ import { scoreBin } from "../../worker/log/metrics";
 import { scoreDistribution } from "../../worker/models/report";
 import { scoreHistogram } from "../../worker/models/score-histogram";
 
-/** Scores as the aggregates keep them: counts and sums per stored bin. */
+/** Scores as the aggregates keep them: counts per stored bin, and their total. */
 function binned(scores: readonly number[]) {
-  const bins = new Map<number, { bin: number; count: number; sum: number }>();
+  const bins = new Map<number, { bin: number; count: number }>();
   for (const s of scores) {
-    const b = bins.get(scoreBin(s)) ?? { bin: scoreBin(s), count: 0, sum: 0 };
+    const b = bins.get(scoreBin(s)) ?? { bin: scoreBin(s), count: 0 };
     b.count++;
-    b.sum += s;
     bins.set(b.bin, b);
   }
-  return scoreDistribution([...bins.values()]);
+  return scoreDistribution(
+    [...bins.values()],
+    scores.reduce((n, s) => n + s, 0),
+  );
 }
 
 /** A deterministic spread of n scores between low and high (no randomness: the test gives one answer). */

@@ -1,11 +1,11 @@
 import type { LogRow } from "../wire/log";
-import { type Counters, type Metric, scoreBin } from "./metrics";
+import { addBins, type Bins, binLabel, type Counters, type Metric, scoreBin } from "./metrics";
 
 /**
  * What one log row adds to the daily aggregates (worker/log/metrics.ts), apart from the per-visitor
  * counts of its groups, which depend on what the visitor did before (worker/log/plan.ts).
  */
-export type Contribution = { metric: Metric; key: readonly (string | number)[]; counters: Partial<Counters> };
+export type Contribution = { metric: Metric; key: readonly (string | number)[]; counters: Partial<Counters>; bins?: Bins };
 
 /** The groups a row counts in per visitor: the holdout or treated group, and each experiment arm. */
 export function groupsOf(row: LogRow): { metric: "holdout" | "experiment"; key: string[] }[] {
@@ -33,17 +33,29 @@ function shadowContributions(row: LogRow): Contribution[] {
   );
 }
 
-function modelContributions(row: LogRow, version: string): Contribution[] {
+/** The scores of the items a decision showed, as one histogram of the version's (worker/log/metrics.ts `histograms`). */
+function scoreContributions(row: LogRow, version: string): Contribution[] {
   const scores = (row.slots ?? []).flatMap((s) => s.items.flatMap((i) => (i.score === null ? [] : [i.score])));
+  if (scores.length === 0) return [];
+  const bins = scores.reduce((into, score) => addBins(into, { [binLabel([scoreBin(score)])]: 1 }), {} as Bins);
+  const sum = scores.reduce((n, score) => n + score, 0);
+  return [{ metric: "score", key: [version], counters: { count: scores.length, sum }, bins }];
+}
+
+/** The bin of each feature of the decision, as one histogram of the version's. */
+function driftContributions(row: LogRow, version: string): Contribution[] {
+  const observed = Object.entries(row.drift ?? {});
+  if (observed.length === 0) return [];
+  const bins = Object.fromEntries(observed.map(([feature, bin]) => [binLabel([feature, bin]), 1]));
+  return [{ metric: "drift", key: [version], counters: { count: 1 }, bins }];
+}
+
+function modelContributions(row: LogRow, version: string): Contribution[] {
   return [
     { metric: "model", key: [version, row.arm ?? ""], counters: { count: 1 } },
-    ...scores.map((score) => ({ metric: "score" as const, key: [version, scoreBin(score)], counters: { count: 1, sum: score } })),
+    ...scoreContributions(row, version),
     ...shadowContributions(row),
-    ...Object.entries(row.drift ?? {}).map(([feature, bin]) => ({
-      metric: "drift" as const,
-      key: [version, feature, bin],
-      counters: { count: 1 },
-    })),
+    ...driftContributions(row, version),
   ];
 }
 

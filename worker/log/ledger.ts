@@ -94,13 +94,29 @@ function ledgerStatement(db: Database, writes: readonly LedgerWrite[]) {
     });
 }
 
-/** Column by column in the table's order (drizzle inserts a SELECT into every column): the site, metric, day, key, then the counters. */
+/**
+ * A histogram's bins after an upsert: the row's and the batch's counts added bin by bin (SQLite's
+ * JSON functions, so that concurrent batches merge in D1 as the counters do).
+ */
+const mergedBins = sql`CASE WHEN excluded.bins IS NULL THEN ${dailyAggregates.bins} WHEN ${dailyAggregates.bins} IS NULL THEN excluded.bins ELSE (
+  SELECT json_group_object(label, total) FROM (
+    SELECT bin.label, sum(bin.n) AS total FROM (
+      SELECT kept.key AS label, kept.value AS n FROM json_each(${dailyAggregates.bins}) AS kept
+      UNION ALL SELECT added.key, added.value FROM json_each(excluded.bins) AS added
+    ) AS bin GROUP BY bin.label
+  )
+) END`;
+
+/** Column by column in the table's order (drizzle inserts a SELECT into every column): the site, metric, day, key, the counters, the bins. */
 function aggregatesStatement(db: Database, rows: readonly AggregateRow[]) {
-  const values = rows.map((r) => [r.siteId, r.metric, r.day, r.key, ...counterNames.map((name) => r.counters[name])]);
-  const picks = sql.raw(Array.from({ length: 4 + counterNames.length }, (_, i) => `json_extract(value, '$[${i}]')`).join(", "));
-  const set = Object.fromEntries(
-    counterNames.map((name) => [name, sql`${dailyAggregates[name]} + ${sql.raw(`excluded.${dailyAggregates[name].name}`)}`]),
-  );
+  const values = rows.map((r) => [r.siteId, r.metric, r.day, r.key, ...counterNames.map((name) => r.counters[name]), r.bins]);
+  const picks = sql.raw(Array.from({ length: 5 + counterNames.length }, (_, i) => `json_extract(value, '$[${i}]')`).join(", "));
+  const set = {
+    ...Object.fromEntries(
+      counterNames.map((name) => [name, sql`${dailyAggregates[name]} + ${sql.raw(`excluded.${dailyAggregates[name].name}`)}`]),
+    ),
+    bins: mergedBins,
+  };
   return db
     .insert(dailyAggregates)
     .select(sql`SELECT ${picks} FROM json_each(${JSON.stringify(values)}) WHERE true`)

@@ -15,12 +15,15 @@ import { aggregateMetrics } from "../store/schema";
  * | `segment`         | segment, value                        | count: decisions; impressions, clicks                               |
  * | `explore`         | (none)                                | count: items shown in model slots; hits: those drawn by exploration |
  * | `model`           | model version, arm                    | count: decisions served                                             |
- * | `score`           | model version, bin (scoreBin)         | count: scores of shown items; sum: their total                      |
+ * | `score`           | model version                         | count: scores of shown items; sum: their total; bins: per scoreBin  |
  * | `shadow`          | shadow version                        | count: slots compared; hits: same first item; sum: overlap share    |
- * | `drift`           | model version, feature, bin           | count: decisions                                                    |
+ * | `drift`           | model version                         | count: decisions; bins: decisions per feature and its bin           |
  * | `variant`         | content, variant                      | impressions, clicks, conversions; hits: cold-start impressions      |
  * | `variant_segment` | content, variant, segment, value      | impressions, clicks, conversions                                    |
  * | `channel`         | channel (web, edge, server, app, email) | count: decisions; impressions, clicks, conversions, dismissals, value |
+ *
+ * `score` and `drift` are histograms (`histograms` below): one row per key whose `bins` column maps
+ * each bin (its values as a key, `binLabel`) to its count.
  *
  * `holdout` and `experiment` count identified visitors per day: a visitor active on two days of a
  * range counts twice (visitor-days). Their squares are sums over visitors of each visitor's daily
@@ -63,6 +66,23 @@ export const zeroCounters = (): Counters => ({
 
 export function addCounters(into: Counters, more: Partial<Counters>): Counters {
   for (const name of counterNames) into[name] += more[name] ?? 0;
+  return into;
+}
+
+/** A histogram's counts per bin, keyed by `binLabel` of the bin's values. */
+export type Bins = Record<string, number>;
+
+/**
+ * The metrics kept as one histogram per key, with the length of that key: their bins (up to 97
+ * score bins and every feature's bins of a model version) would otherwise be a row each, and each
+ * row a D1 row written by every consumer batch that saw it, where a histogram is one.
+ */
+export const histograms: Partial<Record<Metric, number>> = { score: 1, drift: 1 };
+
+export const binLabel = (values: readonly (string | number)[]) => encodeKey(values);
+
+export function addBins(into: Bins, more: Readonly<Bins>): Bins {
+  for (const [label, n] of Object.entries(more)) into[label] = (into[label] ?? 0) + n;
   return into;
 }
 

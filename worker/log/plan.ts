@@ -1,7 +1,7 @@
 import type { LogRow } from "../wire/log";
 import { contributionsOf, outcomeOf } from "./contributions";
 import type { KeyedRow } from "./keys";
-import { addCounters, type Counters, encodeKey, type Metric, zeroCounters } from "./metrics";
+import { addBins, addCounters, type Bins, type Counters, encodeKey, type Metric, zeroCounters } from "./metrics";
 
 /**
  * One consumer batch as the writes it makes: the aggregates summed per key in memory (one upsert
@@ -36,7 +36,7 @@ export type LedgerWrite = [string, number, number, number, number, string];
  * version and events; 0 and "" when unknown), against which D1 checks it (worker/log/buckets.ts).
  */
 export type BucketAppend = { key: string; hashes: string[]; version: number; known: string };
-export type AggregateRow = { siteId: string; day: string; metric: Metric; key: string; counters: Counters };
+export type AggregateRow = { siteId: string; day: string; metric: Metric; key: string; counters: Counters; bins: Bins | null };
 
 const ENTRY_HASH_LENGTH = 12;
 
@@ -82,10 +82,11 @@ function listingsOf(known: ReadonlyMap<string, LedgerEntry>) {
 /** Sums of the batch's counters per aggregate key, in memory. */
 function aggregatesOf() {
   const rows = new Map<string, AggregateRow>();
-  const add = (siteId: string, day: string, metric: Metric, key: string, counters: Partial<Counters>) => {
+  const add = (siteId: string, day: string, metric: Metric, key: string, counters: Partial<Counters>, bins?: Bins) => {
     const id = `${siteId}\u0000${day}\u0000${metric}\u0000${key}`;
-    const row = rows.get(id) ?? { siteId, day, metric, key, counters: zeroCounters() };
+    const row = rows.get(id) ?? { siteId, day, metric, key, counters: zeroCounters(), bins: null };
     addCounters(row.counters, counters);
+    if (bins) row.bins = addBins(row.bins ?? {}, bins);
     rows.set(id, row);
   };
   return { rows, add };
@@ -118,7 +119,7 @@ export function planBatch(keyed: readonly KeyedRow[], known: ReadonlyMap<string,
     listing.events.add(eventHash);
     listing.added.push(eventHash);
     counted.push(row);
-    for (const c of contributionsOf(row)) aggregates.add(row.site_id, row.day, c.metric, encodeKey(c.key), c.counters);
+    for (const c of contributionsOf(row)) aggregates.add(row.site_id, row.day, c.metric, encodeKey(c.key), c.counters, c.bins);
     countInTallies(row, groups, known, tallies, aggregates.add);
   }
   const ledger: LedgerWrite[] = [];

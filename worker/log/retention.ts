@@ -1,6 +1,6 @@
-import { lt } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "../store/db";
-import { dailyAggregates } from "../store/schema";
+import { aggregateMetrics, dailyAggregates } from "../store/schema";
 import { keysUnder, partitions } from "./files";
 import { pruneLedger } from "./ledger";
 import { dayOf } from "./rows";
@@ -35,6 +35,26 @@ export async function deleteOldPartitions(bucket: R2Bucket, now: number, retenti
   return old.map((p) => p.prefix);
 }
 
+/**
+ * Deletes the daily aggregates of days before the cutoff. The table has no index but its key (site,
+ * metric, day, key; worker/store/schema.ts says why), so the delete seeks each site's and metric's
+ * old days instead of scanning every row: the sites are found by skipping from one to the next
+ * through the key (a recursive query, one seek per site), the metrics are the schema's list.
+ */
+async function deleteOldAggregates(db: Database, cutoff: string): Promise<void> {
+  const { siteId, metric, day } = dailyAggregates;
+  await db.run(sql`
+    WITH RECURSIVE site(id) AS (
+      SELECT min(${siteId}) FROM ${dailyAggregates}
+      UNION ALL
+      SELECT (SELECT min(${siteId}) FROM ${dailyAggregates} WHERE ${siteId} > site.id) FROM site WHERE site.id IS NOT NULL
+    )
+    DELETE FROM ${dailyAggregates}
+    WHERE ${siteId} IN (SELECT id FROM site WHERE id IS NOT NULL)
+      AND ${metric} IN (SELECT value FROM json_each(${JSON.stringify(aggregateMetrics)}))
+      AND ${day} < ${cutoff}`);
+}
+
 export async function applyRetention(
   db: Database,
   bucket: R2Bucket,
@@ -42,7 +62,7 @@ export async function applyRetention(
   settings: { retentionDays: number; aggregateRetentionDays: number; ledgerDays: number },
 ): Promise<{ partitions: string[] }> {
   const deleted = await deleteOldPartitions(bucket, now, settings.retentionDays);
-  await db.delete(dailyAggregates).where(lt(dailyAggregates.day, cutoffDay(now, settings.aggregateRetentionDays)));
+  await deleteOldAggregates(db, cutoffDay(now, settings.aggregateRetentionDays));
   await pruneLedger(db, { now, days: settings.ledgerDays });
   return { partitions: deleted };
 }

@@ -3,7 +3,7 @@ import { wilsonInterval } from "../events/report";
 import { DRIFT_FLAG_PSI, driftOf } from "../inference/drift";
 import { manifestSchema } from "../inference/manifest";
 import { sumAggregates } from "../log/aggregates";
-import { scoreBinRange } from "../log/metrics";
+import { binLabel, decodeKey, scoreBinRange } from "../log/metrics";
 import type { Database } from "../store/db";
 import { modelVersions } from "../store/schema";
 
@@ -15,14 +15,15 @@ import { modelVersions } from "../store/schema";
  */
 
 /** A non-empty score bin of a version (worker/log/metrics.ts `scoreBin`), with its range. */
-export type ScoreBin = { bin: number; low: number; high: number; count: number; sum: number };
+export type ScoreBin = { bin: number; low: number; high: number; count: number };
 
 /**
- * The distribution of scores from their counts per log-spaced bin (`score` aggregates): count and
- * mean exact, p10/p50/p90 interpolated within their bin (so exact to within a bin, about 10%), and
- * the non-empty bins themselves, from which the console chooses the histogram's bins.
+ * The distribution of scores from their counts per log-spaced bin and their total (the `score`
+ * histogram): count and mean exact, p10/p50/p90 interpolated within their bin (so exact to within a
+ * bin, about 10%), and the non-empty bins themselves, from which the console chooses the
+ * histogram's bins.
  */
-export function scoreDistribution(counts: readonly { bin: number; count: number; sum: number }[]) {
+export function scoreDistribution(counts: readonly { bin: number; count: number }[], sum: number) {
   const bins: ScoreBin[] = counts
     .filter((b) => b.count > 0)
     .sort((a, b) => a.bin - b.bin)
@@ -39,7 +40,7 @@ export function scoreDistribution(counts: readonly { bin: number; count: number;
   };
   return {
     count,
-    mean: count ? bins.reduce((n, b) => n + b.sum, 0) / count : null,
+    mean: count ? sum / count : null,
     p10: quantile(0.1),
     p50: quantile(0.5),
     p90: quantile(0.9),
@@ -77,12 +78,14 @@ export async function modelReport(db: Database, query: PerformanceQuery) {
       const shadow = shadows.find((s) => s.key[0] === v.version)?.counters;
       const manifest = manifestSchema.safeParse(v.manifest);
       const reference = manifest.success ? (manifest.data.drift ?? []) : [];
-      const features = reference.map((ref) => {
-        const counts = ref.bins.map(
-          (bin) => drift.find((d) => d.key[0] === v.version && d.key[1] === ref.feature && d.key[2] === bin)?.counters.count ?? 0,
-        );
-        return driftOf(ref, counts);
-      });
+      const observed = drift.find((d) => d.key[0] === v.version)?.bins ?? {};
+      const features = reference.map((ref) =>
+        driftOf(
+          ref,
+          ref.bins.map((bin) => observed[binLabel([ref.feature, bin])] ?? 0),
+        ),
+      );
+      const scored = scores.find((s) => s.key[0] === v.version);
       return {
         version: v.version,
         status: v.status,
@@ -94,9 +97,8 @@ export async function modelReport(db: Database, query: PerformanceQuery) {
         ctrLow: ci?.low ?? null,
         ctrHigh: ci?.high ?? null,
         scores: scoreDistribution(
-          scores
-            .filter((s) => s.key[0] === v.version)
-            .map((s) => ({ bin: Number(s.key[1]), count: s.counters.count, sum: s.counters.sum })),
+          Object.entries(scored?.bins ?? {}).map(([label, count]) => ({ bin: Number(decodeKey(label)[0]), count })),
+          scored?.counters.sum ?? 0,
         ),
         shadow: shadow?.count
           ? { slots: shadow.count, top1Agreement: shadow.hits / shadow.count, overlapAtK: shadow.sum / shadow.count }

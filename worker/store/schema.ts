@@ -254,6 +254,11 @@ export const aggregateMetrics = [
  * Everything the console and the reports read: one row per site, metric, UTC day and key (the
  * group's values as a JSON array), updated once per key per consumer batch. The raw rows are in
  * the log (R2 or the Iceberg table), never in D1.
+ *
+ * The table is WITHOUT ROWID (migrations/0015, which drizzle cannot declare) and has no index but
+ * its key: D1 bills every b-tree a write touches as a row written, so a rowid table with this
+ * primary key and a `day` index made each new key three rows written (measured locally) and stored
+ * its key twice; now one. Retention deletes old days by the key's prefix (worker/log/retention.ts).
  */
 export const dailyAggregates = sqliteTable(
   "daily_aggregates",
@@ -274,8 +279,10 @@ export const dailyAggregates = sqliteTable(
     converters: integer("converters").notNull().default(0),
     conversionsSq: integer("conversions_sq").notNull().default(0),
     valueSq: real("value_sq").notNull().default(0),
+    /** A histogram's counts per bin, for the metrics that keep one (worker/log/metrics.ts `histograms`); NULL otherwise. */
+    bins: text("bins", { mode: "json" }).$type<Record<string, number>>(),
   },
-  (t) => [primaryKey({ columns: [t.siteId, t.metric, t.day, t.key] }), index("daily_aggregates_day").on(t.day)],
+  (t) => [primaryKey({ columns: [t.siteId, t.metric, t.day, t.key] })],
 );
 
 /**

@@ -1,0 +1,1 @@
+ALTER TABLE `daily_aggregates` ADD `bins` text;
