@@ -319,6 +319,10 @@ function reportOperations(ops: Operations): void {
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${usd(v)} (${ops.perPageView[k as keyof typeof ops.perPageView]}/view)`);
   say(`${label("")}${parts.join(", ")}`);
+  const { batches, windowS } = ops.consumerBatches;
+  say(
+    `${label("")}the page views' events in ${batches} consumer batches (${windowS} s window): what a batch writes once is shared by ${round(ops.pageViews / Math.max(1, batches), 1)} page views`,
+  );
 }
 
 function figures(
@@ -373,6 +377,7 @@ function figures(
     d1QueriesPerDecision: ops.d1QueriesPerDecision,
     costPerMillionDecisionsUsd: { ...ops.costPerMillionDecisionsUsd, pricesReadOn: PRICES_READ_ON },
     operationsPerPageView: ops.perPageView,
+    consumerBatches: ops.consumerBatches,
     decideRequests: decide.requests,
     decideNon2xx: decide.non2xx,
     decideErrors: decide.errors,
