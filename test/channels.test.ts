@@ -243,6 +243,26 @@ describe("identity linking", () => {
     expect(exported.linkedDevices.map((d) => d.visitorId).sort()).toEqual([laptop, phone].sort());
   });
 
+  it("merges a profile imported for a signed-in device into its customer's, which the device's decisions read", async () => {
+    const customerId = `lin-${crypto.randomUUID()}`;
+    const device = newVisitorId();
+    expect((await link(site, secret, device, customerId)).status).toBe(200);
+    expect((await webDecide(site, device)).modeReason).toBe("no_profile");
+    // Trained profiles arrive by visitor id (`npm run load-profiles`), after the device signed in.
+    const { attributes, itemAffinity } = demoProfile(1);
+    const imported = await post(
+      "/v1/admin/visitors/import",
+      { profiles: [{ site, visitorId: device, profile: { v: 1, attributes, itemAffinity, recent: [] } }] },
+      ADMIN,
+    );
+    expect(await imported.json()).toMatchObject({ imported: 1, refused: [] });
+    const after = await webDecide(site, device);
+    expect(after.mode).toBe("personalized");
+    const customer = (await subjectOf(after)) as string;
+    expect(customer).toMatch(/^customer:/);
+    expect((await visitorState(customer)).profiles[site]?.itemAffinity).toEqual(itemAffinity);
+  });
+
   it("links a signed-in page's own browser with a link token its server minted, only from the site's origin and with consent", async () => {
     const customerId = `page-${crypto.randomUUID()}`;
     const minted = await post("/v1/identity/tokens", { site, customerId }, bearer(secret));

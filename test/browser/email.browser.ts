@@ -3,9 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { putProfiles } from "../../scripts/bench/seed-state";
 import { addDemoSite, chromiumAvailable, DESKTOP_UA, type Stack, sharedStack } from "../../scripts/harness/stack";
+import { seedSecrets } from "../../scripts/harness/traffic";
 import { waitFor } from "../../scripts/harness/wait";
 import { localLogRows } from "../../scripts/log/local";
+import { demoVisitors } from "../../scripts/seed/demo-data";
+import { sign } from "../../worker/lib/signing";
 
 const GRANTED = { personalization: true, measurement: true };
 /** True once the mail's image has loaded and has pixels. */
@@ -41,9 +45,15 @@ describe.skipIf(!chromiumAvailable)("an e-mail in Chromium", () => {
     const keyRes = await call(`/v1/admin/sites/${site}/keys`, stack.secrets.ADMIN_TOKEN ?? "", { name: "mailer", scopes: ["decide"] });
     expect(keyRes.status).toBe(201);
     const { secret } = (await keyRes.json()) as { secret: string };
-    // The stack's visitor (a profile on this site) signs in as the customer, then gets the mail.
+    // A visitor of this test's own (a demo shopper's profile on this site) signs in as the
+    // customer, then gets the mail. Not the shared stack's visitor: the other files decide for it
+    // unlinked.
     const customerId = `reader-${crypto.randomUUID()}`;
-    const visitorToken = decodeURIComponent(stack.visitor.cookie.split(/=(.*)/s)[1] ?? "");
+    const visitorId = crypto.randomUUID();
+    const [shopper] = demoVisitors();
+    if (!shopper) throw new Error("no demo visitor");
+    await putProfiles(stack.url, seedSecrets(stack), [{ site, visitorId, profile: shopper.profile }]);
+    const visitorToken = await sign(visitorId, stack.secrets.ID_SIGNING_KEY ?? "");
     expect((await call("/v1/identity/link", secret, { site, visitorToken, customerId, consent: GRANTED })).status).toBe(200);
     const minted = await call("/v1/email/tokens", secret, {
       site,

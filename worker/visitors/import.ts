@@ -12,7 +12,9 @@ import { storedProfileSchema } from "./features";
  * revoked before their objects existed (D1 keeps their hash only, which names the object). Nothing
  * is written under a revoked id: tombstones are written first, and a profile is refused for a
  * subject with a tombstone in their object or a revocation record in D1 (whose object then gets
- * the tombstone too).
+ * the tombstone too). A device linked to a customer is decided from the customer's object, so its
+ * profile is merged there as well, as the link merged the device's history (a customer's profile
+ * holds every device's: a device's import replaces only the device's own).
  */
 export const IMPORT_MAX = 100;
 
@@ -50,8 +52,11 @@ export async function importVisitors(db: Database, store: VisitorStore, input: V
         await subjectStub(store, hash).revoke(now);
         return "refused";
       }
-      const { revoked } = await (await visitorStub(store, visitorId)).importProfile(site, profile, now, input.mode);
-      return revoked ? "refused" : "imported";
+      const device = await (await visitorStub(store, visitorId)).importProfile(site, profile, now, input.mode);
+      if (device.revoked) return "refused";
+      if (device.linkedTo === null) return "imported";
+      const customer = await (await visitorStub(store, device.linkedTo)).importProfile(site, profile, now, "merge");
+      return customer.revoked ? "refused" : "imported";
     }),
   );
   return {

@@ -160,15 +160,17 @@ export class VisitorState extends DurableObject<Env> {
   /**
    * Writes a profile (seeding, trained profiles: `replace`; the migration from KV: `merge`, which
    * keeps what the object learnt since, see features.ts `mergeProfiles`); refused for a revoked visitor.
+   * Answers the customer a device is linked to, whose object its decisions read: the importer writes
+   * there too (worker/visitors/import.ts).
    */
-  importProfile(site: string, profile: unknown, now: number, mode: ImportMode = "replace"): { revoked: boolean } {
-    if (this.revoked()) return { revoked: true };
+  importProfile(site: string, profile: unknown, now: number, mode: ImportMode = "replace"): { revoked: boolean; linkedTo: string | null } {
+    if (this.revoked()) return { revoked: true, linkedTo: null };
     const row = this.get<SiteRow>(profileKey(site));
     const incoming = storedProfileSchema.parse(profile);
     const stored = mode === "merge" && row ? mergeProfiles(row.profile, incoming, now) : incoming;
     this.put(profileKey(site), { profile: stored, applied: row?.applied ?? [] } satisfies SiteRow);
     this.extendRetention(now);
-    return { revoked: false };
+    return { revoked: false, linkedTo: this.get<Link>(LINK)?.subject ?? null };
   }
 
   /**
