@@ -243,7 +243,7 @@ describe("identity linking", () => {
     expect(exported.linkedDevices.map((d) => d.visitorId).sort()).toEqual([laptop, phone].sort());
   });
 
-  it("merges a profile imported for a signed-in device into its customer's, which the device's decisions read", async () => {
+  it("writes a profile imported for a signed-in device into its customer's object, which the device's decisions read", async () => {
     const customerId = `lin-${crypto.randomUUID()}`;
     const device = newVisitorId();
     expect((await link(site, secret, device, customerId)).status).toBe(200);
@@ -260,6 +260,14 @@ describe("identity linking", () => {
     expect(after.mode).toBe("personalized");
     const customer = (await subjectOf(after)) as string;
     expect(customer).toMatch(/^customer:/);
+    expect((await visitorState(customer)).profiles[site]?.itemAffinity).toEqual(itemAffinity);
+    // Imported again (a nightly load): replaced, not added up.
+    const again = await post(
+      "/v1/admin/visitors/import",
+      { profiles: [{ site, visitorId: device, profile: { v: 1, attributes, itemAffinity, recent: [] } }] },
+      ADMIN,
+    );
+    expect(again.status).toBe(200);
     expect((await visitorState(customer)).profiles[site]?.itemAffinity).toEqual(itemAffinity);
   });
 

@@ -13,8 +13,9 @@ import { storedProfileSchema } from "./features";
  * is written under a revoked id: tombstones are written first, and a profile is refused for a
  * subject with a tombstone in their object or a revocation record in D1 (whose object then gets
  * the tombstone too). A device linked to a customer is decided from the customer's object, so its
- * profile is merged there as well, as the link merged the device's history (a customer's profile
- * holds every device's: a device's import replaces only the device's own).
+ * profile is written there too, in the mode asked: an import says what the visitor's decisions
+ * read from now on, and `replace` stays idempotent (a nightly `npm run load-profiles` merged each
+ * night would count the same history again and again).
  */
 export const IMPORT_MAX = 100;
 
@@ -55,7 +56,7 @@ export async function importVisitors(db: Database, store: VisitorStore, input: V
       const device = await (await visitorStub(store, visitorId)).importProfile(site, profile, now, input.mode);
       if (device.revoked) return "refused";
       if (device.linkedTo === null) return "imported";
-      const customer = await (await visitorStub(store, device.linkedTo)).importProfile(site, profile, now, "merge");
+      const customer = await (await visitorStub(store, device.linkedTo)).importProfile(site, profile, now, input.mode);
       return customer.revoked ? "refused" : "imported";
     }),
   );
